@@ -10,6 +10,7 @@ import { startSlapd } from './slapd';
 import { startSshd } from './sshd';
 import type { LabInfo, LabServerInfo } from './types';
 import { createZimbraHome, homePaths } from './zimbra-home';
+import { parseLocalconfig, serverSettings } from '../engine/server/localconfig';
 
 /**
  * A lab: one or more Zimbra mailbox servers, each with its own zimbra_home, MariaDB and sshd on
@@ -194,4 +195,15 @@ export async function stopLab(dir: string, options: { removeFiles?: boolean } = 
   if (state) await Promise.all(state.pids.map((pid) => stopPid(pid)));
   fs.rmSync(path.join(dir, STATE_FILE), { force: true });
   if (options.removeFiles) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** Full info of a running lab (passwords read back from each server's localconfig.xml). */
+export function labInfoFromDir(dir: string): LabInfo | undefined {
+  const state = readLabState(dir);
+  if (!state) return undefined;
+  const servers = state.servers.map((s): LabServerInfo => {
+    const lc = serverSettings(parseLocalconfig(fs.readFileSync(homePaths(s.zimbraHome).localconfig, 'utf8')));
+    return { ...s, mariadb: { ...s.mariadb, password: lc.mysql.password }, ldap: { ...s.ldap, password: lc.ldap.password } };
+  });
+  return { dir: state.dir, servers };
 }

@@ -1,0 +1,141 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  archiveFileName,
+  CURRENT_REDO_VERSION,
+  decodeFileHeader,
+  OP_CODES,
+  RedoLogFileWriter,
+  type RedoOp,
+  type RedoRecordHeader,
+  type TransactionId,
+} from '../../engine/redolog';
+
+/**
+ * The redo side of the simulated mailboxd (RedoLogManager + FileLogWriter): every change is
+ * logged before it is applied and committed after, with Zimbra's transaction ids; the log rolls
+ * over into archive/redo-<GMT time>-seq<N>.log with a Checkpoint of the open transactions, whose
+ * records are re-written into the new log as Zimbra does (so they can appear twice).
+ */
+export interface RedoManagerOptions {
+  redoLog: string;
+  archiveDir: string;
+  serverId: string;
+  /** Roll over when redo.log reaches this size (Zimbra: zimbraRedoLogRolloverFileSizeKB). */
+  rolloverBytes: number;
+}
+
+type OpBody<T extends RedoOp = RedoOp> = T extends RedoOp ? Omit<T, 'header'> : never;
+
+export interface PreparedOp {
+  op: RedoOp;
+}
+
+export class RedoManager {
+  private writer!: RedoLogFileWriter;
+  private readonly txnTime = Math.floor(Date.now() / 1000);
+  private txnCounter = 0;
+  private readonly active = new Map<string, RedoOp>();
+  private seq = 0;
+
+  private constructor(private readonly o: RedoManagerOptions) {}
+
+  /** Opens the log; a redo.log left by an earlier run is archived first, as at mailboxd start. */
+  static async open(o: RedoManagerOptions): Promise<RedoManager> {
+    const manager = new RedoManager(o);
+    fs.mkdirSync(o.archiveDir, { recursive: true });
+    let seq = 0;
+    if (fs.existsSync(o.redoLog)) {
+      const handle = await fs.promises.open(o.redoLog, 'r');
+      const header = Buffer.alloc(512);
+      await handle.read(header, 0, 512, 0);
+      await handle.close();
+      const previous = decodeFileHeader(header);
+      fs.renameSync(o.redoLog, path.join(o.archiveDir, archiveFileName(Date.now(), previous.seq)));
+      seq = previous.seq + 1;
+    } else {
+      const archived = fs
+        .readdirSync(o.archiveDir)
+        .map((name) => /-seq(\d+)\.log$/.exec(name)?.[1])
+        .filter((s): s is string => s !== undefined)
+        .map(Number);
+      seq = archived.length > 0 ? Math.max(...archived) + 1 : 0;
+    }
+    manager.seq = seq;
+    manager.writer = await RedoLogFileWriter.create(o.redoLog, { seq, serverId: o.serverId });
+    return manager;
+  }
+
+  get currentSeq(): number {
+    return this.seq;
+  }
+
+  private header(opCode: number, mailboxId: number, changeId: number, txnId: TransactionId, at = Date.now()): RedoRecordHeader {
+    return { version: CURRENT_REDO_VERSION, opCode, timestamp: at, changeId, changeConstraint: 0, txnId, mailboxId };
+  }
+
+  /** Logs a data op (the transaction's start marker) and returns it for commit or abort. */
+  async prepare(body: OpBody, mailboxId: number, changeId: number): Promise<PreparedOp> {
+    const opCode = OP_CODES[body.op];
+    if (opCode === undefined) throw new Error(`unknown redo op ${body.op}`);
+    const txnId = { time: this.txnTime, counter: ++this.txnCounter };
+    const op = { ...body, header: this.header(opCode, mailboxId, changeId, txnId) } as RedoOp;
+    this.active.set(`${txnId.time}:${txnId.counter}`, op);
+    await this.writer.append(op);
+    return { op };
+  }
+
+  private async end(prepared: PreparedOp, kind: 'CommitTxn' | 'AbortTxn'): Promise<void> {
+    const { header } = prepared.op;
+    this.active.delete(`${header.txnId.time}:${header.txnId.counter}`);
+    await this.writer.append({
+      op: kind,
+      header: this.header(OP_CODES[kind]!, header.mailboxId, -1, header.txnId),
+      txnOpCode: header.opCode,
+    } as RedoOp);
+    await this.writer.flush();
+    if (this.writer.size >= this.o.rolloverBytes) await this.rollover();
+  }
+
+  commit(prepared: PreparedOp): Promise<void> {
+    return this.end(prepared, 'CommitTxn');
+  }
+
+  abort(prepared: PreparedOp): Promise<void> {
+    return this.end(prepared, 'AbortTxn');
+  }
+
+  /**
+   * Forgets a prepared op without ending it, as when mailboxd dies mid-transaction: the record stays
+   * in the log with no CommitTxn, and is carried into the next log once at rollover.
+   */
+  abandon(prepared: PreparedOp): void {
+    void prepared;
+  }
+
+  async rollover(): Promise<void> {
+    const openTxns = [...this.active.values()];
+    const checkpointTxn = { time: this.txnTime, counter: ++this.txnCounter };
+    await this.writer.append({
+      op: 'Checkpoint',
+      header: this.header(OP_CODES.Checkpoint!, 0, -1, checkpointTxn),
+      activeTxns: openTxns.map((op) => op.header.txnId),
+    } as RedoOp);
+    await this.writer.close();
+    const archived = path.join(this.o.archiveDir, archiveFileName(Date.now(), this.seq));
+    const temp = path.join(path.dirname(this.o.redoLog), `~tmp-redo-${Date.now()}-seq${this.seq + 1}.log`);
+    this.seq++;
+    const next = await RedoLogFileWriter.create(temp, { seq: this.seq, serverId: this.o.serverId });
+    for (const op of openTxns) await next.append(op);
+    await next.flush();
+    fs.renameSync(this.o.redoLog, archived);
+    fs.renameSync(temp, this.o.redoLog);
+    this.writer = next;
+    // Abandoned transactions are carried over once, then dropped (mailboxd restarted meanwhile).
+    this.active.clear();
+  }
+
+  async close(): Promise<void> {
+    await this.writer.close();
+  }
+}
