@@ -1,0 +1,63 @@
+import type { Readable } from 'node:stream';
+import { DirectoryWriter } from './directory-writer';
+import type { FileRecord, ZipMode } from './manifest';
+import { ZipWriter } from './zip-writer';
+
+/**
+ * One writer interface for a session's blobs and index, whatever the zip mode: `store` (zip
+ * without compression, the default), `deflate` (compressed zip) or `none` (--noZip: plain files
+ * in a directory). Callers add entries by relative name and get back the files written, with
+ * their sizes and SHA-256, ready for the manifest.
+ */
+export interface ArchiveEntryOptions {
+  /** Modification time recorded for the entry; default: the source file's, else now. */
+  mtime?: Date;
+  /** Unix permission bits; default: the source file's, else 0644. */
+  mode?: number;
+}
+
+export interface ArchiveResult {
+  /** Files written, relative to the archive's parent directory: `blobs.zip`, or `blobs/<name>` each. */
+  files: Record<string, FileRecord>;
+  /** Entries added. */
+  entries: number;
+  /** Bytes written to disk (the zip file, or the plain files together). */
+  bytes: number;
+}
+
+export interface ArchiveWriter {
+  readonly mode: ZipMode;
+  /** The zip file, or the directory with --noZip. */
+  readonly path: string;
+  /** Bytes on disk so far (for progress). */
+  readonly bytesWritten: number;
+  /**
+   * Each add resolves once the entry is in the archive, so awaiting adds bounds memory; several
+   * may be in flight at once (addFile reads or opens its source first, so entries are in the
+   * order their sources were ready). Names are relative, '/'-separated, unique within the
+   * archive, and checked like any path in the target.
+   */
+  addBuffer(name: string, data: Buffer | string, options?: ArchiveEntryOptions): Promise<void>;
+  addStream(name: string, source: Readable, options?: ArchiveEntryOptions): Promise<void>;
+  addFile(name: string, sourcePath: string, options?: ArchiveEntryOptions): Promise<void>;
+  /** Completes the archive; after this the files are whole (not yet fsynced: the session commit does it). */
+  finish(): Promise<ArchiveResult>;
+  /** Stops and removes whatever was written. */
+  abort(): Promise<void>;
+}
+
+export interface ArchiveWriterOptions {
+  /** Write ZIP64 records even for a small archive. Without it they are written when needed (> 65,535 entries, > 4 GiB). */
+  forceZip64?: boolean;
+  /** Called with the bytes of each write to disk (for progress). */
+  onBytes?: (bytes: number) => void;
+}
+
+/**
+ * Opens a writer for `<basePath>.zip` (store, deflate) or the directory `<basePath>/` (none).
+ * The file or directory must not exist yet.
+ */
+export async function openArchiveWriter(basePath: string, mode: ZipMode, options: ArchiveWriterOptions = {}): Promise<ArchiveWriter> {
+  if (mode === 'none') return DirectoryWriter.create(basePath, options);
+  return ZipWriter.create(`${basePath}.zip`, { ...options, compression: mode });
+}

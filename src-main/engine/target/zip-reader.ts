@@ -1,0 +1,209 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline as pipelineAsync } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import { promisify } from 'node:util';
+import yauzl from 'yauzl';
+import { BlockCachedReader } from './block-cached-reader';
+import { CorruptArchiveError, TargetError, UnsafeZipEntryError } from './errors';
+import { resolveInside, unsafeRelativePathReason } from './layout';
+
+export interface ZipEntryInfo {
+  /** Relative '/'-separated name; directories end with '/'. Checked safe when the archive was opened. */
+  name: string;
+  isDirectory: boolean;
+  size: number;
+  compressedSize: number;
+  crc32: number;
+  mtime: Date;
+  /** Unix permission bits when the archive recorded them. */
+  mode: number | null;
+}
+
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+const MADE_BY_UNIX = 3;
+
+/**
+ * Reads a zip with yauzl, refusing what could do harm on extraction (zip-slip): every entry
+ * name is checked when the archive is opened, and the archive is refused as a whole if one name
+ * is absolute, has `..`, `.` or empty segments, backslashes, NUL or control characters, a drive
+ * letter, or appears twice, or if an entry is a symbolic link, a device or encrypted. Extraction
+ * also resolves each path under the destination's real path. Every entry read is checked
+ * against its CRC-32 (yauzl checks sizes, not CRCs).
+ */
+export class ZipReader {
+  private readonly byName = new Map<string, { info: ZipEntryInfo; raw: yauzl.Entry }>();
+
+  private constructor(
+    readonly path: string,
+    private readonly zip: yauzl.ZipFile,
+    readonly entries: readonly ZipEntryInfo[],
+    raws: yauzl.Entry[],
+  ) {
+    entries.forEach((info, i) => this.byName.set(info.name, { info, raw: raws[i] as yauzl.Entry }));
+  }
+
+  static async open(zipPath: string): Promise<ZipReader> {
+    const fd = await promisify(fs.open)(zipPath, 'r');
+    let zip: yauzl.ZipFile;
+    try {
+      const { size } = await promisify(fs.fstat)(fd);
+      // decodeStrings off: names are decoded and checked here, strictly (backslashes kept, refused).
+      const options = { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true };
+      zip = await yauzl.fromRandomAccessReaderPromise(new BlockCachedReader(fd), size, options);
+    } catch (error) {
+      fs.close(fd, () => undefined);
+      throw asCorrupt(zipPath, error);
+    }
+    const entries: ZipEntryInfo[] = [];
+    const raws: yauzl.Entry[] = [];
+    const seen = new Set<string>();
+    try {
+      for await (const raw of zip.eachEntry()) {
+        const info = describeEntry(zipPath, raw);
+        if (seen.has(info.name)) throw new UnsafeZipEntryError(zipPath, info.name, 'appears twice');
+        seen.add(info.name);
+        entries.push(info);
+        raws.push(raw);
+      }
+    } catch (error) {
+      zip.close();
+      throw asCorrupt(zipPath, error);
+    }
+    return new ZipReader(zipPath, zip, entries, raws);
+  }
+
+  entry(name: string): ZipEntryInfo | undefined {
+    return this.byName.get(name)?.info;
+  }
+
+  /** A stream of the entry's content that fails with CorruptArchiveError if its CRC-32 or size is wrong. */
+  async openEntry(name: string): Promise<Readable> {
+    const found = this.byName.get(name);
+    if (!found) throw new TargetError('CORRUPT_ARCHIVE', `${this.path} has no entry ${JSON.stringify(name)}`);
+    if (found.info.isDirectory) throw new TargetError('CORRUPT_ARCHIVE', `${name} in ${this.path} is a directory`);
+    let raw: Readable;
+    try {
+      raw = await this.zip.openReadStreamPromise(found.raw);
+    } catch (error) {
+      throw asCorrupt(this.path, error);
+    }
+    const check = new Crc32Check(this.path, found.info);
+    return pipeline(raw, check, () => undefined);
+  }
+
+  async readEntry(name: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of await this.openEntry(name)) chunks.push(chunk as Buffer);
+    } catch (error) {
+      throw asCorrupt(this.path, error);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  /** Reads every entry and checks its CRC-32 and size (what `unzip -t` does). */
+  async test(): Promise<{ entries: number; bytes: number }> {
+    let bytes = 0;
+    for (const info of this.entries) {
+      if (info.isDirectory) continue;
+      try {
+        for await (const chunk of await this.openEntry(info.name)) bytes += (chunk as Buffer).length;
+      } catch (error) {
+        throw asCorrupt(this.path, error);
+      }
+    }
+    return { entries: this.entries.length, bytes };
+  }
+
+  /** Extracts every entry under `dest`; never writes outside it and never overwrites a file. */
+  async extractAll(dest: string): Promise<{ files: number; bytes: number }> {
+    await fs.promises.mkdir(dest, { recursive: true });
+    const realDest = await fs.promises.realpath(dest);
+    const checkedDirs = new Set<string>();
+    let files = 0;
+    let bytes = 0;
+    for (const info of this.entries) {
+      const target = resolveInside(realDest, info.isDirectory ? info.name.slice(0, -1) : info.name);
+      const dir = info.isDirectory ? target : path.dirname(target);
+      if (!checkedDirs.has(dir)) {
+        await fs.promises.mkdir(dir, { recursive: true });
+        // A directory that was already there could be a symbolic link pointing elsewhere.
+        const real = await fs.promises.realpath(dir);
+        if (real !== realDest && !real.startsWith(realDest + path.sep)) {
+          throw new UnsafeZipEntryError(this.path, info.name, `its directory leads outside ${realDest}`);
+        }
+        checkedDirs.add(dir);
+      }
+      if (info.isDirectory) continue;
+      const mode = info.mode === null ? 0o644 : (info.mode & 0o777) | 0o600;
+      try {
+        await pipelineAsync(await this.openEntry(info.name), fs.createWriteStream(target, { flags: 'wx', mode }));
+      } catch (error) {
+        throw asCorrupt(this.path, error);
+      }
+      await fs.promises.utimes(target, info.mtime, info.mtime);
+      files++;
+      bytes += info.size;
+    }
+    return { files, bytes };
+  }
+
+  close(): void {
+    this.zip.close();
+  }
+}
+
+function describeEntry(zipPath: string, raw: yauzl.Entry): ZipEntryInfo {
+  const name = yauzl.getFileNameLowLevel(raw.generalPurposeBitFlag, raw.fileNameRaw, raw.extraFields, true);
+  const isDirectory = name.endsWith('/');
+  const reason = unsafeRelativePathReason(isDirectory ? name.slice(0, -1) : name);
+  if (reason) throw new UnsafeZipEntryError(zipPath, name, reason);
+  const unixMode = raw.versionMadeBy >> 8 === MADE_BY_UNIX ? raw.externalFileAttributes >>> 16 : 0;
+  const type = unixMode & S_IFMT;
+  if (type === 0o120000) throw new UnsafeZipEntryError(zipPath, name, 'is a symbolic link');
+  if (type !== 0 && type !== S_IFREG && type !== S_IFDIR) throw new UnsafeZipEntryError(zipPath, name, 'is not a regular file or directory');
+  if (raw.isEncrypted()) throw new UnsafeZipEntryError(zipPath, name, 'is encrypted');
+  if (!raw.canDecodeFileData()) throw new CorruptArchiveError(zipPath, `${name} uses unsupported compression method ${raw.compressionMethod}`);
+  return {
+    name,
+    isDirectory,
+    size: raw.uncompressedSize,
+    compressedSize: raw.compressedSize,
+    crc32: raw.crc32 >>> 0,
+    mtime: raw.getLastModDate(),
+    mode: unixMode ? unixMode & 0o7777 : null,
+  };
+}
+
+function asCorrupt(zipPath: string, error: unknown): Error {
+  if (error instanceof TargetError) return error;
+  return new CorruptArchiveError(zipPath, (error as Error).message, { cause: error });
+}
+
+/** Passes data through, failing at the end if its CRC-32 is not the one the archive recorded. */
+class Crc32Check extends Transform {
+  private crc = 0;
+
+  constructor(
+    private readonly zipPath: string,
+    private readonly info: ZipEntryInfo,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.crc = zlib.crc32(chunk, this.crc);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const actual = this.crc >>> 0;
+    if (actual === this.info.crc32) return callback();
+    const hex = (n: number): string => n.toString(16).padStart(8, '0');
+    callback(new CorruptArchiveError(this.zipPath, `${this.info.name}: CRC-32 is ${hex(actual)}, the archive says ${hex(this.info.crc32)}`));
+  }
+}

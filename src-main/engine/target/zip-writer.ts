@@ -1,0 +1,145 @@
+import * as archiverModule from 'archiver';
+import type { Archiver, ArchiverError, ArchiverOptions } from 'archiver';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { ArchiveEntryOptions, ArchiveResult, ArchiveWriter, ArchiveWriterOptions } from './archive';
+import { UnsafePathError } from './errors';
+import { HashingFileStream } from './hashing-file-stream';
+import { assertSafeRelativePath } from './layout';
+
+export interface ZipWriterOptions extends ArchiveWriterOptions {
+  /** `store` (default): no compression, as Zimbra's backups; `deflate`: compressed. */
+  compression?: 'store' | 'deflate';
+  /** zlib level for deflate (default 6). */
+  level?: number;
+}
+
+// The installed archiver 7 exports a factory function (CommonJS); @types/archiver 8 describes
+// archiver 8's classes. The instance API we use (append, finalize, abort, events) is the same.
+type ArchiverFactory = (format: 'zip', options?: ArchiverOptions) => Archiver;
+const createArchiver: ArchiverFactory =
+  (archiverModule as unknown as { default?: ArchiverFactory }).default ?? (archiverModule as unknown as ArchiverFactory);
+
+// Files up to this size are read whole and added as buffers: archiver then writes their sizes
+// and CRC in the local header (no data descriptor), and skips a stream per entry.
+const SMALL_FILE = 1 << 20;
+
+/**
+ * A zip archive written with archiver, streamed into a HashingFileStream so that its size and
+ * SHA-256 are known when it is finished, without reading it back. ZIP64 records are written by
+ * archiver when the archive needs them (more than 65,535 entries, or offsets past 4 GiB), or
+ * always with `forceZip64`.
+ */
+export class ZipWriter implements ArchiveWriter {
+  readonly mode: 'store' | 'deflate';
+  private readonly archive: Archiver;
+  private readonly file: HashingFileStream;
+  private readonly names = new Set<string>();
+  private readonly waiting: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  private failure: Error | null = null;
+  private readonly failed: Promise<never>;
+  private rejectFailed!: (error: Error) => void;
+  private entries = 0;
+  private state: 'open' | 'finishing' | 'done' = 'open';
+
+  private constructor(
+    readonly path: string,
+    options: ZipWriterOptions,
+  ) {
+    this.mode = options.compression ?? 'store';
+    this.archive = createArchiver('zip', {
+      store: this.mode === 'store',
+      zlib: { level: options.level ?? 6 },
+      forceZip64: options.forceZip64 ?? false,
+      highWaterMark: 1 << 20,
+    });
+    this.file = new HashingFileStream(this.path, { onBytes: options.onBytes });
+    this.failed = new Promise<never>((_resolve, reject) => (this.rejectFailed = reject));
+    this.failed.catch(() => undefined);
+    this.archive.on('entry', () => {
+      this.entries++;
+      this.waiting.shift()?.resolve();
+    });
+    // archiver reports unreadable sources as warnings; in a backup they are errors.
+    this.archive.on('warning', (error: ArchiverError) => this.fail(error));
+    this.archive.on('error', (error: ArchiverError) => this.fail(error));
+    this.file.on('error', (error) => this.fail(error));
+    this.archive.pipe(this.file);
+  }
+
+  static async create(zipPath: string, options: ZipWriterOptions = {}): Promise<ZipWriter> {
+    await fs.promises.mkdir(path.dirname(zipPath), { recursive: true });
+    return new ZipWriter(zipPath, options);
+  }
+
+  get bytesWritten(): number {
+    return this.file.bytesWritten;
+  }
+
+  async addBuffer(name: string, data: Buffer | string, options: ArchiveEntryOptions = {}): Promise<void> {
+    return this.append(name, typeof data === 'string' ? Buffer.from(data) : data, options);
+  }
+
+  async addStream(name: string, source: Readable, options: ArchiveEntryOptions = {}): Promise<void> {
+    return this.append(name, source, options);
+  }
+
+  async addFile(name: string, sourcePath: string, options: ArchiveEntryOptions = {}): Promise<void> {
+    this.checkName(name);
+    const stats = await fs.promises.stat(sourcePath);
+    if (!stats.isFile()) throw new Error(`${sourcePath} is not a regular file`);
+    const entry = { mtime: options.mtime ?? stats.mtime, mode: options.mode ?? stats.mode & 0o7777 };
+    const source = stats.size <= SMALL_FILE ? await fs.promises.readFile(sourcePath) : fs.createReadStream(sourcePath);
+    return this.append(name, source, entry, true);
+  }
+
+  async finish(): Promise<ArchiveResult> {
+    if (this.state !== 'open') throw new Error(`${this.path} is already ${this.state}`);
+    this.state = 'finishing';
+    this.throwIfFailed();
+    await Promise.race([this.archive.finalize(), this.failed]);
+    const record = await this.file.record;
+    this.throwIfFailed();
+    this.state = 'done';
+    return { files: { [path.basename(this.path)]: record }, entries: this.entries, bytes: record.bytes };
+  }
+
+  async abort(): Promise<void> {
+    this.state = 'done';
+    this.fail(new Error(`${this.path} was aborted`));
+    await this.file.record.catch(() => undefined);
+  }
+
+  private append(name: string, source: Buffer | Readable, options: ArchiveEntryOptions, checked = false): Promise<void> {
+    if (!checked) this.checkName(name);
+    this.throwIfFailed();
+    if (this.state !== 'open') throw new Error(`${this.path} is ${this.state}; no more entries`);
+    const added = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
+    this.archive.append(source, { name, date: options.mtime, mode: options.mode });
+    return added;
+  }
+
+  private checkName(name: string): void {
+    assertSafeRelativePath(name);
+    // archiver strips a leading "word:" (a Windows drive, to it); the entry would get another name.
+    if (/^\w+:/.test(name)) throw new UnsafePathError(name, 'starts with a "prefix:" that zip tools treat as a drive');
+    if (this.names.has(name)) throw new UnsafePathError(name, `is already in ${this.path}`);
+    this.names.add(name);
+  }
+
+  /** The first failure stops everything: pending adds reject, and the partial zip is removed. */
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.rejectFailed(error);
+    for (const waiter of this.waiting.splice(0)) waiter.reject(error);
+    this.archive.unpipe(this.file);
+    this.archive.abort();
+    this.file.destroy();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+}
