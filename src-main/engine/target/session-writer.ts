@@ -1,0 +1,275 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { type ArchiveResult, type ArchiveWriter, openArchiveWriter } from './archive';
+import { fsyncDir, writeFileAtomic } from './durable-fs';
+import { TargetError } from './errors';
+import { HashingFileStream, writeHashedFile } from './hashing-file-stream';
+import { newLabel, parseLabel, type SessionType } from './labels';
+import { accountPaths, type AccountPaths, resolveInside, SESSION_FILES, targetPaths } from './layout';
+import type { TargetLock } from './lock';
+import { type FileRecord, type Manifest, MANIFEST_FORMAT, type ManifestAccount, validateManifest, type ZipMode } from './manifest';
+import { checkRecorded, fsyncSession, type SessionTree, walkSession } from './session-files';
+import { type LiveStatusUpdate, StatusFile } from './session-status';
+
+/** An account as the caller reports it; its files and bytes are filled in from what was written. */
+export type ManifestAccountInput = Omit<ManifestAccount, 'files' | 'bytes'>;
+export type CommitInput = Omit<Manifest, 'format' | 'label' | 'type' | 'startMs' | 'endMs' | 'files' | 'accounts'> & {
+  accounts: ManifestAccountInput[];
+  /** Default: now. */
+  endMs?: number;
+};
+
+export interface SessionWriterOptions {
+  type: SessionType;
+  /** The target's lock, held by the caller: one writer per target. */
+  lock: TargetLock;
+  now?: () => number;
+  /** Minimum time between two writes of status.json (default 500 ms: at most 2 a second). */
+  statusIntervalMs?: number;
+}
+
+/**
+ * Writes one session: everything goes into `tmp/<label>/` (reserved atomically), each file
+ * hashed as it is written; `commit` then syncs the files, writes `manifest.json` atomically and
+ * renames the directory into `sessions/`. Until then the session is not complete, whatever
+ * happens to the process. See docs/backup-target.md, "Commit protocol".
+ */
+export class SessionWriter {
+  private readonly files = new Map<string, FileRecord>();
+  private readonly openStreams = new Set<HashingFileStream>();
+  private readonly openArchives = new Set<ArchiveWriter>();
+  private readonly madeDirs = new Set<string>();
+  private bytes = 0;
+  private state: 'open' | 'committing' | 'committed' | 'discarded' | 'broken' = 'open';
+
+  private constructor(
+    readonly target: string,
+    readonly label: string,
+    readonly type: SessionType,
+    readonly startMs: number,
+    readonly dir: string,
+    private readonly status: StatusFile,
+    private readonly now: () => number,
+  ) {}
+
+  static async create(target: string, options: SessionWriterOptions): Promise<SessionWriter> {
+    const now = options.now ?? Date.now;
+    const label = await newLabel(options.type, target, now);
+    await options.lock.setLabel(label);
+    const dir = path.join(targetPaths(target).tmp, label);
+    const { startMs } = parseLabel(label);
+    const status = new StatusFile(path.join(dir, SESSION_FILES.status), { label, type: options.type, startMs }, options.statusIntervalMs);
+    await status.flush();
+    return new SessionWriter(target, label, options.type, startMs, dir, status, now);
+  }
+
+  get bytesWritten(): number {
+    return this.bytes;
+  }
+
+  /** Files recorded so far (relative path → size and SHA-256). */
+  get recordedFiles(): ReadonlyMap<string, FileRecord> {
+    return this.files;
+  }
+
+  async writeFile(relative: string, data: string | Buffer): Promise<FileRecord> {
+    const file = await this.prepare(relative);
+    const record = await writeHashedFile(file, data);
+    this.files.set(relative, record);
+    this.count(record.bytes);
+    return record;
+  }
+
+  /** A new file in the session, hashed as it streams; recorded when the stream finishes. */
+  async createWriteStream(relative: string): Promise<HashingFileStream> {
+    const stream = new HashingFileStream(await this.prepare(relative), { onBytes: (n) => this.count(n) });
+    this.openStreams.add(stream);
+    stream.record.then(
+      (record) => this.files.set(relative, record),
+      () => undefined, // the stream removed its partial file
+    );
+    return stream;
+  }
+
+  /** Records a file another program wrote into the session (reads it once to hash it). */
+  async adoptFile(relative: string): Promise<FileRecord> {
+    this.assertOpen();
+    const file = resolveInside(this.dir, relative);
+    const hash = crypto.createHash('sha256');
+    let bytes = 0;
+    for await (const chunk of fs.createReadStream(file)) {
+      hash.update(chunk as Buffer);
+      bytes += (chunk as Buffer).length;
+    }
+    const record = { bytes, sha256: hash.digest('hex') };
+    this.files.set(relative, record);
+    return record;
+  }
+
+  /** An archive at `<relativeBase>.zip`, or the directory `<relativeBase>/` with mode none. */
+  async createArchive(relativeBase: string, mode: ZipMode, options: { forceZip64?: boolean } = {}): Promise<ArchiveWriter> {
+    const base = await this.prepare(relativeBase);
+    const inner = await openArchiveWriter(base, mode, { ...options, onBytes: (n) => this.count(n) });
+    const parent = path.posix.dirname(relativeBase);
+    this.openArchives.add(inner);
+    const abort = async (): Promise<void> => {
+      this.openArchives.delete(inner);
+      await inner.abort();
+    };
+    const finish = async (): Promise<ArchiveResult> => {
+      let result: ArchiveResult;
+      try {
+        result = await inner.finish();
+      } catch (error) {
+        await abort(); // a failed archive leaves nothing behind
+        throw error;
+      }
+      for (const [name, record] of Object.entries(result.files)) this.files.set(parent === '.' ? name : `${parent}/${name}`, record);
+      this.openArchives.delete(inner);
+      return result;
+    };
+    return {
+      mode: inner.mode,
+      path: inner.path,
+      get bytesWritten() {
+        return inner.bytesWritten;
+      },
+      addBuffer: (name, data, entry) => inner.addBuffer(name, data, entry),
+      addStream: (name, source, entry) => inner.addStream(name, source, entry),
+      addFile: (name, sourcePath, entry) => inner.addFile(name, sourcePath, entry),
+      finish,
+      abort,
+    };
+  }
+
+  /** Where an account's files go in this session. */
+  accountPaths(zimbraId: string): AccountPaths {
+    return accountPaths(zimbraId);
+  }
+
+  async writeAccountLdif(zimbraId: string, ldif: string): Promise<FileRecord> {
+    return this.writeFile(accountPaths(zimbraId).ldif, ldif);
+  }
+
+  async createMailboxSqlStream(zimbraId: string): Promise<HashingFileStream> {
+    return this.createWriteStream(accountPaths(zimbraId).mailboxSql);
+  }
+
+  async createAccountArchive(zimbraId: string, what: 'blobs' | 'index', mode: ZipMode): Promise<ArchiveWriter> {
+    const paths = accountPaths(zimbraId);
+    return this.createArchive(what === 'blobs' ? paths.blobsDir : paths.indexDir, mode);
+  }
+
+  /** Deletes what was written for an account that failed (as Zimbra does); its error stays in the manifest. */
+  async removeAccount(zimbraId: string): Promise<void> {
+    this.assertOpen();
+    const dir = accountPaths(zimbraId).dir;
+    await fs.promises.rm(path.join(this.dir, ...dir.split('/')), { recursive: true, force: true });
+    for (const file of [...this.files.keys()]) if (file.startsWith(`${dir}/`)) this.files.delete(file);
+  }
+
+  /** Updates the live status (accounts done, current account, message); bytes are counted here. */
+  progress(change: LiveStatusUpdate): void {
+    this.status.update(change);
+  }
+
+  /**
+   * Completes the session: checks that the files on disk are exactly those written, fsyncs them,
+   * writes manifest.json (temp + fsync + rename + fsync of the directory), then renames
+   * tmp/<label> to sessions/<label> and fsyncs both parents. Problems found before anything
+   * changed (open writers, stray files, an invalid manifest) throw and leave the session open.
+   */
+  async commit(input: CommitInput): Promise<Manifest> {
+    this.assertOpen();
+    this.state = 'committing'; // no more writes from here
+    let tree: SessionTree;
+    let manifest: Manifest;
+    try {
+      if (input.status === 'in progress') throw new TargetError('SESSION_STATE', 'A session is committed with its final status, not "in progress"');
+      const open = [...this.openStreams].filter((s) => !s.writableFinished && !s.destroyed).length + this.openArchives.size;
+      if (open > 0) throw new TargetError('SESSION_STATE', `Session ${this.label} still has ${open} file(s) or archive(s) being written`);
+      await Promise.all([...this.openStreams].map((s) => s.record.catch(() => undefined)));
+      // status.json (and its temp files, mid-replace) is still being written; it goes before the manifest.
+      tree = await walkSession(this.dir, (file) => file === SESSION_FILES.status || file.startsWith(`${SESSION_FILES.status}.tmp-`));
+      checkRecorded(tree, this.files);
+      manifest = validateManifest(this.buildManifest(input), `manifest of ${this.label}`);
+    } catch (error) {
+      this.state = 'open'; // nothing has changed: the caller may fix the problem and commit again
+      throw error;
+    }
+    try {
+      await this.status.close();
+      await fs.promises.rm(path.join(this.dir, SESSION_FILES.status), { force: true });
+      await fsyncSession(this.dir, tree);
+      await writeFileAtomic(path.join(this.dir, SESSION_FILES.manifest), `${JSON.stringify(manifest, null, 1)}\n`);
+      const { root, sessions, tmp } = targetPaths(this.target);
+      await fs.promises.mkdir(sessions, { recursive: true });
+      await fsyncDir(root);
+      await fs.promises.rename(this.dir, path.join(sessions, this.label));
+      await fsyncDir(sessions);
+      await fsyncDir(tmp);
+    } catch (error) {
+      this.state = 'broken';
+      throw error;
+    }
+    this.state = 'committed';
+    return manifest;
+  }
+
+  /** Commits the session as aborted: what was written stays, and says so. */
+  abort(input: Omit<CommitInput, 'status'>): Promise<Manifest> {
+    return this.commit({ ...input, status: 'aborted' });
+  }
+
+  /** Throws the session away: stops writers and removes tmp/<label>. */
+  async discard(reason: string): Promise<void> {
+    if (this.state === 'committed') throw new TargetError('SESSION_STATE', `Session ${this.label} is committed; prune deletes it (${reason})`);
+    this.state = 'discarded';
+    await this.status.close();
+    for (const stream of this.openStreams) {
+      if (stream.writableFinished || stream.destroyed) continue;
+      stream.on('error', () => undefined); // the owner may not listen any more
+      stream.destroy(new Error(`session discarded: ${reason}`));
+    }
+    await Promise.all([...this.openArchives].map((archive) => archive.abort()));
+    await Promise.all([...this.openStreams].map((s) => s.record.catch(() => undefined)));
+    await fs.promises.rm(this.dir, { recursive: true, force: true });
+  }
+
+  private buildManifest(input: CommitInput): Manifest {
+    const files: Record<string, FileRecord> = {};
+    for (const key of [...this.files.keys()].sort()) files[key] = this.files.get(key) as FileRecord;
+    const accounts = input.accounts.map((account): ManifestAccount => {
+      const prefix = `${accountPaths(account.zimbraId).dir}/`;
+      const own = Object.keys(files).filter((file) => file.startsWith(prefix));
+      return { ...account, files: own, bytes: own.reduce((sum, file) => sum + (files[file] as FileRecord).bytes, 0) };
+    });
+    const { endMs, ...rest } = input;
+    return { format: MANIFEST_FORMAT, label: this.label, type: this.type, startMs: this.startMs, endMs: endMs ?? this.now(), ...rest, accounts, files };
+  }
+
+  private async prepare(relative: string): Promise<string> {
+    this.assertOpen();
+    if (relative === SESSION_FILES.manifest || relative === SESSION_FILES.status) {
+      throw new TargetError('SESSION_STATE', `${relative} is written by the session writer itself`);
+    }
+    if (this.files.has(relative)) throw new TargetError('SESSION_STATE', `${relative} was already written in session ${this.label}`);
+    const file = resolveInside(this.dir, relative);
+    const parent = path.dirname(file);
+    if (!this.madeDirs.has(parent)) {
+      await fs.promises.mkdir(parent, { recursive: true });
+      this.madeDirs.add(parent);
+    }
+    return file;
+  }
+
+  private count(bytes: number): void {
+    this.bytes += bytes;
+    this.status.update({ bytes: this.bytes });
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'open') throw new TargetError('SESSION_STATE', `Session ${this.label} is ${this.state}`);
+  }
+}
