@@ -1,0 +1,49 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// The seams of the console, checked on the sources: the renderer runs in a browser (no Node, no
+// Electron), the preload reaches nothing but electron and the contract, and only src-main/electron
+// imports electron on the main side (ESLint guards engine/, cli/ and lab/ the same way).
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+
+function importsOf(dir: string): { file: string; spec: string }[] {
+  return fs
+    .readdirSync(path.join(root, dir), { recursive: true, encoding: 'utf8' })
+    .filter((f) => /\.tsx?$/.test(f))
+    .flatMap((f) => {
+      const text = fs.readFileSync(path.join(root, dir, f), 'utf8');
+      return [...text.matchAll(/\bfrom\s+'([^']+)'|\bimport\s*\(\s*'([^']+)'\s*\)/g)].map((m) => ({
+        file: `${dir}/${f}`,
+        spec: m[1] ?? m[2] ?? '',
+      }));
+    });
+}
+
+const CONTRACT = /(^|\/)src-main\/api\/contract$/;
+
+describe('console boundaries', () => {
+  it('the renderer imports no Node, no Electron, and nothing of main but the contract', () => {
+    const imports = importsOf('src-renderer');
+    expect(imports.some(({ spec }) => CONTRACT.test(spec))).toBe(true); // the scan sees imports at all
+    const bad = imports.filter(
+      ({ spec }) =>
+        spec.startsWith('node:') ||
+        spec === 'electron' ||
+        (spec.includes('src-main/') && !CONTRACT.test(spec)),
+    );
+    expect(bad).toEqual([]);
+  });
+
+  it('the preload imports electron and the contract only', () => {
+    const bad = importsOf('src-preload').filter(({ spec }) => spec !== 'electron' && !CONTRACT.test(spec));
+    expect(bad).toEqual([]);
+  });
+
+  it('the API and the web host do not import electron', () => {
+    expect(
+      [...importsOf('src-main/api'), ...importsOf('src-main/host')].filter(({ spec }) => spec === 'electron'),
+    ).toEqual([]);
+  });
+});
