@@ -16,6 +16,10 @@ export default defineConfig({
           maxWorkers: 2,
         },
       },
+      {
+        // The console in Chromium over the web host; needs the built renderer (npx electron-vite build).
+        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], environment: 'node', testTimeout: 60_000 },
+      },
     ],
   },
 });
