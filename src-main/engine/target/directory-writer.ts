@@ -7,8 +7,7 @@ import { UnsafePathError } from './errors';
 import { HashingFileStream, writeHashedFile } from './hashing-file-stream';
 import type { FileRecord } from './manifest';
 import { resolveInside } from './layout';
-
-const SMALL_FILE = 1 << 20;
+import { openSourceFile } from './source-file';
 
 /**
  * --noZip: the "archive" is a directory of plain files, one per entry, each hashed as it is
@@ -53,11 +52,10 @@ export class DirectoryWriter implements ArchiveWriter {
   }
 
   async addFile(name: string, sourcePath: string, options: ArchiveEntryOptions = {}): Promise<void> {
-    const stats = await fs.promises.stat(sourcePath);
-    if (!stats.isFile()) throw new Error(`${sourcePath} is not a regular file`);
+    const { stats, data, stream } = await openSourceFile(sourcePath);
     const entry = { mtime: options.mtime ?? stats.mtime, mode: options.mode ?? stats.mode & 0o7777 };
-    if (stats.size <= SMALL_FILE) return this.addBuffer(name, await fs.promises.readFile(sourcePath), entry);
-    return this.addStream(name, fs.createReadStream(sourcePath), entry);
+    if (data) return this.addBuffer(name, data, entry);
+    return this.addStream(name, stream as Readable, entry);
   }
 
   async finish(): Promise<ArchiveResult> {
