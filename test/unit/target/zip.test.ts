@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openArchiveWriter } from '../../../src-main/engine/target/archive';
+import { addFiles, openArchiveWriter } from '../../../src-main/engine/target/archive';
 import { CorruptArchiveError, UnsafePathError, UnsafeZipEntryError } from '../../../src-main/engine/target/errors';
 import { ZipReader } from '../../../src-main/engine/target/zip-reader';
 import { ZipWriter } from '../../../src-main/engine/target/zip-writer';
@@ -104,6 +104,35 @@ describe('ZipWriter and ZipReader', () => {
       await expect(writer.addBuffer('same', 'y')).rejects.toThrow(UnsafePathError);
       await writer.finish();
     }
+  });
+
+  it('resolves an add only once the file has caught up, so memory stays bounded on a slow disk', async () => {
+    const writer = await ZipWriter.create(path.join(dir, 'paced.zip'));
+    const chunk = crypto.randomBytes(1 << 20);
+    const backlogs: number[] = [];
+    // All at once: each add resolves only when what was handed over before it is mostly on disk.
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => writer.addBuffer(`${i}.bin`, chunk).then(() => backlogs.push((i + 1) * chunk.length - writer.bytesWritten))),
+    );
+    expect(Math.max(...backlogs)).toBeLessThanOrEqual(0);
+    expect((await writer.finish()).entries).toBe(40);
+  });
+
+  it('adds many files with addFiles, and reports the first file it cannot read', async () => {
+    const source = path.join(dir, 'blobs');
+    fs.mkdirSync(source);
+    const files = Array.from({ length: 300 }, (_, i) => ({ name: `0/${i}-1.msg`, path: path.join(source, `${i}.msg`) }));
+    for (const [i, file] of files.entries()) fs.writeFileSync(file.path, `message ${i}\n`);
+    const writer = await openArchiveWriter(path.join(dir, 'many'), 'store');
+    await addFiles(writer, files, 16);
+    expect((await writer.finish()).entries).toBe(300);
+    const reader = await ZipReader.open(path.join(dir, 'many.zip'));
+    expect((await reader.readEntry('0/299-1.msg')).toString()).toBe('message 299\n');
+    reader.close();
+
+    const broken = await openArchiveWriter(path.join(dir, 'broken'), 'none');
+    await expect(addFiles(broken, [...files, { name: 'missing', path: path.join(source, 'nope') }], 16)).rejects.toThrow(/ENOENT/);
+    await broken.abort();
   });
 
   it('removes the partial archive when aborted', async () => {
