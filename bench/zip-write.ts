@@ -43,17 +43,34 @@ async function runOursHere(source: string, zip: string, window: number): Promise
   };
   walk(source, '');
   const writer = await ZipWriter.create(zip);
-  await addFiles(writer, files.map((name) => ({ name, path: path.join(source, name) })), window);
+  await addFiles(
+    writer,
+    files.map((name) => ({ name, path: path.join(source, name) })),
+    window,
+  );
   const result = await writer.finish();
   const ms = performance.now() - started;
-  process.stdout.write(JSON.stringify({ ms, maxRssKiB: process.resourceUsage().maxRSS, entries: result.entries, bytes: result.bytes }));
+  process.stdout.write(
+    JSON.stringify({
+      ms,
+      maxRssKiB: process.resourceUsage().maxRSS,
+      entries: result.entries,
+      bytes: result.bytes,
+    }),
+  );
 }
 
-function runChild(command: string, argv: string[], cwd?: string): Promise<{ ms: number; stdout: string; maxRssKiB: number | null }> {
+function runChild(
+  command: string,
+  argv: string[],
+  cwd?: string,
+): Promise<{ ms: number; stdout: string; maxRssKiB: number | null }> {
   // GNU time reports the child's peak RSS; without it the figure is left out.
   const timed = fs.existsSync('/usr/bin/time');
   const rssFile = path.join(os.tmpdir(), `mv-bench-rss-${process.pid}-${Math.random()}`);
-  const [cmd, fullArgs] = timed ? ['/usr/bin/time', ['-f', '%M', '-o', rssFile, command, ...argv]] : [command, argv];
+  const [cmd, fullArgs] = timed
+    ? ['/usr/bin/time', ['-f', '%M', '-o', rssFile, command, ...argv]]
+    : [command, argv];
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, fullArgs, { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -75,7 +92,8 @@ function runChild(command: string, argv: string[], cwd?: string): Promise<{ ms: 
 
 function unzipTest(zip: string): void {
   const run = spawnSync('unzip', ['-tq', zip], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (run.status !== 0) throw new Error(`unzip -t failed for ${zip}:\n${(run.stdout + run.stderr).slice(-2000)}`);
+  if (run.status !== 0)
+    throw new Error(`unzip -t failed for ${zip}:\n${(run.stdout + run.stderr).slice(-2000)}`);
 }
 
 const mib = (bytes: number): string => `${(bytes / (1 << 20)).toFixed(0)} MiB`;
@@ -105,7 +123,15 @@ async function compareWithZip(): Promise<void> {
     const zipRuns: Run[] = [];
     for (let round = 0; round < rounds; round++) {
       const oursZip = path.join(work, `ours-${round}.zip`);
-      const ours = await runChild(process.execPath, ['--import', 'tsx', self, '--child-ours', source, oursZip, String(window)]);
+      const ours = await runChild(process.execPath, [
+        '--import',
+        'tsx',
+        self,
+        '--child-ours',
+        source,
+        oursZip,
+        String(window),
+      ]);
       // Time measured inside the child, without Node's start-up; RSS from GNU time when present.
       const run = JSON.parse(ours.stdout) as Run & { entries: number; bytes: number };
       oursRuns.push({ ...run, maxRssKiB: ours.maxRssKiB ?? run.maxRssKiB });
@@ -116,7 +142,8 @@ async function compareWithZip(): Promise<void> {
       fs.rmSync(oursZip);
       fs.rmSync(zipZip);
     }
-    const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+    const median = (values: number[]): number =>
+      [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
     const oursMs = median(oursRuns.map((r) => r.ms));
     const zipMs = median(zipRuns.map((r) => r.ms));
     const peak = (runs: Run[]): string => {
@@ -125,9 +152,15 @@ async function compareWithZip(): Promise<void> {
     };
     const rate = (ms: number): string => `${((count * size) / (1 << 20) / (ms / 1000)).toFixed(0)} MiB/s`;
     const all = (runs: Run[]): string => runs.map((r) => (r.ms / 1000).toFixed(2)).join(', ');
-    console.log(`files: ${count} × ${size} B = ${mib(count * size)}; archive ${mib(oursRuns[0]!.bytes)}, ${oursRuns[0]!.entries} entries; ${rounds} rounds, medians`);
-    console.log(`Mailvault ZipWriter (store, window ${window}): ${(oursMs / 1000).toFixed(2)} s, ${rate(oursMs)}, peak RSS ${peak(oursRuns)} (runs: ${all(oursRuns)} s)`);
-    console.log(`zip -0 -r -q:                      ${(zipMs / 1000).toFixed(2)} s, ${rate(zipMs)}, peak RSS ${peak(zipRuns)} (runs: ${all(zipRuns)} s)`);
+    console.log(
+      `files: ${count} × ${size} B = ${mib(count * size)}; archive ${mib(oursRuns[0]!.bytes)}, ${oursRuns[0]!.entries} entries; ${rounds} rounds, medians`,
+    );
+    console.log(
+      `Mailvault ZipWriter (store, window ${window}): ${(oursMs / 1000).toFixed(2)} s, ${rate(oursMs)}, peak RSS ${peak(oursRuns)} (runs: ${all(oursRuns)} s)`,
+    );
+    console.log(
+      `zip -0 -r -q:                      ${(zipMs / 1000).toFixed(2)} s, ${rate(zipMs)}, peak RSS ${peak(zipRuns)} (runs: ${all(zipRuns)} s)`,
+    );
     console.log(`ratio Mailvault / zip: ${(oursMs / zipMs).toFixed(2)}× (every archive passed unzip -t)`);
     if (args.includes('--keep')) console.log(`kept ${work}`);
   } finally {
@@ -141,9 +174,11 @@ async function bigArchive(): Promise<void> {
   const zip = path.join(work, 'big.zip');
   const chunk = crypto.randomBytes(1 << 20);
   const stream = (mibs: number): Readable =>
-    Readable.from((function* () {
-      for (let i = 0; i < mibs; i++) yield chunk;
-    })());
+    Readable.from(
+      (function* () {
+        for (let i = 0; i < mibs; i++) yield chunk;
+      })(),
+    );
   try {
     const started = performance.now();
     const writer = await ZipWriter.create(zip);
@@ -161,13 +196,16 @@ async function bigArchive(): Promise<void> {
     const reader = await ZipReader.open(zip);
     const tested = await reader.test();
     reader.close();
-    console.log(`ZipReader.test(): ${tested.entries} entries, ${mib(tested.bytes)} OK in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    console.log(
+      `ZipReader.test(): ${tested.entries} entries, ${mib(tested.bytes)} OK in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
 
 const childAt = args.indexOf('--child-ours');
-if (childAt >= 0) await runOursHere(args[childAt + 1] as string, args[childAt + 2] as string, Number(args[childAt + 3]));
+if (childAt >= 0)
+  await runOursHere(args[childAt + 1] as string, args[childAt + 2] as string, Number(args[childAt + 3]));
 else if (args.includes('--big')) await bigArchive();
 else await compareWithZip();

@@ -50,7 +50,11 @@ export interface ArchiveWriter {
  * Adds many files keeping `concurrency` adds in flight (reads overlap writes). 128 measured best
  * for 20,000 blobs of 20 KiB (1.8 s; 32: 2.2 s; 8: 2.4 s; 1024: 2.0 s).
  */
-export async function addFiles(writer: ArchiveWriter, files: Iterable<{ name: string; path: string }>, concurrency = 128): Promise<void> {
+export async function addFiles(
+  writer: ArchiveWriter,
+  files: Iterable<{ name: string; path: string }>,
+  concurrency = 128,
+): Promise<void> {
   const inFlight = new Set<Promise<void>>();
   let failure: unknown = null;
   for (const file of files) {
@@ -69,6 +73,42 @@ export async function addFiles(writer: ArchiveWriter, files: Iterable<{ name: st
   if (failure) throw failure;
 }
 
+/**
+ * The same writer, telling its owner when it has finished (with its files) or was aborted. A
+ * finish that fails aborts the archive, so a failed archive leaves nothing behind.
+ */
+export function observeArchive(
+  inner: ArchiveWriter,
+  hooks: { finished: (result: ArchiveResult) => void; closed: () => void },
+): ArchiveWriter {
+  const abort = async (): Promise<void> => {
+    hooks.closed();
+    await inner.abort();
+  };
+  return {
+    mode: inner.mode,
+    path: inner.path,
+    get bytesWritten() {
+      return inner.bytesWritten;
+    },
+    addBuffer: (name, data, entry) => inner.addBuffer(name, data, entry),
+    addStream: (name, source, entry) => inner.addStream(name, source, entry),
+    addFile: (name, sourcePath, entry) => inner.addFile(name, sourcePath, entry),
+    async finish() {
+      let result: ArchiveResult;
+      try {
+        result = await inner.finish();
+      } catch (error) {
+        await abort();
+        throw error;
+      }
+      hooks.finished(result);
+      return result;
+    },
+    abort,
+  };
+}
+
 export interface ArchiveWriterOptions {
   /** Write ZIP64 records even for a small archive. Without it they are written when needed (> 65,535 entries, > 4 GiB). */
   forceZip64?: boolean;
@@ -80,7 +120,11 @@ export interface ArchiveWriterOptions {
  * Opens a writer for `<basePath>.zip` (store, deflate) or the directory `<basePath>/` (none).
  * The file or directory must not exist yet.
  */
-export async function openArchiveWriter(basePath: string, mode: ZipMode, options: ArchiveWriterOptions = {}): Promise<ArchiveWriter> {
+export async function openArchiveWriter(
+  basePath: string,
+  mode: ZipMode,
+  options: ArchiveWriterOptions = {},
+): Promise<ArchiveWriter> {
   if (mode === 'none') return DirectoryWriter.create(basePath, options);
   return ZipWriter.create(`${basePath}.zip`, { ...options, compression: mode });
 }

@@ -18,7 +18,13 @@ export class BlockCachedReader extends yauzl.RandomAccessReader {
     super();
   }
 
-  override read(buffer: Buffer, offset: number, length: number, position: number, callback: (error: Error | null) => void): void {
+  override read(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: number,
+    callback: (error: Error | null) => void,
+  ): void {
     const cached = this.slice(position, position + length);
     if (cached) {
       cached.copy(buffer, offset);
@@ -28,7 +34,8 @@ export class BlockCachedReader extends yauzl.RandomAccessReader {
     this.load(position, (error, block) => {
       if (error || !block) return callback(error);
       const bytes = block.data.subarray(position - block.start, position - block.start + length);
-      if (bytes.length < length) return callback(new Error(`unexpected end of file at ${position + bytes.length}`));
+      if (bytes.length < length)
+        return callback(new Error(`unexpected end of file at ${position + bytes.length}`));
       bytes.copy(buffer, offset);
       callback(null);
     });
@@ -52,7 +59,10 @@ export class BlockCachedReader extends yauzl.RandomAccessReader {
     return block.data.subarray(start - block.start, end - block.start);
   }
 
-  private load(position: number, callback: (error: Error | null, block?: { start: number; data: Buffer }) => void): void {
+  private load(
+    position: number,
+    callback: (error: Error | null, block?: { start: number; data: Buffer }) => void,
+  ): void {
     const data = Buffer.allocUnsafe(BLOCK);
     fs.read(this.fd, data, 0, BLOCK, position, (error, bytesRead) => {
       if (error) return callback(error);
@@ -89,11 +99,19 @@ class RangeStream extends Readable {
   }
 }
 
-function readFully(fd: number, buffer: Buffer, offset: number, length: number, position: number, callback: (error: Error | null) => void): void {
+function readFully(
+  fd: number,
+  buffer: Buffer,
+  offset: number,
+  length: number,
+  position: number,
+  callback: (error: Error | null) => void,
+): void {
   fs.read(fd, buffer, offset, length, position, (error, bytesRead) => {
     if (error) return callback(error);
     if (bytesRead === 0) return callback(new Error(`unexpected end of file at ${position}`));
-    if (bytesRead < length) return readFully(fd, buffer, offset + bytesRead, length - bytesRead, position + bytesRead, callback);
+    if (bytesRead < length)
+      return readFully(fd, buffer, offset + bytesRead, length - bytesRead, position + bytesRead, callback);
     callback(null);
   });
 }

@@ -85,7 +85,12 @@ export class DirectoryWriter implements ArchiveWriter {
     return file;
   }
 
-  private async finishEntry(name: string, file: string, record: FileRecord, options: ArchiveEntryOptions): Promise<void> {
+  private async finishEntry(
+    name: string,
+    file: string,
+    record: FileRecord,
+    options: ArchiveEntryOptions,
+  ): Promise<void> {
     // The owner keeps read and write, so that verify and prune can always read and remove it.
     if (options.mode !== undefined) await fs.promises.chmod(file, (options.mode & 0o7777) | 0o600);
     if (options.mtime) await fs.promises.utimes(file, options.mtime, options.mtime);

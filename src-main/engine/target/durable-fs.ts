@@ -30,7 +30,8 @@ export async function fsyncDir(dir: string): Promise<void> {
     await handle.sync();
   } catch (error) {
     // Some file systems (and Windows) refuse fsync on a directory; nothing more can be done there.
-    if (!['EINVAL', 'EPERM', 'EBADF', 'ENOTSUP'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    if (!['EINVAL', 'EPERM', 'EBADF', 'ENOTSUP'].includes((error as NodeJS.ErrnoException).code ?? ''))
+      throw error;
   } finally {
     await handle.close();
   }
@@ -47,7 +48,11 @@ export interface AtomicWriteOptions {
 }
 
 /** Replaces `file` with `data` atomically: readers see the old or the new content, whole. */
-export async function writeFileAtomic(file: string, data: string | Buffer, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  data: string | Buffer,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   const durable = options.durable ?? true;
   const temp = tempNameFor(file);
   try {
@@ -67,7 +72,11 @@ export async function writeFileAtomic(file: string, data: string | Buffer, optio
 }
 
 /** Runs `work` over items with at most `limit` in flight; rejects with the first failure. */
-export async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {

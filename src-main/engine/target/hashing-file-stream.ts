@@ -94,7 +94,8 @@ export class HashingFileStream extends Writable {
     }
     // libuv writes all buffers (splitting past IOV_MAX, resuming short writes); check anyway.
     const { bytesWritten } = await this.handle.writev(chunks);
-    if (bytesWritten !== total) throw new Error(`short write to ${this.path}: ${bytesWritten} of ${total} bytes`);
+    if (bytesWritten !== total)
+      throw new Error(`short write to ${this.path}: ${bytesWritten} of ${total} bytes`);
     this.bytes += total;
     this.options.onBytes?.(total);
   }
@@ -105,4 +106,15 @@ export async function writeHashedFile(file: string, data: string | Buffer): Prom
   const buffer = typeof data === 'string' ? Buffer.from(data) : data;
   await fs.promises.writeFile(file, buffer, { flag: 'wx' });
   return { bytes: buffer.length, sha256: crypto.createHash('sha256').update(buffer).digest('hex') };
+}
+
+/** Size and SHA-256 of an existing file, read once (for files another program wrote). */
+export async function hashFile(file: string): Promise<FileRecord> {
+  const hash = crypto.createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { bytes, sha256: hash.digest('hex') };
 }

@@ -27,7 +27,10 @@ const pad = (n: number, width: number): string => String(n).padStart(width, '0')
 
 export function formatLabel(type: SessionType, startMs: number): string {
   if (!Number.isInteger(startMs) || startMs < 0 || startMs > MAX_MS) {
-    throw new InvalidLabelError(String(startMs), 'a label time must be a whole number of ms between 1970 and 9999 GMT');
+    throw new InvalidLabelError(
+      String(startMs),
+      'a label time must be a whole number of ms between 1970 and 9999 GMT',
+    );
   }
   const d = new Date(startMs);
   return (
@@ -40,7 +43,15 @@ export function formatLabel(type: SessionType, startMs: number): string {
 export function parseLabel(label: string): ParsedLabel {
   const m = LABEL_PATTERN.exec(label);
   if (!m) throw new InvalidLabelError(label);
-  const [y, mo, d, h, mi, s, ms] = m.slice(2).map(Number) as [number, number, number, number, number, number, number];
+  const [y, mo, d, h, mi, s, ms] = m.slice(2).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const startMs = Date.UTC(y, mo - 1, d, h, mi, s, ms);
   const type: SessionType = m[1] === 'full' ? 'full' : 'incremental';
   // Date.UTC rolls 20210230 over to March; a label must name a real instant exactly.
@@ -77,7 +88,11 @@ export function compareLabels(a: string, b: string): number {
  * (mkdir is atomic, so of several creators exactly one gets a given label) and belongs to the
  * caller from then on. A label that is taken, in tmp/ or in sessions/, is bumped by 1 ms.
  */
-export async function newLabel(type: SessionType, target: string, now: () => number = Date.now): Promise<string> {
+export async function newLabel(
+  type: SessionType,
+  target: string,
+  now: () => number = Date.now,
+): Promise<string> {
   const { sessions, tmp } = targetPaths(target);
   await fs.promises.mkdir(tmp, { recursive: true });
   let startMs = now();

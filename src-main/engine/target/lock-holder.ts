@@ -65,7 +65,10 @@ export function processStartTicks(pid: number): string | null {
 }
 
 export function describeHolder(info: LockInfo): string {
-  const since = new Date(info.startedMs).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' GMT');
+  const since = new Date(info.startedMs)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' GMT');
   const what = info.label ? `${info.operation} (session ${info.label})` : info.operation;
   return `${what} by process ${info.pid} on ${info.hostname}, since ${since}`;
 }

@@ -5,7 +5,14 @@ import path from 'node:path';
 import { fsyncDir, tempNameFor, writeFileAtomic } from './durable-fs';
 import { TargetError } from './errors';
 import { targetPaths } from './layout';
-import { currentBootId, describeHolder, lockHolderLiveness, type LockInfo, lockInfoSchema, processStartTicks } from './lock-holder';
+import {
+  currentBootId,
+  describeHolder,
+  lockHolderLiveness,
+  type LockInfo,
+  lockInfoSchema,
+  processStartTicks,
+} from './lock-holder';
 
 export type { LockInfo } from './lock-holder';
 
@@ -30,7 +37,9 @@ export class TargetLockedError extends TargetError {
     super(
       'TARGET_LOCKED',
       `The backup target is in use: ${describeHolder(holder)} (${lockPath}).` +
-        (remote ? ` That host's processes cannot be checked from here; remove the lock only if that process no longer runs.` : ''),
+        (remote
+          ? ` That host's processes cannot be checked from here; remove the lock only if that process no longer runs.`
+          : ''),
     );
     this.name = 'TargetLockedError';
   }
@@ -45,13 +54,17 @@ export interface TargetLock {
   release(): Promise<void>;
 }
 
-export type LockReading = { state: 'free' } | { state: 'held'; info: LockInfo } | { state: 'unreadable'; reason: string };
+export type LockReading =
+  { state: 'free' } | { state: 'held'; info: LockInfo } | { state: 'unreadable'; reason: string };
 
 export async function readLock(target: string): Promise<LockReading> {
   return readLockFile(targetPaths(target).lock);
 }
 
-export async function acquireLock(target: string, request: { operation: string; label?: string }): Promise<TargetLock> {
+export async function acquireLock(
+  target: string,
+  request: { operation: string; label?: string },
+): Promise<TargetLock> {
   const { root, lock } = targetPaths(target);
   await fs.promises.mkdir(root, { recursive: true });
   const info: LockInfo = {
@@ -87,7 +100,11 @@ export async function acquireLock(target: string, request: { operation: string; 
 }
 
 /** Runs `work` holding the target's lock, and releases it however `work` ends. */
-export async function withLock<T>(target: string, operation: string, work: (lock: TargetLock) => Promise<T>): Promise<T> {
+export async function withLock<T>(
+  target: string,
+  operation: string,
+  work: (lock: TargetLock) => Promise<T>,
+): Promise<T> {
   const lock = await acquireLock(target, { operation });
   try {
     return await work(lock);
@@ -162,8 +179,13 @@ async function sweepLeftovers(lock: string, ourNonce: string): Promise<void> {
     const temp = /^lock\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
     // A temp file is someone's lock about to be linked; only old ones of vanished pids are garbage
     // (the pid check says nothing about other hosts sharing the target, hence the age too).
-    const deadTemp = temp && Number(temp[1]) !== process.pid && !pidExists(Number(temp[1])) && (await olderThan(path.join(dir, name), 60_000));
-    if ((claim && claim[1] !== ourNonce) || deadTemp) await fs.promises.rm(path.join(dir, name), { force: true });
+    const deadTemp =
+      temp &&
+      Number(temp[1]) !== process.pid &&
+      !pidExists(Number(temp[1])) &&
+      (await olderThan(path.join(dir, name), 60_000));
+    if ((claim && claim[1] !== ourNonce) || deadTemp)
+      await fs.promises.rm(path.join(dir, name), { force: true });
   }
 }
 
@@ -220,7 +242,9 @@ async function readLockFile(file: string): Promise<LockReading> {
   }
   try {
     const parsed = lockInfoSchema.safeParse(JSON.parse(text));
-    return parsed.success ? { state: 'held', info: parsed.data } : { state: 'unreadable', reason: 'not a Mailvault lock' };
+    return parsed.success
+      ? { state: 'held', info: parsed.data }
+      : { state: 'unreadable', reason: 'not a Mailvault lock' };
   } catch {
     return { state: 'unreadable', reason: text.length === 0 ? 'empty' : 'not JSON' };
   }

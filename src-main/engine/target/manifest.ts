@@ -11,7 +11,13 @@ import { accountPaths, isZimbraId, SESSION_FILES, unsafeRelativePathReason } fro
  */
 export const MANIFEST_FORMAT = 1;
 
-export const sessionStatuses = ['in progress', 'completed', 'completed with errors', 'aborted', 'failed'] as const;
+export const sessionStatuses = [
+  'in progress',
+  'completed',
+  'completed with errors',
+  'aborted',
+  'failed',
+] as const;
 export type SessionStatus = (typeof sessionStatuses)[number];
 export const accountStatuses = ['NOTSTARTED', 'INPROGRESS', 'COMPLETED', 'ERROR'] as const;
 export type AccountStatus = (typeof accountStatuses)[number];
@@ -76,11 +82,13 @@ const manifestObject = z.object({
 export type Manifest = z.infer<typeof manifestObject>;
 
 export const manifestSchema = manifestObject.superRefine((m, ctx) => {
-  const issue = (message: string, at: (string | number)[]): void => ctx.addIssue({ code: 'custom', message, path: at });
+  const issue = (message: string, at: (string | number)[]): void =>
+    ctx.addIssue({ code: 'custom', message, path: at });
   if (isLabel(m.label)) {
     const parsed = parseLabel(m.label);
     if (parsed.type !== m.type) issue(`type ${m.type} does not match label ${m.label}`, ['type']);
-    if (parsed.startMs !== m.startMs) issue(`startMs ${m.startMs} is not the time of label ${m.label}`, ['startMs']);
+    if (parsed.startMs !== m.startMs)
+      issue(`startMs ${m.startMs} is not the time of label ${m.label}`, ['startMs']);
   }
   if (m.endMs < m.startMs) issue('endMs is before startMs', ['endMs']);
   if (m.status === 'in progress') issue('a committed session cannot be "in progress"', ['status']);
@@ -94,8 +102,10 @@ export const manifestSchema = manifestObject.superRefine((m, ctx) => {
     const id = account.zimbraId.toLowerCase();
     if (seen.has(id)) issue(`account ${account.zimbraId} is listed twice`, ['accounts', i]);
     seen.add(id);
-    if (account.status === 'ERROR' && !account.error) issue('an account in ERROR needs its error', ['accounts', i, 'error']);
-    if (account.status === 'ERROR' && m.status === 'completed') issue('a completed session has an account in ERROR', ['status']);
+    if (account.status === 'ERROR' && !account.error)
+      issue('an account in ERROR needs its error', ['accounts', i, 'error']);
+    if (account.status === 'ERROR' && m.status === 'completed')
+      issue('a completed session has an account in ERROR', ['status']);
     if (account.maintenance && account.maintenance.endMs < account.maintenance.startMs) {
       issue('maintenance ends before it starts', ['accounts', i, 'maintenance']);
     }
@@ -105,16 +115,23 @@ export const manifestSchema = manifestObject.superRefine((m, ctx) => {
       const record = m.files[file];
       if (!record) issue(`account file ${file} is not in files`, ['accounts', i, 'files']);
       else bytes += record.bytes;
-      if (dir && !file.startsWith(dir)) issue(`account file ${file} is outside ${dir}`, ['accounts', i, 'files']);
+      if (dir && !file.startsWith(dir))
+        issue(`account file ${file} is outside ${dir}`, ['accounts', i, 'files']);
     }
-    if (bytes !== account.bytes) issue(`bytes ${account.bytes} is not the sum of the account's files (${bytes})`, ['accounts', i, 'bytes']);
+    if (bytes !== account.bytes)
+      issue(`bytes ${account.bytes} is not the sum of the account's files (${bytes})`, [
+        'accounts',
+        i,
+        'bytes',
+      ]);
   });
 });
 
 /** Validates a manifest object (e.g. before writing it); throws INVALID_MANIFEST with every problem. */
 export function validateManifest(value: unknown, source = 'manifest'): Manifest {
   const result = manifestSchema.safeParse(value);
-  if (!result.success) throw new TargetError('INVALID_MANIFEST', `${source} is invalid:\n${z.prettifyError(result.error)}`);
+  if (!result.success)
+    throw new TargetError('INVALID_MANIFEST', `${source} is invalid:\n${z.prettifyError(result.error)}`);
   return result.data;
 }
 
@@ -129,9 +146,7 @@ export function parseManifest(text: string, source = 'manifest'): Manifest {
 }
 
 export type ManifestReading =
-  | { state: 'complete'; manifest: Manifest }
-  | { state: 'missing' }
-  | { state: 'invalid'; reason: string };
+  { state: 'complete'; manifest: Manifest } | { state: 'missing' } | { state: 'invalid'; reason: string };
 
 /**
  * Reads `<dir>/manifest.json`. A session whose manifest is missing or invalid, or names another

@@ -11,7 +11,10 @@ export interface SessionTree {
 }
 
 /** Lists the session's files, leaving out those `skip` names (relative paths). */
-export async function walkSession(root: string, skip: (relative: string) => boolean = () => false): Promise<SessionTree> {
+export async function walkSession(
+  root: string,
+  skip: (relative: string) => boolean = () => false,
+): Promise<SessionTree> {
   const files = new Map<string, number>();
   const dirs: string[] = [root];
   const walk = async (dir: string, prefix: string): Promise<void> => {
@@ -25,7 +28,10 @@ export async function walkSession(root: string, skip: (relative: string) => bool
       } else if (entry.isFile()) {
         files.set(relative, (await fs.promises.stat(full)).size);
       } else {
-        throw new TargetError('UNRECORDED_FILES', `${full} is not a regular file or directory; a session holds only files`);
+        throw new TargetError(
+          'UNRECORDED_FILES',
+          `${full} is not a regular file or directory; a session holds only files`,
+        );
       }
     }
   };
@@ -42,11 +48,13 @@ export function checkRecorded(tree: SessionTree, recorded: ReadonlyMap<string, F
   for (const [file, size] of tree.files) {
     const record = recorded.get(file);
     if (!record) problems.push(`${file} was not written through the session writer`);
-    else if (record.bytes !== size) problems.push(`${file} is ${size} bytes on disk, ${record.bytes} when written`);
+    else if (record.bytes !== size)
+      problems.push(`${file} is ${size} bytes on disk, ${record.bytes} when written`);
   }
   for (const file of recorded.keys()) if (!tree.files.has(file)) problems.push(`${file} is missing`);
   if (problems.length > 0) {
-    const shown = problems.slice(0, 10).join('; ') + (problems.length > 10 ? `; and ${problems.length - 10} more` : '');
+    const shown =
+      problems.slice(0, 10).join('; ') + (problems.length > 10 ? `; and ${problems.length - 10} more` : '');
     throw new TargetError('UNRECORDED_FILES', `The session's files do not match what was recorded: ${shown}`);
   }
 }
@@ -57,6 +65,8 @@ export function checkRecorded(tree: SessionTree, recorded: ReadonlyMap<string, F
  * commits) instead of one per write.
  */
 export async function fsyncSession(root: string, tree: SessionTree, concurrency = 16): Promise<void> {
-  await forEachLimited([...tree.files.keys()], concurrency, (file) => fsyncFile(path.join(root, ...file.split('/'))));
+  await forEachLimited([...tree.files.keys()], concurrency, (file) =>
+    fsyncFile(path.join(root, ...file.split('/'))),
+  );
   await forEachLimited(tree.dirs, concurrency, fsyncDir);
 }

@@ -39,20 +39,32 @@ export async function listSessions(target: string): Promise<SessionListing[]> {
     const reading = await readManifest(dir);
     const base = { ...parseLabel(label), dir };
     if (reading.state === 'complete') out.push({ ...base, state: 'complete', manifest: reading.manifest });
-    else out.push({ ...base, state: 'invalid', reason: reading.state === 'missing' ? 'no manifest.json' : reading.reason });
+    else
+      out.push({
+        ...base,
+        state: 'invalid',
+        reason: reading.state === 'missing' ? 'no manifest.json' : reading.reason,
+      });
   }
   const lock = await readLock(target);
   const writing = lock.state === 'held' && lockHolderLiveness(lock.info) !== 'dead' ? lock.info.label : null;
   for (const label of await labelsIn(tmp)) {
     const dir = path.join(tmp, label);
-    out.push({ ...parseLabel(label), dir, state: label === writing ? 'in progress' : 'abandoned', live: await readLiveStatus(dir) });
+    out.push({
+      ...parseLabel(label),
+      dir,
+      state: label === writing ? 'in progress' : 'abandoned',
+      live: await readLiveStatus(dir),
+    });
   }
   return out.sort((a, b) => compareLabels(a.label, b.label));
 }
 
 /** The complete sessions only, oldest first. */
 export async function completeSessions(target: string): Promise<(SessionListing & { manifest: Manifest })[]> {
-  return (await listSessions(target)).filter((s): s is SessionListing & { manifest: Manifest } => s.state === 'complete');
+  return (await listSessions(target)).filter(
+    (s): s is SessionListing & { manifest: Manifest } => s.state === 'complete',
+  );
 }
 
 async function labelsIn(dir: string): Promise<string[]> {

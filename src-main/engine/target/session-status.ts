@@ -31,7 +31,9 @@ export type LiveStatusUpdate = Partial<Pick<LiveStatus, 'accounts' | 'currentAcc
 
 export async function readLiveStatus(sessionDir: string): Promise<LiveStatus | null> {
   try {
-    const parsed = liveStatusSchema.safeParse(JSON.parse(await fs.promises.readFile(path.join(sessionDir, SESSION_FILES.status), 'utf8')));
+    const parsed = liveStatusSchema.safeParse(
+      JSON.parse(await fs.promises.readFile(path.join(sessionDir, SESSION_FILES.status), 'utf8')),
+    );
     return parsed.success ? parsed.data : null;
   } catch {
     return null;

@@ -1,24 +1,18 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { type ArchiveResult, type ArchiveWriter, openArchiveWriter } from './archive';
+import { type ArchiveWriter, observeArchive, openArchiveWriter } from './archive';
 import { fsyncDir, writeFileAtomic } from './durable-fs';
 import { TargetError } from './errors';
-import { HashingFileStream, writeHashedFile } from './hashing-file-stream';
+import { hashFile, HashingFileStream, writeHashedFile } from './hashing-file-stream';
 import { newLabel, parseLabel, type SessionType } from './labels';
 import { accountPaths, type AccountPaths, resolveInside, SESSION_FILES, targetPaths } from './layout';
 import type { TargetLock } from './lock';
-import { type FileRecord, type Manifest, MANIFEST_FORMAT, type ManifestAccount, validateManifest, type ZipMode } from './manifest';
+import { type FileRecord, type Manifest, validateManifest, type ZipMode } from './manifest';
 import { checkRecorded, fsyncSession, type SessionTree, walkSession } from './session-files';
+import { assembleManifest, type CommitInput } from './session-manifest';
 import { type LiveStatusUpdate, StatusFile } from './session-status';
 
-/** An account as the caller reports it; its files and bytes are filled in from what was written. */
-export type ManifestAccountInput = Omit<ManifestAccount, 'files' | 'bytes'>;
-export type CommitInput = Omit<Manifest, 'format' | 'label' | 'type' | 'startMs' | 'endMs' | 'files' | 'accounts'> & {
-  accounts: ManifestAccountInput[];
-  /** Default: now. */
-  endMs?: number;
-};
+export type { CommitInput, ManifestAccountInput } from './session-manifest';
 
 export interface SessionWriterOptions {
   type: SessionType;
@@ -59,7 +53,11 @@ export class SessionWriter {
     await options.lock.setLabel(label);
     const dir = path.join(targetPaths(target).tmp, label);
     const { startMs } = parseLabel(label);
-    const status = new StatusFile(path.join(dir, SESSION_FILES.status), { label, type: options.type, startMs }, options.statusIntervalMs);
+    const status = new StatusFile(
+      path.join(dir, SESSION_FILES.status),
+      { label, type: options.type, startMs },
+      options.statusIntervalMs,
+    );
     await status.flush();
     return new SessionWriter(target, label, options.type, startMs, dir, status, now);
   }
@@ -95,52 +93,31 @@ export class SessionWriter {
   /** Records a file another program wrote into the session (reads it once to hash it). */
   async adoptFile(relative: string): Promise<FileRecord> {
     this.assertOpen();
-    const file = resolveInside(this.dir, relative);
-    const hash = crypto.createHash('sha256');
-    let bytes = 0;
-    for await (const chunk of fs.createReadStream(file)) {
-      hash.update(chunk as Buffer);
-      bytes += (chunk as Buffer).length;
-    }
-    const record = { bytes, sha256: hash.digest('hex') };
+    if (this.files.has(relative)) throw new TargetError('SESSION_STATE', `${relative} is already recorded`);
+    const record = await hashFile(resolveInside(this.dir, relative));
     this.files.set(relative, record);
     return record;
   }
 
   /** An archive at `<relativeBase>.zip`, or the directory `<relativeBase>/` with mode none. */
-  async createArchive(relativeBase: string, mode: ZipMode, options: { forceZip64?: boolean } = {}): Promise<ArchiveWriter> {
+  async createArchive(
+    relativeBase: string,
+    mode: ZipMode,
+    options: { forceZip64?: boolean } = {},
+  ): Promise<ArchiveWriter> {
     const base = await this.prepare(relativeBase);
     const inner = await openArchiveWriter(base, mode, { ...options, onBytes: (n) => this.count(n) });
     const parent = path.posix.dirname(relativeBase);
     this.openArchives.add(inner);
-    const abort = async (): Promise<void> => {
-      this.openArchives.delete(inner);
-      await inner.abort();
-    };
-    const finish = async (): Promise<ArchiveResult> => {
-      let result: ArchiveResult;
-      try {
-        result = await inner.finish();
-      } catch (error) {
-        await abort(); // a failed archive leaves nothing behind
-        throw error;
-      }
-      for (const [name, record] of Object.entries(result.files)) this.files.set(parent === '.' ? name : `${parent}/${name}`, record);
-      this.openArchives.delete(inner);
-      return result;
-    };
-    return {
-      mode: inner.mode,
-      path: inner.path,
-      get bytesWritten() {
-        return inner.bytesWritten;
+    return observeArchive(inner, {
+      finished: (result) => {
+        for (const [name, record] of Object.entries(result.files)) {
+          this.files.set(parent === '.' ? name : `${parent}/${name}`, record);
+        }
+        this.openArchives.delete(inner);
       },
-      addBuffer: (name, data, entry) => inner.addBuffer(name, data, entry),
-      addStream: (name, source, entry) => inner.addStream(name, source, entry),
-      addFile: (name, sourcePath, entry) => inner.addFile(name, sourcePath, entry),
-      finish,
-      abort,
-    };
+      closed: () => this.openArchives.delete(inner),
+    });
   }
 
   /** Where an account's files go in this session. */
@@ -156,7 +133,11 @@ export class SessionWriter {
     return this.createWriteStream(accountPaths(zimbraId).mailboxSql);
   }
 
-  async createAccountArchive(zimbraId: string, what: 'blobs' | 'index', mode: ZipMode): Promise<ArchiveWriter> {
+  async createAccountArchive(
+    zimbraId: string,
+    what: 'blobs' | 'index',
+    mode: ZipMode,
+  ): Promise<ArchiveWriter> {
     const paths = accountPaths(zimbraId);
     return this.createArchive(what === 'blobs' ? paths.blobsDir : paths.indexDir, mode);
   }
@@ -186,14 +167,28 @@ export class SessionWriter {
     let tree: SessionTree;
     let manifest: Manifest;
     try {
-      if (input.status === 'in progress') throw new TargetError('SESSION_STATE', 'A session is committed with its final status, not "in progress"');
-      const open = [...this.openStreams].filter((s) => !s.writableFinished && !s.destroyed).length + this.openArchives.size;
-      if (open > 0) throw new TargetError('SESSION_STATE', `Session ${this.label} still has ${open} file(s) or archive(s) being written`);
+      if (input.status === 'in progress')
+        throw new TargetError(
+          'SESSION_STATE',
+          'A session is committed with its final status, not "in progress"',
+        );
+      const open =
+        [...this.openStreams].filter((s) => !s.writableFinished && !s.destroyed).length +
+        this.openArchives.size;
+      if (open > 0)
+        throw new TargetError(
+          'SESSION_STATE',
+          `Session ${this.label} still has ${open} file(s) or archive(s) being written`,
+        );
       await Promise.all([...this.openStreams].map((s) => s.record.catch(() => undefined)));
       // status.json (and its temp files, mid-replace) is still being written; it goes before the manifest.
-      tree = await walkSession(this.dir, (file) => file === SESSION_FILES.status || file.startsWith(`${SESSION_FILES.status}.tmp-`));
+      tree = await walkSession(
+        this.dir,
+        (file) => file === SESSION_FILES.status || file.startsWith(`${SESSION_FILES.status}.tmp-`),
+      );
       checkRecorded(tree, this.files);
-      manifest = validateManifest(this.buildManifest(input), `manifest of ${this.label}`);
+      const session = { label: this.label, type: this.type, startMs: this.startMs, endMs: this.now() };
+      manifest = validateManifest(assembleManifest(session, this.files, input), `manifest of ${this.label}`);
     } catch (error) {
       this.state = 'open'; // nothing has changed: the caller may fix the problem and commit again
       throw error;
@@ -202,7 +197,10 @@ export class SessionWriter {
       await this.status.close();
       await fs.promises.rm(path.join(this.dir, SESSION_FILES.status), { force: true });
       await fsyncSession(this.dir, tree);
-      await writeFileAtomic(path.join(this.dir, SESSION_FILES.manifest), `${JSON.stringify(manifest, null, 1)}\n`);
+      await writeFileAtomic(
+        path.join(this.dir, SESSION_FILES.manifest),
+        `${JSON.stringify(manifest, null, 1)}\n`,
+      );
       const { root, sessions, tmp } = targetPaths(this.target);
       await fs.promises.mkdir(sessions, { recursive: true });
       await fsyncDir(root);
@@ -224,7 +222,11 @@ export class SessionWriter {
 
   /** Throws the session away: stops writers and removes tmp/<label>. */
   async discard(reason: string): Promise<void> {
-    if (this.state === 'committed') throw new TargetError('SESSION_STATE', `Session ${this.label} is committed; prune deletes it (${reason})`);
+    if (this.state === 'committed')
+      throw new TargetError(
+        'SESSION_STATE',
+        `Session ${this.label} is committed; prune deletes it (${reason})`,
+      );
     this.state = 'discarded';
     await this.status.close();
     for (const stream of this.openStreams) {
@@ -237,24 +239,13 @@ export class SessionWriter {
     await fs.promises.rm(this.dir, { recursive: true, force: true });
   }
 
-  private buildManifest(input: CommitInput): Manifest {
-    const files: Record<string, FileRecord> = {};
-    for (const key of [...this.files.keys()].sort()) files[key] = this.files.get(key) as FileRecord;
-    const accounts = input.accounts.map((account): ManifestAccount => {
-      const prefix = `${accountPaths(account.zimbraId).dir}/`;
-      const own = Object.keys(files).filter((file) => file.startsWith(prefix));
-      return { ...account, files: own, bytes: own.reduce((sum, file) => sum + (files[file] as FileRecord).bytes, 0) };
-    });
-    const { endMs, ...rest } = input;
-    return { format: MANIFEST_FORMAT, label: this.label, type: this.type, startMs: this.startMs, endMs: endMs ?? this.now(), ...rest, accounts, files };
-  }
-
   private async prepare(relative: string): Promise<string> {
     this.assertOpen();
     if (relative === SESSION_FILES.manifest || relative === SESSION_FILES.status) {
       throw new TargetError('SESSION_STATE', `${relative} is written by the session writer itself`);
     }
-    if (this.files.has(relative)) throw new TargetError('SESSION_STATE', `${relative} was already written in session ${this.label}`);
+    if (this.files.has(relative))
+      throw new TargetError('SESSION_STATE', `${relative} was already written in session ${this.label}`);
     const file = resolveInside(this.dir, relative);
     const parent = path.dirname(file);
     if (!this.madeDirs.has(parent)) {
@@ -270,6 +261,7 @@ export class SessionWriter {
   }
 
   private assertOpen(): void {
-    if (this.state !== 'open') throw new TargetError('SESSION_STATE', `Session ${this.label} is ${this.state}`);
+    if (this.state !== 'open')
+      throw new TargetError('SESSION_STATE', `Session ${this.label} is ${this.state}`);
   }
 }

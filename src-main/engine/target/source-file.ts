@@ -26,7 +26,10 @@ export function openSourceFile(file: string): Promise<SourceFile> {
         if (statError) return fail(statError);
         if (!stats.isFile()) return fail(new Error(`${file} is not a regular file`));
         if (stats.size > SMALL_FILE) {
-          return resolve({ stats, stream: fs.createReadStream('', { fd, autoClose: true, highWaterMark: 1 << 20 }) });
+          return resolve({
+            stats,
+            stream: fs.createReadStream('', { fd, autoClose: true, highWaterMark: 1 << 20 }),
+          });
         }
         readWhole(fd, Buffer.allocUnsafe(stats.size), 0, (readError, data) => {
           fs.close(fd, (closeError) => {
@@ -39,7 +42,12 @@ export function openSourceFile(file: string): Promise<SourceFile> {
   });
 }
 
-function readWhole(fd: number, buffer: Buffer, offset: number, done: (error: Error | null, data?: Buffer) => void): void {
+function readWhole(
+  fd: number,
+  buffer: Buffer,
+  offset: number,
+  done: (error: Error | null, data?: Buffer) => void,
+): void {
   if (offset >= buffer.length) return done(null, buffer);
   fs.read(fd, buffer, offset, buffer.length - offset, offset, (error, bytesRead) => {
     if (error) return done(error);

@@ -84,7 +84,8 @@ export class ZipReader {
   async openEntry(name: string): Promise<Readable> {
     const found = this.byName.get(name);
     if (!found) throw new TargetError('CORRUPT_ARCHIVE', `${this.path} has no entry ${JSON.stringify(name)}`);
-    if (found.info.isDirectory) throw new TargetError('CORRUPT_ARCHIVE', `${name} in ${this.path} is a directory`);
+    if (found.info.isDirectory)
+      throw new TargetError('CORRUPT_ARCHIVE', `${name} in ${this.path} is a directory`);
     let raw: Readable;
     try {
       raw = await this.zip.openReadStreamPromise(found.raw);
@@ -141,7 +142,10 @@ export class ZipReader {
       if (info.isDirectory) continue;
       const mode = info.mode === null ? 0o644 : (info.mode & 0o777) | 0o600;
       try {
-        await pipelineAsync(await this.openEntry(info.name), fs.createWriteStream(target, { flags: 'wx', mode }));
+        await pipelineAsync(
+          await this.openEntry(info.name),
+          fs.createWriteStream(target, { flags: 'wx', mode }),
+        );
       } catch (error) {
         throw asCorrupt(this.path, error);
       }
@@ -165,9 +169,14 @@ function describeEntry(zipPath: string, raw: yauzl.Entry): ZipEntryInfo {
   const unixMode = raw.versionMadeBy >> 8 === MADE_BY_UNIX ? raw.externalFileAttributes >>> 16 : 0;
   const type = unixMode & S_IFMT;
   if (type === 0o120000) throw new UnsafeZipEntryError(zipPath, name, 'is a symbolic link');
-  if (type !== 0 && type !== S_IFREG && type !== S_IFDIR) throw new UnsafeZipEntryError(zipPath, name, 'is not a regular file or directory');
+  if (type !== 0 && type !== S_IFREG && type !== S_IFDIR)
+    throw new UnsafeZipEntryError(zipPath, name, 'is not a regular file or directory');
   if (raw.isEncrypted()) throw new UnsafeZipEntryError(zipPath, name, 'is encrypted');
-  if (!raw.canDecodeFileData()) throw new CorruptArchiveError(zipPath, `${name} uses unsupported compression method ${raw.compressionMethod}`);
+  if (!raw.canDecodeFileData())
+    throw new CorruptArchiveError(
+      zipPath,
+      `${name} uses unsupported compression method ${raw.compressionMethod}`,
+    );
   return {
     name,
     isDirectory,
@@ -204,6 +213,11 @@ class Crc32Check extends Transform {
     const actual = this.crc >>> 0;
     if (actual === this.info.crc32) return callback();
     const hex = (n: number): string => n.toString(16).padStart(8, '0');
-    callback(new CorruptArchiveError(this.zipPath, `${this.info.name}: CRC-32 is ${hex(actual)}, the archive says ${hex(this.info.crc32)}`));
+    callback(
+      new CorruptArchiveError(
+        this.zipPath,
+        `${this.info.name}: CRC-32 is ${hex(actual)}, the archive says ${hex(this.info.crc32)}`,
+      ),
+    );
   }
 }

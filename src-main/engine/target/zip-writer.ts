@@ -25,7 +25,8 @@ export interface ZipWriterOptions extends ArchiveWriterOptions {
 // archiver 8's classes. The instance API we use (append, finalize, abort, events) is the same.
 type ArchiverFactory = (format: 'zip', options?: ArchiverOptions) => Archiver;
 const createArchiver: ArchiverFactory =
-  (archiverModule as unknown as { default?: ArchiverFactory }).default ?? (archiverModule as unknown as ArchiverFactory);
+  (archiverModule as unknown as { default?: ArchiverFactory }).default ??
+  (archiverModule as unknown as ArchiverFactory);
 
 // archiver takes a buffer into its stream at once and reports the entry done, whatever the disk's
 // pace. An add resolves only once the file has caught up with every buffer handed over: memory
@@ -129,7 +130,12 @@ export class ZipWriter implements ArchiveWriter {
     await this.file.record.catch(() => undefined);
   }
 
-  private append(name: string, source: Buffer | Readable, options: ArchiveEntryOptions, checked = false): Promise<void> {
+  private append(
+    name: string,
+    source: Buffer | Readable,
+    options: ArchiveEntryOptions,
+    checked = false,
+  ): Promise<void> {
     if (!checked) this.checkName(name);
     this.throwIfFailed();
     if (this.state !== 'open') throw new Error(`${this.path} is ${this.state}; no more entries`);
@@ -140,13 +146,15 @@ export class ZipWriter implements ArchiveWriter {
   }
 
   private releaseDrained(): void {
-    while (this.draining.length > 0 && this.appended <= this.file.bytesWritten) this.draining.shift()?.resolve();
+    while (this.draining.length > 0 && this.appended <= this.file.bytesWritten)
+      this.draining.shift()?.resolve();
   }
 
   private checkName(name: string): void {
     assertSafeRelativePath(name);
     // archiver strips a leading "word:" (a Windows drive, to it); the entry would get another name.
-    if (/^\w+:/.test(name)) throw new UnsafePathError(name, 'starts with a "prefix:" that zip tools treat as a drive');
+    if (/^\w+:/.test(name))
+      throw new UnsafePathError(name, 'starts with a "prefix:" that zip tools treat as a drive');
     if (this.names.has(name)) throw new UnsafePathError(name, `is already in ${this.path}`);
     this.names.add(name);
   }

@@ -3,14 +3,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidLabelError } from '../../../src-main/engine/target/errors';
-import { compareLabels, formatLabel, isLabel, newLabel, parseLabel } from '../../../src-main/engine/target/labels';
+import {
+  compareLabels,
+  formatLabel,
+  isLabel,
+  newLabel,
+  parseLabel,
+} from '../../../src-main/engine/target/labels';
 
 describe('session labels', () => {
   it('formats the seed example: full-20210712.155951.123 is 2021-07-12 15:59:51.123 GMT', () => {
     const ms = Date.UTC(2021, 6, 12, 15, 59, 51, 123);
     expect(formatLabel('full', ms)).toBe('full-20210712.155951.123');
     expect(formatLabel('incremental', ms)).toBe('incr-20210712.155951.123');
-    expect(parseLabel('full-20210712.155951.123')).toEqual({ label: 'full-20210712.155951.123', type: 'full', startMs: ms });
+    expect(parseLabel('full-20210712.155951.123')).toEqual({
+      label: 'full-20210712.155951.123',
+      type: 'full',
+      startMs: ms,
+    });
     expect(parseLabel('incr-20210712.155951.123').type).toBe('incremental');
   });
 
@@ -44,7 +54,9 @@ describe('session labels', () => {
     const before = Date.UTC(2021, 2, 28, 0, 59, 59, 999);
     expect(formatLabel('incremental', before)).toBe('incr-20210328.005959.999');
     expect(formatLabel('incremental', before + 1)).toBe('incr-20210328.010000.000');
-    expect(parseLabel('incr-20210328.010000.000').startMs - parseLabel('incr-20210328.005959.999').startMs).toBe(1);
+    expect(
+      parseLabel('incr-20210328.010000.000').startMs - parseLabel('incr-20210328.005959.999').startMs,
+    ).toBe(1);
   });
 
   it('rolls over year and leap-day boundaries', () => {
@@ -57,11 +69,23 @@ describe('session labels', () => {
 
   it('refuses anything else with a typed error naming the value', () => {
     const bad = [
-      '', 'full', 'move-20210712.155951.123', 'FULL-20210712.155951.123', 'full-20210712.155951.12',
-      'full-20210712.155951.1234', 'full-20210712-155951.123', ' full-20210712.155951.123',
-      'full-20210712.155951.123\n', 'full-20210230.000000.000', 'full-20211301.000000.000',
-      'full-20210712.245951.123', 'full-20210712.156051.123', 'full-20210712.155960.123',
-      'full-00500101.000000.000', 'full-19691231.235959.999', '../full-20210712.155951.123',
+      '',
+      'full',
+      'move-20210712.155951.123',
+      'FULL-20210712.155951.123',
+      'full-20210712.155951.12',
+      'full-20210712.155951.1234',
+      'full-20210712-155951.123',
+      ' full-20210712.155951.123',
+      'full-20210712.155951.123\n',
+      'full-20210230.000000.000',
+      'full-20211301.000000.000',
+      'full-20210712.245951.123',
+      'full-20210712.156051.123',
+      'full-20210712.155960.123',
+      'full-00500101.000000.000',
+      'full-19691231.235959.999',
+      '../full-20210712.155951.123',
       'full-20210712.155951.123/..',
     ];
     for (const value of bad) {
@@ -81,9 +105,17 @@ describe('session labels', () => {
   });
 
   it('orders labels by time, a full before an incremental of the same millisecond', () => {
-    const labels = ['incr-20210712.155951.124', 'incr-20210712.155951.123', 'full-20210712.155951.123', 'full-20200101.000000.000'];
+    const labels = [
+      'incr-20210712.155951.124',
+      'incr-20210712.155951.123',
+      'full-20210712.155951.123',
+      'full-20200101.000000.000',
+    ];
     expect([...labels].sort(compareLabels)).toEqual([
-      'full-20200101.000000.000', 'full-20210712.155951.123', 'incr-20210712.155951.123', 'incr-20210712.155951.124',
+      'full-20200101.000000.000',
+      'full-20210712.155951.123',
+      'incr-20210712.155951.123',
+      'incr-20210712.155951.124',
     ]);
   });
 });
@@ -112,7 +144,9 @@ describe('newLabel', () => {
   });
 
   it('gives 50 concurrent callers in the same millisecond 50 different labels', async () => {
-    const labels = await Promise.all(Array.from({ length: 50 }, () => newLabel('full', target, () => frozen)));
+    const labels = await Promise.all(
+      Array.from({ length: 50 }, () => newLabel('full', target, () => frozen)),
+    );
     expect(new Set(labels).size).toBe(50);
     const times = labels.map((l) => parseLabel(l).startMs).sort((a, b) => a - b);
     expect(times[0]).toBe(frozen);

@@ -4,7 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireLock, type LockInfo, readLock, TargetLockedError, withLock } from '../../../src-main/engine/target/lock';
+import {
+  acquireLock,
+  type LockInfo,
+  readLock,
+  TargetLockedError,
+  withLock,
+} from '../../../src-main/engine/target/lock';
 import { currentBootId, processStartTicks } from '../../../src-main/engine/target/lock-holder';
 import { tempDir } from './fixtures';
 
@@ -21,8 +27,15 @@ const deadPid = (): number => spawnSync(process.execPath, ['-e', '']).pid!;
 
 function writeLock(over: Partial<LockInfo>): void {
   const info: LockInfo = {
-    pid: deadPid(), hostname: os.hostname(), startedMs: Date.UTC(2021, 6, 12, 15, 59, 51), operation: 'full backup',
-    label: 'full-20210712.155951.123', nonce: 'ab'.repeat(16), bootId: currentBootId(), processStartTicks: null, ...over,
+    pid: deadPid(),
+    hostname: os.hostname(),
+    startedMs: Date.UTC(2021, 6, 12, 15, 59, 51),
+    operation: 'full backup',
+    label: 'full-20210712.155951.123',
+    nonce: 'ab'.repeat(16),
+    bootId: currentBootId(),
+    processStartTicks: null,
+    ...over,
   };
   fs.writeFileSync(path.join(target, 'lock'), JSON.stringify(info));
 }
@@ -32,7 +45,15 @@ describe('target lock', () => {
     const lock = await acquireLock(target, { operation: 'full backup' });
     await lock.setLabel('full-20210712.155951.123');
     const reading = await readLock(target);
-    expect(reading).toMatchObject({ state: 'held', info: { pid: process.pid, hostname: os.hostname(), operation: 'full backup', label: 'full-20210712.155951.123' } });
+    expect(reading).toMatchObject({
+      state: 'held',
+      info: {
+        pid: process.pid,
+        hostname: os.hostname(),
+        operation: 'full backup',
+        label: 'full-20210712.155951.123',
+      },
+    });
     const error = await acquireLock(target, { operation: 'prune' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TargetLockedError);
     const message = (error as Error).message;
@@ -46,7 +67,11 @@ describe('target lock', () => {
   });
 
   it('is released by withLock however the work ends', async () => {
-    await expect(withLock(target, 'verify', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      withLock(target, 'verify', async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(await readLock(target)).toEqual({ state: 'free' });
   });
 
@@ -69,18 +94,31 @@ describe('target lock', () => {
 
   it('never takes over a lock held on another host', async () => {
     writeLock({ hostname: 'other-host.example.com' });
-    await expect(acquireLock(target, { operation: 'full backup' })).rejects.toThrow(/other-host\.example\.com.*remove the lock only if/);
+    await expect(acquireLock(target, { operation: 'full backup' })).rejects.toThrow(
+      /other-host\.example\.com.*remove the lock only if/,
+    );
   });
 
   it('leaves alone a lock file it cannot read', async () => {
     fs.writeFileSync(path.join(target, 'lock'), '');
-    await expect(acquireLock(target, { operation: 'full backup' })).rejects.toMatchObject({ code: 'LOCK_UNREADABLE' });
+    await expect(acquireLock(target, { operation: 'full backup' })).rejects.toMatchObject({
+      code: 'LOCK_UNREADABLE',
+    });
     expect(fs.existsSync(path.join(target, 'lock'))).toBe(true);
   });
 
   it('takes over past a claimer that died while taking over', async () => {
     writeLock({ nonce: 'cd'.repeat(16) });
-    const claimer = { pid: deadPid(), hostname: os.hostname(), startedMs: Date.now(), operation: 'full backup', label: null, nonce: 'ef'.repeat(16), bootId: currentBootId(), processStartTicks: null };
+    const claimer = {
+      pid: deadPid(),
+      hostname: os.hostname(),
+      startedMs: Date.now(),
+      operation: 'full backup',
+      label: null,
+      nonce: 'ef'.repeat(16),
+      bootId: currentBootId(),
+      processStartTicks: null,
+    };
     fs.writeFileSync(path.join(target, `lock.${'cd'.repeat(16)}.claim`), JSON.stringify(claimer));
     const lock = await acquireLock(target, { operation: 'full backup' });
     expect(fs.readdirSync(target)).toEqual(['lock']);
@@ -89,7 +127,9 @@ describe('target lock', () => {
 
   it('lets exactly one of 50 concurrent takers in this process have a stale lock', async () => {
     writeLock({});
-    const outcomes = await Promise.allSettled(Array.from({ length: 50 }, () => acquireLock(target, { operation: 'race' })));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 50 }, () => acquireLock(target, { operation: 'race' })),
+    );
     const won = outcomes.filter((o) => o.status === 'fulfilled');
     expect(won).toHaveLength(1);
     for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(TargetLockedError);
@@ -114,7 +154,12 @@ describe('target lock across processes', () => {
           else queue.push(line);
         }
       });
-      return { next: async () => ({ value: queue.shift() ?? (await new Promise<string>((r) => waiters.push(r))), done: false }) };
+      return {
+        next: async () => ({
+          value: queue.shift() ?? (await new Promise<string>((r) => waiters.push(r))),
+          done: false,
+        }),
+      };
     };
     const readers = Array.from({ length: processes }, () => {
       const child = spawn(process.execPath, ['--import', 'tsx', racer, target]);
@@ -127,7 +172,9 @@ describe('target lock across processes', () => {
       return await Promise.all(readers.map(async (reader) => (await reader.next()).value as string));
     } finally {
       for (const child of children) child.stdin.end();
-      await Promise.all(children.map((child) => (child.exitCode !== null ? null : new Promise((r) => child.once('exit', r)))));
+      await Promise.all(
+        children.map((child) => (child.exitCode !== null ? null : new Promise((r) => child.once('exit', r)))),
+      );
     }
   }
 

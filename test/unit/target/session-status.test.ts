@@ -10,7 +10,11 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const initial = { label: 'full-20210712.155951.123', type: 'full' as const, startMs: Date.UTC(2021, 6, 12, 15, 59, 51, 123) };
+const initial = {
+  label: 'full-20210712.155951.123',
+  type: 'full' as const,
+  startMs: Date.UTC(2021, 6, 12, 15, 59, 51, 123),
+};
 
 describe('live status.json', () => {
   it('is written at most twice a second however often progress changes, and never seen half-written', async () => {

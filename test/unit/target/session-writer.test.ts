@@ -24,7 +24,15 @@ const commitInput = (over: Partial<CommitInput> = {}): CommitInput => ({
   status: 'completed',
   redo: { seq: { min: 12, max: 14 }, timeMs: null },
   options: { zip: 'store', blobs: true, index: true },
-  accounts: [{ zimbraId: ACCOUNT_ID, email: 'user1@example.com', mailboxId: 7, status: 'COMPLETED', maintenance: { startMs: frozen + 10, endMs: frozen + 20 } }],
+  accounts: [
+    {
+      zimbraId: ACCOUNT_ID,
+      email: 'user1@example.com',
+      mailboxId: 7,
+      status: 'COMPLETED',
+      maintenance: { startMs: frozen + 10, endMs: frozen + 20 },
+    },
+  ],
   errors: [],
   ...over,
 });
@@ -60,12 +68,18 @@ describe('session writer and commit protocol', () => {
     const session = await SessionWriter.create(target, { type: 'full', lock, now: () => frozen });
     expect(session.label).toBe('full-20210712.155951.123');
     expect((await readLock(target)).state === 'held' && lock.info.label).toBe(session.label);
-    expect(await readLiveStatus(session.dir)).toMatchObject({ label: session.label, status: 'in progress', bytes: 0 });
+    expect(await readLiveStatus(session.dir)).toMatchObject({
+      label: session.label,
+      status: 'in progress',
+      bytes: 0,
+    });
     await writeSampleSession(session);
     session.progress({ accounts: { total: 1, done: 1, errors: 0 }, currentAccount: 'user1@example.com' });
 
     let listed = await listSessions(target);
-    expect(listed).toMatchObject([{ label: session.label, state: 'in progress', live: { label: session.label, status: 'in progress' } }]);
+    expect(listed).toMatchObject([
+      { label: session.label, state: 'in progress', live: { label: session.label, status: 'in progress' } },
+    ]);
     expect(await completeSessions(target)).toEqual([]);
 
     const manifest = await session.commit(commitInput());
@@ -78,15 +92,26 @@ describe('session writer and commit protocol', () => {
     expect(onDisk).toEqual({ state: 'complete', manifest });
     const account = accountPaths(ACCOUNT_ID);
     expect(Object.keys(manifest.files).sort()).toEqual(
-      ['sys/localconfig.xml', 'ldap/directory.ldif', account.ldif, account.mailboxSql, account.blobsZip, `${account.indexDir}/segments_1`].sort(),
+      [
+        'sys/localconfig.xml',
+        'ldap/directory.ldif',
+        account.ldif,
+        account.mailboxSql,
+        account.blobsZip,
+        `${account.indexDir}/segments_1`,
+      ].sort(),
     );
     for (const [file, record] of Object.entries(manifest.files)) {
       const data = fs.readFileSync(path.join(dir, file));
       expect(record).toEqual({ bytes: data.length, sha256: sha256(data) });
     }
     expect(fs.existsSync(path.join(dir, 'status.json'))).toBe(false);
-    expect(manifest.accounts[0]!.files.sort()).toEqual([account.ldif, account.mailboxSql, account.blobsZip, `${account.indexDir}/segments_1`].sort());
-    expect(manifest.accounts[0]!.bytes).toBe(manifest.accounts[0]!.files.reduce((n, f) => n + manifest.files[f]!.bytes, 0));
+    expect(manifest.accounts[0]!.files.sort()).toEqual(
+      [account.ldif, account.mailboxSql, account.blobsZip, `${account.indexDir}/segments_1`].sort(),
+    );
+    expect(manifest.accounts[0]!.bytes).toBe(
+      manifest.accounts[0]!.files.reduce((n, f) => n + manifest.files[f]!.bytes, 0),
+    );
     await expect(session.writeFile('late.txt', 'x')).rejects.toThrow(/committed/);
   });
 
@@ -94,7 +119,9 @@ describe('session writer and commit protocol', () => {
     const session = await SessionWriter.create(target, { type: 'full', lock });
     const sql = await session.createMailboxSqlStream(ACCOUNT_ID);
     sql.write('INSERT');
-    await expect(session.commit(commitInput({ accounts: [] }))).rejects.toMatchObject({ code: 'SESSION_STATE' });
+    await expect(session.commit(commitInput({ accounts: [] }))).rejects.toMatchObject({
+      code: 'SESSION_STATE',
+    });
     sql.end();
     await finished(sql);
     await session.commit(commitInput({ accounts: [] }));
@@ -104,10 +131,15 @@ describe('session writer and commit protocol', () => {
     const session = await SessionWriter.create(target, { type: 'full', lock });
     fs.mkdirSync(path.join(session.dir, 'sys'));
     fs.writeFileSync(path.join(session.dir, 'sys', 'mailbox.sql'), 'dumped by mariadb-dump\n');
-    await expect(session.commit(commitInput({ accounts: [] }))).rejects.toMatchObject({ code: 'UNRECORDED_FILES' });
+    await expect(session.commit(commitInput({ accounts: [] }))).rejects.toMatchObject({
+      code: 'UNRECORDED_FILES',
+    });
     await session.adoptFile('sys/mailbox.sql');
     const manifest = await session.commit(commitInput({ accounts: [] }));
-    expect(manifest.files['sys/mailbox.sql']).toEqual({ bytes: 23, sha256: sha256(Buffer.from('dumped by mariadb-dump\n')) });
+    expect(manifest.files['sys/mailbox.sql']).toEqual({
+      bytes: 23,
+      sha256: sha256(Buffer.from('dumped by mariadb-dump\n')),
+    });
   });
 
   it('never writes an invalid manifest, and leaves the session open to fix it', async () => {
@@ -115,7 +147,12 @@ describe('session writer and commit protocol', () => {
     const bad = commitInput({ accounts: [{ ...commitInput().accounts[0]!, status: 'ERROR' }] });
     await expect(session.commit(bad)).rejects.toMatchObject({ code: 'INVALID_MANIFEST' });
     expect(fs.existsSync(path.join(session.dir, 'manifest.json'))).toBe(false);
-    const manifest = await session.commit(commitInput({ status: 'completed with errors', accounts: [{ ...commitInput().accounts[0]!, status: 'ERROR', error: 'mailbox locked' }] }));
+    const manifest = await session.commit(
+      commitInput({
+        status: 'completed with errors',
+        accounts: [{ ...commitInput().accounts[0]!, status: 'ERROR', error: 'mailbox locked' }],
+      }),
+    );
     expect(manifest.status).toBe('completed with errors');
   });
 
@@ -126,7 +163,9 @@ describe('session writer and commit protocol', () => {
     await session.writeFile('sys/a', 'a');
     await expect(session.writeFile('sys/a', 'b')).rejects.toMatchObject({ code: 'SESSION_STATE' });
     await expect(session.writeFile('../../escape', 'x')).rejects.toMatchObject({ code: 'UNSAFE_PATH' });
-    await expect(session.createAccountArchive('../../etc', 'blobs', 'store')).rejects.toMatchObject({ code: 'INVALID_ACCOUNT_ID' });
+    await expect(session.createAccountArchive('../../etc', 'blobs', 'store')).rejects.toMatchObject({
+      code: 'INVALID_ACCOUNT_ID',
+    });
     expect(fs.existsSync(path.join(target, 'escape'))).toBe(false);
   });
 
@@ -134,11 +173,13 @@ describe('session writer and commit protocol', () => {
     const session = await SessionWriter.create(target, { type: 'full', lock });
     await writeSampleSession(session);
     await session.removeAccount(ACCOUNT_ID);
-    const manifest = await session.commit(commitInput({
-      status: 'completed with errors',
-      accounts: [{ ...commitInput().accounts[0]!, status: 'ERROR', error: 'disk full' }],
-      errors: [{ zimbraId: ACCOUNT_ID, email: 'user1@example.com', message: 'disk full' }],
-    }));
+    const manifest = await session.commit(
+      commitInput({
+        status: 'completed with errors',
+        accounts: [{ ...commitInput().accounts[0]!, status: 'ERROR', error: 'disk full' }],
+        errors: [{ zimbraId: ACCOUNT_ID, email: 'user1@example.com', message: 'disk full' }],
+      }),
+    );
     expect(Object.keys(manifest.files).sort()).toEqual(['ldap/directory.ldif', 'sys/localconfig.xml']);
     expect(manifest.accounts[0]).toMatchObject({ files: [], bytes: 0, status: 'ERROR' });
   });
@@ -157,7 +198,9 @@ describe('session writer and commit protocol', () => {
   it('commits an aborted session as aborted', async () => {
     const session = await SessionWriter.create(target, { type: 'full', lock });
     await session.writeFile('sys/localconfig.xml', '<localconfig/>\n');
-    const { status: _status, ...input } = commitInput({ accounts: [{ ...commitInput().accounts[0]!, status: 'NOTSTARTED', maintenance: null }] });
+    const { status: _status, ...input } = commitInput({
+      accounts: [{ ...commitInput().accounts[0]!, status: 'NOTSTARTED', maintenance: null }],
+    });
     const manifest = await session.abort(input);
     expect(manifest.status).toBe('aborted');
     expect((await completeSessions(target)).map((s) => s.manifest.status)).toEqual(['aborted']);
@@ -165,21 +208,27 @@ describe('session writer and commit protocol', () => {
 });
 
 describe('crashes', () => {
-  it('never lists a killed backup as complete, and its stale lock is taken over', { timeout: 20_000 }, async () => {
-    await lock.release();
-    const backup = spawn(process.execPath, ['--import', 'tsx', child, target], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const [data] = (await once(backup.stdout, 'data')) as [Buffer];
-    const label = data.toString().trim();
-    expect(await listSessions(target)).toMatchObject([{ label, state: 'in progress' }]);
-    backup.kill('SIGKILL');
-    await once(backup, 'exit');
+  it(
+    'never lists a killed backup as complete, and its stale lock is taken over',
+    { timeout: 20_000 },
+    async () => {
+      await lock.release();
+      const backup = spawn(process.execPath, ['--import', 'tsx', child, target], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const [data] = (await once(backup.stdout, 'data')) as [Buffer];
+      const label = data.toString().trim();
+      expect(await listSessions(target)).toMatchObject([{ label, state: 'in progress' }]);
+      backup.kill('SIGKILL');
+      await once(backup, 'exit');
 
-    expect(await listSessions(target)).toMatchObject([{ label, state: 'abandoned' }]);
-    expect(await completeSessions(target)).toEqual([]);
-    lock = await acquireLock(target, { operation: 'full backup' });
-    expect(lock.info.pid).toBe(process.pid);
-    expect(await listSessions(target)).toMatchObject([{ label, state: 'abandoned' }]);
-  });
+      expect(await listSessions(target)).toMatchObject([{ label, state: 'abandoned' }]);
+      expect(await completeSessions(target)).toEqual([]);
+      lock = await acquireLock(target, { operation: 'full backup' });
+      expect(lock.info.pid).toBe(process.pid);
+      expect(await listSessions(target)).toMatchObject([{ label, state: 'abandoned' }]);
+    },
+  );
 
   it('does not trust a session directory without a valid manifest, wherever it is', async () => {
     // Killed after manifest.json was written, before tmp/<label> moved: still not in sessions/.

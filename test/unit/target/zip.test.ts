@@ -5,7 +5,11 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addFiles, openArchiveWriter } from '../../../src-main/engine/target/archive';
-import { CorruptArchiveError, UnsafePathError, UnsafeZipEntryError } from '../../../src-main/engine/target/errors';
+import {
+  CorruptArchiveError,
+  UnsafePathError,
+  UnsafeZipEntryError,
+} from '../../../src-main/engine/target/errors';
 import { ZipReader } from '../../../src-main/engine/target/zip-reader';
 import { ZipWriter } from '../../../src-main/engine/target/zip-writer';
 import { craftZip } from './craft-zip';
@@ -37,7 +41,10 @@ async function fillArchive(base: string, mode: 'store' | 'deflate' | 'none'): Pr
   expected.set('1/stream.bin', big);
   await writer.addFile('2/file.bin', source);
   expected.set('2/file.bin', big);
-  await Promise.all([writer.addFile('3/small.txt', path.join(dir, 'small.txt')), writer.addBuffer('empty', Buffer.alloc(0))]);
+  await Promise.all([
+    writer.addFile('3/small.txt', path.join(dir, 'small.txt')),
+    writer.addBuffer('empty', Buffer.alloc(0)),
+  ]);
   expected.set('3/small.txt', fs.readFileSync(path.join(dir, 'small.txt')));
   expected.set('empty', Buffer.alloc(0));
   const result = await writer.finish();
@@ -63,22 +70,28 @@ describe('ZipWriter and ZipReader', () => {
       const text = reader.entry('3/small.txt')!;
       if (mode === 'store') expect(text.compressedSize).toBe(text.size);
       else expect(text.compressedSize).toBeLessThan(text.size / 10);
-      expect(await reader.test()).toEqual({ entries: 5, bytes: [...expected.values()].reduce((n, b) => n + b.length, 0) });
+      expect(await reader.test()).toEqual({
+        entries: 5,
+        bytes: [...expected.values()].reduce((n, b) => n + b.length, 0),
+      });
       const out = path.join(dir, 'extracted');
       await reader.extractAll(out);
-      for (const [name, data] of expected) expect(sha256(fs.readFileSync(path.join(out, name)))).toBe(sha256(data));
+      for (const [name, data] of expected)
+        expect(sha256(fs.readFileSync(path.join(out, name)))).toBe(sha256(data));
     } finally {
       reader.close();
     }
     // The system unzip extracts the same bytes.
     execFileSync('unzip', ['-q', zip, '-d', path.join(dir, 'by-unzip')]);
-    for (const [name, data] of expected) expect(fs.readFileSync(path.join(dir, 'by-unzip', name)).equals(data)).toBe(true);
+    for (const [name, data] of expected)
+      expect(fs.readFileSync(path.join(dir, 'by-unzip', name)).equals(data)).toBe(true);
   });
 
   it('writes plain files with --noZip behind the same interface', async () => {
     const base = path.join(dir, 'out', 'index');
     const expected = await fillArchive(base, 'none');
-    for (const [name, data] of expected) expect(fs.readFileSync(path.join(base, name)).equals(data)).toBe(true);
+    for (const [name, data] of expected)
+      expect(fs.readFileSync(path.join(base, name)).equals(data)).toBe(true);
     expect(fs.existsSync(`${base}.zip`)).toBe(false);
   });
 
@@ -112,7 +125,11 @@ describe('ZipWriter and ZipReader', () => {
     const backlogs: number[] = [];
     // All at once: each add resolves only when what was handed over before it is mostly on disk.
     await Promise.all(
-      Array.from({ length: 40 }, (_, i) => writer.addBuffer(`${i}.bin`, chunk).then(() => backlogs.push((i + 1) * chunk.length - writer.bytesWritten))),
+      Array.from({ length: 40 }, (_, i) =>
+        writer
+          .addBuffer(`${i}.bin`, chunk)
+          .then(() => backlogs.push((i + 1) * chunk.length - writer.bytesWritten)),
+      ),
     );
     expect(Math.max(...backlogs)).toBeLessThanOrEqual(0);
     expect((await writer.finish()).entries).toBe(40);
@@ -121,7 +138,10 @@ describe('ZipWriter and ZipReader', () => {
   it('adds many files with addFiles, and reports the first file it cannot read', async () => {
     const source = path.join(dir, 'blobs');
     fs.mkdirSync(source);
-    const files = Array.from({ length: 300 }, (_, i) => ({ name: `0/${i}-1.msg`, path: path.join(source, `${i}.msg`) }));
+    const files = Array.from({ length: 300 }, (_, i) => ({
+      name: `0/${i}-1.msg`,
+      path: path.join(source, `${i}.msg`),
+    }));
     for (const [i, file] of files.entries()) fs.writeFileSync(file.path, `message ${i}\n`);
     const writer = await openArchiveWriter(path.join(dir, 'many'), 'store');
     await addFiles(writer, files, 16);
@@ -131,7 +151,9 @@ describe('ZipWriter and ZipReader', () => {
     reader.close();
 
     const broken = await openArchiveWriter(path.join(dir, 'broken'), 'none');
-    await expect(addFiles(broken, [...files, { name: 'missing', path: path.join(source, 'nope') }], 16)).rejects.toThrow(/ENOENT/);
+    await expect(
+      addFiles(broken, [...files, { name: 'missing', path: path.join(source, 'nope') }], 16),
+    ).rejects.toThrow(/ENOENT/);
     await broken.abort();
   });
 
@@ -171,13 +193,26 @@ describe('ZipWriter and ZipReader', () => {
 
 describe('zip-slip', () => {
   const evilNames = [
-    '../evil.txt', 'a/../../evil.txt', '/tmp/evil.txt', '..\\evil.txt', 'a\\..\\..\\evil.txt', 'C:/evil.txt',
-    'a/\u0000/evil.txt', './evil.txt', 'a//evil.txt',
+    '../evil.txt',
+    'a/../../evil.txt',
+    '/tmp/evil.txt',
+    '..\\evil.txt',
+    'a\\..\\..\\evil.txt',
+    'C:/evil.txt',
+    'a/\u0000/evil.txt',
+    './evil.txt',
+    'a//evil.txt',
   ];
 
   it.each(evilNames)('refuses an archive with the entry %j, and writes nothing outside', async (name) => {
     const zip = path.join(dir, 'evil.zip');
-    fs.writeFileSync(zip, craftZip([{ name: 'fine.txt', data: Buffer.from('ok') }, { name, data: Buffer.from('pwned') }]));
+    fs.writeFileSync(
+      zip,
+      craftZip([
+        { name: 'fine.txt', data: Buffer.from('ok') },
+        { name, data: Buffer.from('pwned') },
+      ]),
+    );
     const dest = path.join(dir, 'sub', 'dest');
     await expect(ZipReader.open(zip)).rejects.toThrow(UnsafeZipEntryError);
     expect(fs.existsSync(path.join(dir, 'sub', 'evil.txt'))).toBe(false);
@@ -185,7 +220,9 @@ describe('zip-slip', () => {
   });
 
   it('refuses the same trick made by archiver itself (it keeps inner ".." segments)', async () => {
-    const { default: archiverFactory } = (await import('archiver')) as unknown as { default: (f: string, o: object) => import('archiver').Archiver };
+    const { default: archiverFactory } = (await import('archiver')) as unknown as {
+      default: (f: string, o: object) => import('archiver').Archiver;
+    };
     const zip = path.join(dir, 'archiver-evil.zip');
     const archive = archiverFactory('zip', { store: true });
     const out = fs.createWriteStream(zip);
@@ -199,7 +236,10 @@ describe('zip-slip', () => {
   it('refuses symbolic links, FIFOs and devices, and duplicate names', async () => {
     const cases = [
       [{ name: 'link', data: Buffer.from('/etc'), unixMode: 0o120777 }],
-      [{ name: 'x', data: Buffer.from('1') }, { name: 'x', data: Buffer.from('2') }],
+      [
+        { name: 'x', data: Buffer.from('1') },
+        { name: 'x', data: Buffer.from('2') },
+      ],
       [{ name: 'fifo', unixMode: 0o010644 }],
     ];
     for (const entries of cases) {
