@@ -33,7 +33,8 @@ export function encodeFileHeader(h: RedoFileHeader): Buffer {
   buf.writeBigInt64BE(BigInt(h.fileSize), 8);
   buf.writeBigInt64BE(BigInt(h.seq), 16);
   const id = Buffer.from(h.serverId, 'utf8');
-  if (id.length > SERVER_ID_BYTES) throw new RedoFormatError(`serverId longer than ${SERVER_ID_BYTES} bytes: ${h.serverId}`);
+  if (id.length > SERVER_ID_BYTES)
+    throw new RedoFormatError(`serverId longer than ${SERVER_ID_BYTES} bytes: ${h.serverId}`);
   buf.writeUInt8(id.length, 24);
   id.copy(buf, 25);
   buf.writeBigInt64BE(BigInt(h.firstOpTime), 152);
@@ -45,8 +46,10 @@ export function encodeFileHeader(h: RedoFileHeader): Buffer {
 }
 
 export function decodeFileHeader(buf: Buffer): RedoFileHeader {
-  if (buf.length < FILE_HEADER_SIZE) throw new RedoFormatError(`redo log header is ${buf.length} bytes, not ${FILE_HEADER_SIZE}`);
-  if (buf.toString('ascii', 0, 7) !== MAGIC) throw new RedoFormatError('not a Zimbra redo log (no ZM_REDO magic)');
+  if (buf.length < FILE_HEADER_SIZE)
+    throw new RedoFormatError(`redo log header is ${buf.length} bytes, not ${FILE_HEADER_SIZE}`);
+  if (buf.toString('ascii', 0, 7) !== MAGIC)
+    throw new RedoFormatError('not a Zimbra redo log (no ZM_REDO magic)');
   const idLength = Math.min(buf.readUInt8(24), SERVER_ID_BYTES);
   const major = buf.readInt16BE(168);
   const minor = buf.readInt16BE(170);

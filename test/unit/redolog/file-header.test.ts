@@ -1,10 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { archiveFileName, parseArchiveFileName } from '../../../src-main/engine/redolog/archive-names';
-import { decodeFileHeader, encodeFileHeader, RedoFormatError } from '../../../src-main/engine/redolog/file-header';
+import {
+  decodeFileHeader,
+  encodeFileHeader,
+  RedoFormatError,
+} from '../../../src-main/engine/redolog/file-header';
 
 const header = {
-  open: true, fileSize: 123456789012, seq: 42, serverId: 'c0ffee00-1111-2222-3333-444455556666',
-  firstOpTime: 1_700_000_000_123, lastOpTime: 1_700_000_999_456, version: { major: 1, minor: 42 }, createTime: 1_699_999_999_000,
+  open: true,
+  fileSize: 123456789012,
+  seq: 42,
+  serverId: 'c0ffee00-1111-2222-3333-444455556666',
+  firstOpTime: 1_700_000_000_123,
+  lastOpTime: 1_700_000_999_456,
+  version: { major: 1, minor: 42 },
+  createTime: 1_699_999_999_000,
 };
 
 describe('redo log file header', () => {
@@ -33,7 +43,10 @@ describe('archive file names', () => {
   it('use the GMT rollover time to the millisecond and the sequence', () => {
     const t = Date.UTC(2021, 6, 12, 15, 59, 51, 123);
     expect(archiveFileName(t, 1234)).toBe('redo-20210712.155951.123-seq1234.log');
-    expect(parseArchiveFileName('redo-20210712.155951.123-seq1234.log')).toEqual({ rolloverTime: t, seq: 1234 });
+    expect(parseArchiveFileName('redo-20210712.155951.123-seq1234.log')).toEqual({
+      rolloverTime: t,
+      seq: 1234,
+    });
     expect(parseArchiveFileName('~tmp-redo-20210712.155951.123-seq1.log')).toBeNull();
     expect(parseArchiveFileName('redo.log')).toBeNull();
   });
