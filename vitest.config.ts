@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' } },
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node', sequence: { groupOrder: 0 } } },
       {
         test: {
           name: 'integration',
@@ -14,11 +14,13 @@ export default defineConfig({
           hookTimeout: 180_000,
           // Each file starts its own lab; two cores on CI, so run two files at once at most.
           maxWorkers: 2,
+          // Projects with different worker limits run as separate groups, one after the other.
+          sequence: { groupOrder: 1 },
         },
       },
       {
         // The console in Chromium over the web host; needs the built renderer (npx electron-vite build).
-        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], environment: 'node', testTimeout: 60_000 },
+        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], environment: 'node', testTimeout: 60_000, sequence: { groupOrder: 2 } },
       },
     ],
   },

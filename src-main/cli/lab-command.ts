@@ -1,13 +1,15 @@
 import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { labInfoFromDir, labIsRunning, readLabState, startLab, stopLab } from '../lab/lab';
-import { DEFAULT_LAB_DIR } from '../lab/sandbox';
+import { DEFAULT_LAB_DIR, populateLab } from '../lab/sandbox';
+import { MailboxSimulator } from '../lab/simulator/simulator';
 import type { LabInfo } from '../lab/types';
 import { UsageError } from './usage-error';
 
 const count = (name: string, max: number) => (value: string) => {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > max) throw new InvalidArgumentError(`${name} must be a whole number from 1 to ${max}, not "${value}"`);
+  if (!/^\d+$/.test(value) || n < 1 || n > max)
+    throw new InvalidArgumentError(`${name} must be a whole number from 1 to ${max}, not "${value}"`);
   return n;
 };
 
@@ -29,26 +31,48 @@ export function howToConnect(info: LabInfo): string {
 }
 
 export function labCommand(): Command {
-  const lab = new Command('lab').description('the sandbox Zimbra lab: real MariaDB, OpenLDAP and OpenSSH on loopback');
+  const lab = new Command('lab').description(
+    'the sandbox Zimbra lab: real MariaDB, OpenLDAP and OpenSSH on loopback',
+  );
 
   lab
     .command('up')
-    .description('start a lab and leave it running')
+    .description('start a lab and leave it running, with provisioned accounts and mail')
     .option('--dir <dir>', 'where the lab lives', DEFAULT_LAB_DIR)
     .option('--servers <n>', 'mailbox servers (sharing one LDAP)', count('--servers', 9), 1)
+    .option('--accounts <n>', 'accounts per server', count('--accounts', 10_000), 8)
+    .option('--messages <n>', 'messages per account', count('--messages', 100_000), 40)
+    .option('--seed <seed>', 'seed of the simulated activity', '1')
     .option('--json', 'print the lab as JSON')
-    .action(async (o: { dir: string; servers: number; json?: boolean }) => {
-      if (labIsRunning(o.dir)) {
-        const info = labInfoFromDir(o.dir)!;
-        console.log(o.json ? JSON.stringify(publicInfo(info)) : `Already running.\n${howToConnect(info)}`);
-        return;
-      }
-      if (readLabState(o.dir)) await stopLab(o.dir);
-      if (fs.existsSync(o.dir) && fs.readdirSync(o.dir).length > 0) fs.rmSync(o.dir, { recursive: true, force: true });
-      const log = o.json ? undefined : (line: string) => console.error(line);
-      const started = await startLab({ dir: o.dir, servers: o.servers, detached: true, log });
-      console.log(o.json ? JSON.stringify(publicInfo(started.info)) : howToConnect(started.info));
-    });
+    .action(
+      async (o: {
+        dir: string;
+        servers: number;
+        accounts: number;
+        messages: number;
+        seed: string;
+        json?: boolean;
+      }) => {
+        if (labIsRunning(o.dir)) {
+          const info = labInfoFromDir(o.dir)!;
+          console.log(o.json ? JSON.stringify(publicInfo(info)) : `Already running.\n${howToConnect(info)}`);
+          return;
+        }
+        if (readLabState(o.dir)) await stopLab(o.dir);
+        if (fs.existsSync(o.dir) && fs.readdirSync(o.dir).length > 0)
+          fs.rmSync(o.dir, { recursive: true, force: true });
+        const log = o.json ? undefined : (line: string) => console.error(line);
+        const started = await startLab({ dir: o.dir, servers: o.servers, detached: true, log });
+        try {
+          log?.(`provisioning ${o.accounts} accounts × ${o.messages} messages per server`);
+          await populateLab(started.info, { accounts: o.accounts, messages: o.messages, seed: o.seed });
+        } catch (error) {
+          await started.stop();
+          throw error;
+        }
+        console.log(o.json ? JSON.stringify(publicInfo(started.info)) : howToConnect(started.info));
+      },
+    );
 
   lab
     .command('down')
@@ -73,6 +97,28 @@ export function labCommand(): Command {
       else console.log(running && info ? howToConnect(info) : `No lab running in ${o.dir}.`);
     });
 
+  lab
+    .command('simulate')
+    .description('run mailbox activity (deliveries, moves, flags, deletes, folders) on the lab')
+    .option('--dir <dir>', 'where the lab lives', DEFAULT_LAB_DIR)
+    .option('--operations <n>', 'how many operations', count('--operations', 10_000_000), 1000)
+    .option('--rate <n>', 'operations per second', count('--rate', 100_000), 50)
+    .option('--seed <seed>', 'seed of the simulated activity', '2')
+    .action(async (o: { dir: string; operations: number; rate: number; seed: string }) => {
+      const info = labIsRunning(o.dir) ? labInfoFromDir(o.dir) : undefined;
+      if (!info) throw new UsageError(`no lab running in ${o.dir}; start one with: mailvault lab up`);
+      for (const [i, server] of info.servers.entries()) {
+        const sim = await MailboxSimulator.open(server, { seed: `${o.seed}:${i}` });
+        try {
+          await sim.run({ operations: o.operations, perSecond: o.rate });
+          await sim.flushDeferred();
+          await sim.sync();
+          console.log(`${server.hostname}: ${JSON.stringify(sim.stats)}`);
+        } finally {
+          await sim.close();
+        }
+      }
+    });
   return lab;
 }
 
@@ -80,6 +126,10 @@ export function labCommand(): Command {
 function publicInfo(info: LabInfo) {
   return {
     dir: info.dir,
-    servers: info.servers.map((s) => ({ ...s, mariadb: { ...s.mariadb, password: undefined }, ldap: { ...s.ldap, password: undefined } })),
+    servers: info.servers.map((s) => ({
+      ...s,
+      mariadb: { ...s.mariadb, password: undefined },
+      ldap: { ...s.ldap, password: undefined },
+    })),
   };
 }

@@ -24,7 +24,11 @@ export function domainDn(domain: string): string {
 }
 
 const container = (dn: string, cn: string): LdifEntry => ({ dn, objectClass: 'organizationalRole', cn });
-const generalizedTime = (date: Date) => date.toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
+const generalizedTime = (date: Date) =>
+  date
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 
 export function baseDirectory(seed: DirectorySeed): LdifEntry[] {
   const entries: LdifEntry[] = [
@@ -85,7 +89,9 @@ export function baseDirectory(seed: DirectorySeed): LdifEntry[] {
     const isDomain = i === 0;
     entries.push({
       dn: domainDn(name),
-      objectClass: isDomain ? ['dcObject', 'organization', 'zimbraDomain', 'amavisAccount'] : ['dcObject', 'organization'],
+      objectClass: isDomain
+        ? ['dcObject', 'organization', 'zimbraDomain', 'amavisAccount']
+        : ['dcObject', 'organization'],
       dc: parts[i] ?? '',
       o: isDomain ? `${name} domain` : name,
       ...(isDomain

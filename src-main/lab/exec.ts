@@ -22,7 +22,10 @@ export function run(
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     child.once('error', reject);
     child.once('close', (code) => {
-      const result = { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+      const result = {
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      };
       if (code === 0) resolve(result);
       else reject(new Error(`${command} exited ${code}: ${result.stderr.trim() || result.stdout.trim()}`));
     });

@@ -42,10 +42,12 @@ interface LabState {
   domain: string;
   pids: number[];
   /** Info without secrets: passwords stay in each server's localconfig.xml, as on Zimbra. */
-  servers: Array<Omit<LabServerInfo, 'mariadb' | 'ldap'> & {
-    mariadb: Omit<LabServerInfo['mariadb'], 'password'>;
-    ldap: Omit<LabServerInfo['ldap'], 'password'>;
-  }>;
+  servers: Array<
+    Omit<LabServerInfo, 'mariadb' | 'ldap'> & {
+      mariadb: Omit<LabServerInfo['mariadb'], 'password'>;
+      ldap: Omit<LabServerInfo['ldap'], 'password'>;
+    }
+  >;
 }
 
 const secret = () => crypto.randomBytes(12).toString('base64url');
@@ -63,11 +65,12 @@ async function addVolumes(server: LabServerInfo): Promise<void> {
   try {
     const p = homePaths(server.zimbraHome);
     // As zmvolume does on install: message1 (primary, type 1) and index1 (type 10), default bits.
-    const columns = '(id, type, name, path, file_bits, file_group_bits, mailbox_bits, mailbox_group_bits, compress_blobs, compression_threshold)';
-    await connection.query(`INSERT INTO volume ${columns} VALUES (1, 1, 'message1', ?, 12, 8, 12, 8, 0, 4096), (2, 10, 'index1', ?, 12, 8, 12, 8, 0, 4096)`, [
-      p.store,
-      p.index,
-    ]);
+    const columns =
+      '(id, type, name, path, file_bits, file_group_bits, mailbox_bits, mailbox_group_bits, compress_blobs, compression_threshold)';
+    await connection.query(
+      `INSERT INTO volume ${columns} VALUES (1, 1, 'message1', ?, 12, 8, 12, 8, 0, 4096), (2, 10, 'index1', ?, 12, 8, 12, 8, 0, 4096)`,
+      [p.store, p.index],
+    );
     await connection.query('DELETE FROM current_volumes');
     await connection.query(
       'INSERT INTO current_volumes (message_volume_id, secondary_message_volume_id, index_volume_id, next_mailbox_id) VALUES (1, NULL, 2, 1)',
@@ -82,6 +85,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const domain = options.domain ?? 'example.com';
   const groups = options.mailboxGroups ?? 100;
   const log = options.log ?? (() => undefined);
+  // A lab in a directory it made itself is removed when stopped; a given directory is kept.
+  const ownsDir = !options.dir;
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mailvault-lab-'));
   fs.mkdirSync(dir, { recursive: true });
   const daemons: Daemon[] = [];
@@ -126,7 +131,12 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
             zimbraPassword: mysqlPassword,
             detached: options.detached,
           }),
-          startSshd({ dir: path.join(dir, `server${i + 1}`, 'ssh'), host: address, logFile: path.join(logDir, 'sshd.log'), detached: options.detached }),
+          startSshd({
+            dir: path.join(dir, `server${i + 1}`, 'ssh'),
+            host: address,
+            logFile: path.join(logDir, 'sshd.log'),
+            detached: options.detached,
+          }),
         ]);
         daemons.push(db, sshd);
         createZimbraHome({
@@ -145,9 +155,21 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         const info: LabServerInfo = {
           hostname,
           zimbraHome: home,
-          mariadb: { socket: db.socket, host: address, port: db.port, user: 'zimbra', password: mysqlPassword },
+          mariadb: {
+            socket: db.socket,
+            host: address,
+            port: db.port,
+            user: 'zimbra',
+            password: mysqlPassword,
+          },
           ldap: { url: slapd.url, bindDn: ADMIN_DN, password: ldapPassword, baseDn: domainDn(domain) },
-          ssh: { host: address, port: sshd.port, user: sshd.user, privateKeyPath: sshd.privateKeyPath, hostKeyFingerprint: sshd.hostKeyFingerprint },
+          ssh: {
+            host: address,
+            port: sshd.port,
+            user: sshd.user,
+            privateKeyPath: sshd.privateKeyPath,
+            hostKeyFingerprint: sshd.hostKeyFingerprint,
+          },
         };
         await addVolumes(info);
         return info;
@@ -155,9 +177,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     );
     const info: LabInfo = { dir, servers };
     writeState(dir, domain, daemons, servers);
-    return { info, domain, stop: () => stopLab(dir) };
+    return { info, domain, stop: () => stopLab(dir, { removeFiles: ownsDir }) };
   } catch (error) {
     await Promise.all(daemons.map((d) => d.stop()));
+    if (ownsDir) fs.rmSync(dir, { recursive: true, force: true });
     throw error;
   }
 }
@@ -203,7 +226,11 @@ export function labInfoFromDir(dir: string): LabInfo | undefined {
   if (!state) return undefined;
   const servers = state.servers.map((s): LabServerInfo => {
     const lc = serverSettings(parseLocalconfig(fs.readFileSync(homePaths(s.zimbraHome).localconfig, 'utf8')));
-    return { ...s, mariadb: { ...s.mariadb, password: lc.mysql.password }, ldap: { ...s.ldap, password: lc.ldap.password } };
+    return {
+      ...s,
+      mariadb: { ...s.mariadb, password: lc.mysql.password },
+      ldap: { ...s.ldap, password: lc.ldap.password },
+    };
   });
   return { dir: state.dir, servers };
 }

@@ -33,7 +33,13 @@ export interface RunningMariadb extends Daemon {
 
 const runAsRoot = process.getuid?.() === 0;
 
-export function mariadbdArgs(o: { datadir: string; socket: string; host: string; port: number; logFile: string }): string[] {
+export function mariadbdArgs(o: {
+  datadir: string;
+  socket: string;
+  host: string;
+  port: number;
+  logFile: string;
+}): string[] {
   return [
     '--no-defaults',
     `--datadir=${o.datadir}`,
@@ -112,7 +118,9 @@ export async function templateDatadir(groups: number): Promise<string> {
   const hash = crypto.createHash('sha256');
   hash.update(fs.readFileSync(resourcePath('lab/mariadb/zimbra.sql')));
   hash.update(fs.readFileSync(resourcePath('lab/mariadb/mboxgroup.sql')));
-  hash.update(`${groups}\n${mariadbdArgs({ datadir: '', socket: '', host: '', port: 0, logFile: '' }).join(' ')}`);
+  hash.update(
+    `${groups}\n${mariadbdArgs({ datadir: '', socket: '', host: '', port: 0, logFile: '' }).join(' ')}`,
+  );
   const key = hash.digest('hex').slice(0, 16);
   const final = path.join(cacheRoot(), `mariadb-${key}`);
   if (fs.existsSync(path.join(final, 'complete'))) return path.join(final, 'data');

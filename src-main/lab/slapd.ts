@@ -42,7 +42,13 @@ function configLdif(dir: string, adminDn: string): string {
         olcArgsFile: path.join(dir, 'slapd.args'),
         olcLogLevel: 'none',
       },
-      { dn: 'cn=module{0},cn=config', objectClass: 'olcModuleList', cn: 'module{0}', olcModulePath: MODULE_DIR, olcModuleLoad: 'back_mdb' },
+      {
+        dn: 'cn=module{0},cn=config',
+        objectClass: 'olcModuleList',
+        cn: 'module{0}',
+        olcModulePath: MODULE_DIR,
+        olcModuleLoad: 'back_mdb',
+      },
       { dn: 'cn=schema,cn=config', objectClass: 'olcSchemaConfig', cn: 'schema' },
     ]),
     include(`${SCHEMA_DIR}/core.ldif`),
@@ -51,8 +57,18 @@ function configLdif(dir: string, adminDn: string): string {
     include(`${SCHEMA_DIR}/nis.ldif`),
     include(resourcePath('lab/ldap/zimbra-schema.ldif')),
     toLdif([
-      { dn: 'olcDatabase={-1}frontend,cn=config', objectClass: ['olcDatabaseConfig', 'olcFrontendConfig'], olcDatabase: '{-1}frontend', olcSizeLimit: 'unlimited' },
-      { dn: 'olcDatabase={0}config,cn=config', objectClass: 'olcDatabaseConfig', olcDatabase: '{0}config', olcAccess: '{0}to * by * none' },
+      {
+        dn: 'olcDatabase={-1}frontend,cn=config',
+        objectClass: ['olcDatabaseConfig', 'olcFrontendConfig'],
+        olcDatabase: '{-1}frontend',
+        olcSizeLimit: 'unlimited',
+      },
+      {
+        dn: 'olcDatabase={0}config,cn=config',
+        objectClass: 'olcDatabaseConfig',
+        olcDatabase: '{0}config',
+        olcAccess: '{0}to * by * none',
+      },
       {
         dn: 'olcDatabase={1}mdb,cn=config',
         objectClass: ['olcDatabaseConfig', 'olcMdbConfig'],
@@ -61,7 +77,14 @@ function configLdif(dir: string, adminDn: string): string {
         olcSuffix: '',
         olcDbDirectory: path.join(dir, 'mdb', 'db'),
         olcDbMaxSize: String(1024 * 1024 * 1024),
-        olcDbIndex: ['objectClass eq', 'uid eq', 'zimbraId eq', 'zimbraMailHost eq', 'zimbraMailDeliveryAddress eq,sub', 'zimbraDomainName eq'],
+        olcDbIndex: [
+          'objectClass eq',
+          'uid eq',
+          'zimbraId eq',
+          'zimbraMailHost eq',
+          'zimbraMailDeliveryAddress eq,sub',
+          'zimbraDomainName eq',
+        ],
         olcLimits: `dn.exact="${adminDn}" size=unlimited time=unlimited`,
         olcAccess: [
           `{0}to attrs=userPassword by dn.children="cn=admins,cn=zimbra" write by anonymous auth by * none`,

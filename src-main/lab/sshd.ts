@@ -34,7 +34,8 @@ export function fingerprintOf(publicKeyLine: string): string {
 }
 
 async function keygen(file: string, comment: string): Promise<void> {
-  if (!fs.existsSync(file)) await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
+  if (!fs.existsSync(file))
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
 }
 
 export async function startSshd(o: SshdOptions): Promise<RunningSshd> {
@@ -45,6 +46,16 @@ export async function startSshd(o: SshdOptions): Promise<RunningSshd> {
   await keygen(clientKey, 'mailvault-lab-client');
   const authorizedKeys = path.join(o.dir, 'authorized_keys');
   fs.writeFileSync(authorizedKeys, fs.readFileSync(`${clientKey}.pub`), { mode: 0o600 });
+  // A mail server's login shell starts from a stock dotfile; the machine running the lab may have
+  // a heavy one (this CI's root .bashrc runs `pyenv init`, ~90 ms per command and a 60 s lock wait
+  // under parallel commands), and bash sources ~/.bashrc for every command sshd runs. So sessions
+  // get a home of their own with Debian's stock start: non-interactive shells return at once.
+  const home = path.join(o.dir, 'home');
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(
+    path.join(home, '.bashrc'),
+    '# Debian stock: nothing for non-interactive shells\ncase $- in *i*) ;; *) return;; esac\n',
+  );
   const port = o.port ?? (await freePort(o.host));
   const configFile = path.join(o.dir, 'sshd_config');
   fs.writeFileSync(
@@ -64,6 +75,7 @@ export async function startSshd(o: SshdOptions): Promise<RunningSshd> {
       'StrictModes no',
       'AllowTcpForwarding yes',
       'AllowStreamLocalForwarding yes',
+      `SetEnv HOME=${home}`,
       'MaxSessions 64',
       'MaxStartups 64:30:128',
       'ClientAliveInterval 15',

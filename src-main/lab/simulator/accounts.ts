@@ -9,7 +9,11 @@ export const accountDn = (email: string) => {
   return `uid=${local},ou=people,${domainDn(domain)}`;
 };
 
-const generalizedTime = (date: Date) => date.toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
+const generalizedTime = (date: Date) =>
+  date
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 
 export function accountEntry(email: string, zimbraId: string, mailHost: string, password: string): LdifEntry {
   const local = email.split('@')[0]!;
@@ -43,21 +47,37 @@ export async function addEntry(client: Client, entry: LdifEntry): Promise<void> 
 }
 
 export async function accountStatus(client: Client, email: string): Promise<string> {
-  const { searchEntries } = await client.search(accountDn(email), { scope: 'base', attributes: ['zimbraAccountStatus'] });
+  const { searchEntries } = await client.search(accountDn(email), {
+    scope: 'base',
+    attributes: ['zimbraAccountStatus'],
+  });
   return String(searchEntries[0]?.zimbraAccountStatus ?? 'missing');
 }
 
 export async function setAccountStatus(client: Client, email: string, status: string): Promise<void> {
   const { Attribute, Change } = await import('ldapts');
-  await client.modify(accountDn(email), new Change({ operation: 'replace', modification: new Attribute({ type: 'zimbraAccountStatus', values: [status] }) }));
+  await client.modify(
+    accountDn(email),
+    new Change({
+      operation: 'replace',
+      modification: new Attribute({ type: 'zimbraAccountStatus', values: [status] }),
+    }),
+  );
 }
 
 /** Accounts whose mailbox lives on `hostname` (zimbraMailHost), with their ids. */
-export async function accountsOnServer(client: Client, baseDn: string, hostname: string): Promise<Array<{ email: string; zimbraId: string }>> {
+export async function accountsOnServer(
+  client: Client,
+  baseDn: string,
+  hostname: string,
+): Promise<Array<{ email: string; zimbraId: string }>> {
   const { searchEntries } = await client.search(baseDn, {
     scope: 'sub',
     filter: `(&(objectClass=zimbraAccount)(zimbraMailHost=${hostname.replace(/[*()\\\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}))`,
     attributes: ['zimbraMailDeliveryAddress', 'zimbraId'],
   });
-  return searchEntries.map((e) => ({ email: String(e.zimbraMailDeliveryAddress), zimbraId: String(e.zimbraId) }));
+  return searchEntries.map((e) => ({
+    email: String(e.zimbraMailDeliveryAddress),
+    zimbraId: String(e.zimbraId),
+  }));
 }

@@ -34,18 +34,34 @@ export async function loadMailbox(
     if (Number(item.type) === ITEM_TYPE.folder) {
       const view = /2:vti(\d+)e/.exec(String(item.metadata ?? ''))?.[1];
       m.folders.set(Number(item.id), {
-        id: Number(item.id), name: String(item.name), parent: Number(item.parent_id), view: Number(view ?? 0),
-        count: Number(item.size), unread: Number(item.unread),
+        id: Number(item.id),
+        name: String(item.name),
+        parent: Number(item.parent_id),
+        view: Number(view ?? 0),
+        count: Number(item.size),
+        unread: Number(item.unread),
       });
     } else if (Number(item.type) === ITEM_TYPE.message) {
       m.messages.set(Number(item.id), {
-        id: Number(item.id), folderId: Number(item.folder_id), flags: Number(item.flags), unread: Number(item.unread) > 0,
-        tags: String(item.tag_names ?? '').split('\0').filter(Boolean), size: Number(item.size), modContent: Number(item.mod_content),
-        digest: String(item.blob_digest), blobPath: blobPathOf(id, Number(item.id), Number(item.mod_content)),
+        id: Number(item.id),
+        folderId: Number(item.folder_id),
+        flags: Number(item.flags),
+        unread: Number(item.unread) > 0,
+        tags: String(item.tag_names ?? '')
+          .split('\0')
+          .filter(Boolean),
+        size: Number(item.size),
+        modContent: Number(item.mod_content),
+        digest: String(item.blob_digest),
+        blobPath: blobPathOf(id, Number(item.id), Number(item.mod_content)),
       });
     }
   }
-  const [tags] = await db.query<RowDataPacket[]>(`SELECT id, name, color FROM \`${m.groupDb}\`.tag WHERE mailbox_id = ?`, [id]);
-  for (const t of tags) m.tags.set(String(t.name), { id: Number(t.id), name: String(t.name), color: Number(t.color) });
+  const [tags] = await db.query<RowDataPacket[]>(
+    `SELECT id, name, color FROM \`${m.groupDb}\`.tag WHERE mailbox_id = ?`,
+    [id],
+  );
+  for (const t of tags)
+    m.tags.set(String(t.name), { id: Number(t.id), name: String(t.name), color: Number(t.color) });
   return m;
 }

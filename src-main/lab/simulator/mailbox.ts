@@ -80,7 +80,12 @@ export function folderMetadata(view: number): string {
 }
 
 /** The rows Mailbox.create writes: the mailbox row, its metadata section, the system folders. */
-export async function insertNewMailbox(c: PoolConnection, m: SimMailbox, groups: number, indexVolumeId: number): Promise<void> {
+export async function insertNewMailbox(
+  c: PoolConnection,
+  m: SimMailbox,
+  groups: number,
+  indexVolumeId: number,
+): Promise<void> {
   const changeId = m.nextChangeId();
   const at = now();
   await c.query(
@@ -88,7 +93,15 @@ export async function insertNewMailbox(c: PoolConnection, m: SimMailbox, groups:
        size_checkpoint, change_checkpoint, tracking_sync, tracking_imap, last_backup_at, comment, last_soap_access,
        new_messages, idx_deferred_count, highest_indexed, version, last_purge_at, itemcache_checkpoint)
      VALUES (?, ?, ?, ?, ?, 0, 0, ?, 0, 0, NULL, ?, 0, 0, 0, NULL, '2.8', 0, 0)`,
-    [m.mailboxId, ((m.mailboxId - 1) % groups) + 1, m.accountId, indexVolumeId, m.lastItemId, changeId, m.email],
+    [
+      m.mailboxId,
+      ((m.mailboxId - 1) % groups) + 1,
+      m.accountId,
+      indexVolumeId,
+      m.lastItemId,
+      changeId,
+      m.email,
+    ],
   );
   await c.query('INSERT INTO zimbra.mailbox_metadata (mailbox_id, section, metadata) VALUES (?, ?, ?)', [
     m.mailboxId,
@@ -96,7 +109,20 @@ export async function insertNewMailbox(c: PoolConnection, m: SimMailbox, groups:
     encodeMetadata({ v: METADATA_VERSION, created: at }),
   ]);
   const rows = SYSTEM_FOLDERS.map((f) => [
-    m.mailboxId, f.id, ITEM_TYPE.folder, f.parent, f.parent, at, 0, 0, 0, f.name, folderMetadata(f.view), changeId, at, changeId,
+    m.mailboxId,
+    f.id,
+    ITEM_TYPE.folder,
+    f.parent,
+    f.parent,
+    at,
+    0,
+    0,
+    0,
+    f.name,
+    folderMetadata(f.view),
+    changeId,
+    at,
+    changeId,
   ]);
   await c.query(
     `INSERT INTO ${table(m, 'mail_item')} (mailbox_id, id, type, parent_id, folder_id, date, size, unread, flags, name,
@@ -119,9 +145,28 @@ export interface NewMessageRow {
 export async function insertMessages(c: PoolConnection, m: SimMailbox, rows: NewMessageRow[]): Promise<void> {
   if (rows.length === 0) return;
   const values = rows.map((r) => [
-    m.mailboxId, r.message.id, ITEM_TYPE.message, null, r.message.folderId, r.message.id, r.message.id, r.date, r.message.size,
-    '1', r.message.digest, r.message.unread ? 1 : 0, r.message.flags, 0, tagNames(r.message.tags), r.sender.slice(0, 128),
-    r.recipients.slice(0, 128), r.subject, null, encodeMetadata({ v: METADATA_VERSION, f: r.fragment }), r.changeId, r.date,
+    m.mailboxId,
+    r.message.id,
+    ITEM_TYPE.message,
+    null,
+    r.message.folderId,
+    r.message.id,
+    r.message.id,
+    r.date,
+    r.message.size,
+    '1',
+    r.message.digest,
+    r.message.unread ? 1 : 0,
+    r.message.flags,
+    0,
+    tagNames(r.message.tags),
+    r.sender.slice(0, 128),
+    r.recipients.slice(0, 128),
+    r.subject,
+    null,
+    encodeMetadata({ v: METADATA_VERSION, f: r.fragment }),
+    r.changeId,
+    r.date,
     r.message.modContent,
   ]);
   await c.query(
@@ -133,10 +178,18 @@ export async function insertMessages(c: PoolConnection, m: SimMailbox, rows: New
 }
 
 /** Writes the folder counters and the mailbox checkpoints that an operation changed. */
-export async function saveCounters(c: PoolConnection, m: SimMailbox, folderIds: Iterable<number>): Promise<void> {
+export async function saveCounters(
+  c: PoolConnection,
+  m: SimMailbox,
+  folderIds: Iterable<number>,
+): Promise<void> {
   for (const id of new Set(folderIds)) {
     const f = m.folders.get(id);
-    if (f) await c.query(`UPDATE ${table(m, 'mail_item')} SET size = ?, unread = ? WHERE mailbox_id = ? AND id = ?`, [f.count, f.unread, m.mailboxId, id]);
+    if (f)
+      await c.query(
+        `UPDATE ${table(m, 'mail_item')} SET size = ?, unread = ? WHERE mailbox_id = ? AND id = ?`,
+        [f.count, f.unread, m.mailboxId, id],
+      );
   }
   await c.query(
     'UPDATE zimbra.mailbox SET item_id_checkpoint = ?, change_checkpoint = ?, size_checkpoint = ? WHERE id = ?',
@@ -144,22 +197,54 @@ export async function saveCounters(c: PoolConnection, m: SimMailbox, folderIds: 
   );
 }
 
-export async function insertFolder(c: PoolConnection, m: SimMailbox, f: SimFolder, changeId: number, uuid: string): Promise<void> {
+export async function insertFolder(
+  c: PoolConnection,
+  m: SimMailbox,
+  f: SimFolder,
+  changeId: number,
+  uuid: string,
+): Promise<void> {
   const at = now();
   await c.query(
     `INSERT INTO ${table(m, 'mail_item')} (mailbox_id, id, type, parent_id, folder_id, date, size, unread, flags, name,
        metadata, mod_metadata, change_date, mod_content, uuid) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?)`,
-    [m.mailboxId, f.id, ITEM_TYPE.folder, f.parent, f.parent, at, f.name, folderMetadata(f.view), changeId, at, changeId, uuid],
+    [
+      m.mailboxId,
+      f.id,
+      ITEM_TYPE.folder,
+      f.parent,
+      f.parent,
+      at,
+      f.name,
+      folderMetadata(f.view),
+      changeId,
+      at,
+      changeId,
+      uuid,
+    ],
   );
 }
 
-export async function renameFolder(c: PoolConnection, m: SimMailbox, f: SimFolder, changeId: number): Promise<void> {
-  await c.query(`UPDATE ${table(m, 'mail_item')} SET name = ?, mod_metadata = ?, change_date = ? WHERE mailbox_id = ? AND id = ?`, [
-    f.name, changeId, now(), m.mailboxId, f.id,
-  ]);
+export async function renameFolder(
+  c: PoolConnection,
+  m: SimMailbox,
+  f: SimFolder,
+  changeId: number,
+): Promise<void> {
+  await c.query(
+    `UPDATE ${table(m, 'mail_item')} SET name = ?, mod_metadata = ?, change_date = ? WHERE mailbox_id = ? AND id = ?`,
+    [f.name, changeId, now(), m.mailboxId, f.id],
+  );
 }
 
-export async function moveMessages(c: PoolConnection, m: SimMailbox, ids: number[], from: Map<number, number>, to: number, changeId: number): Promise<void> {
+export async function moveMessages(
+  c: PoolConnection,
+  m: SimMailbox,
+  ids: number[],
+  from: Map<number, number>,
+  to: number,
+  changeId: number,
+): Promise<void> {
   for (const id of ids)
     await c.query(
       `UPDATE ${table(m, 'mail_item')} SET folder_id = ?, prev_folders = CONCAT_WS(';', prev_folders, ?), mod_metadata = ?, change_date = ?
@@ -168,32 +253,73 @@ export async function moveMessages(c: PoolConnection, m: SimMailbox, ids: number
     );
 }
 
-export async function updateFlags(c: PoolConnection, m: SimMailbox, msg: SimMessage, changeId: number): Promise<void> {
+export async function updateFlags(
+  c: PoolConnection,
+  m: SimMailbox,
+  msg: SimMessage,
+  changeId: number,
+): Promise<void> {
   await c.query(
     `UPDATE ${table(m, 'mail_item')} SET flags = ?, unread = ?, tag_names = ?, mod_metadata = ?, change_date = ? WHERE mailbox_id = ? AND id = ?`,
     [msg.flags, msg.unread ? 1 : 0, tagNames(msg.tags), changeId, now(), m.mailboxId, msg.id],
   );
 }
 
-export async function insertTag(c: PoolConnection, m: SimMailbox, tag: SimTag, changeId: number): Promise<void> {
-  await c.query(`INSERT INTO ${table(m, 'tag')} (mailbox_id, id, name, color, item_count, unread, listed, sequence) VALUES (?, ?, ?, ?, 0, 0, 1, ?)`, [
-    m.mailboxId, tag.id, tag.name, tag.color, changeId,
-  ]);
+export async function insertTag(
+  c: PoolConnection,
+  m: SimMailbox,
+  tag: SimTag,
+  changeId: number,
+): Promise<void> {
+  await c.query(
+    `INSERT INTO ${table(m, 'tag')} (mailbox_id, id, name, color, item_count, unread, listed, sequence) VALUES (?, ?, ?, ?, 0, 0, 1, ?)`,
+    [m.mailboxId, tag.id, tag.name, tag.color, changeId],
+  );
 }
 
-export async function setTagged(c: PoolConnection, m: SimMailbox, tag: SimTag, itemId: number, tagged: boolean): Promise<void> {
-  if (tagged) await c.query(`INSERT IGNORE INTO ${table(m, 'tagged_item')} (mailbox_id, tag_id, item_id) VALUES (?, ?, ?)`, [m.mailboxId, tag.id, itemId]);
-  else await c.query(`DELETE FROM ${table(m, 'tagged_item')} WHERE mailbox_id = ? AND tag_id = ? AND item_id = ?`, [m.mailboxId, tag.id, itemId]);
+export async function setTagged(
+  c: PoolConnection,
+  m: SimMailbox,
+  tag: SimTag,
+  itemId: number,
+  tagged: boolean,
+): Promise<void> {
+  if (tagged)
+    await c.query(
+      `INSERT IGNORE INTO ${table(m, 'tagged_item')} (mailbox_id, tag_id, item_id) VALUES (?, ?, ?)`,
+      [m.mailboxId, tag.id, itemId],
+    );
+  else
+    await c.query(
+      `DELETE FROM ${table(m, 'tagged_item')} WHERE mailbox_id = ? AND tag_id = ? AND item_id = ?`,
+      [m.mailboxId, tag.id, itemId],
+    );
   const count = [...m.messages.values()].filter((x) => x.tags.includes(tag.name)).length;
-  await c.query(`UPDATE ${table(m, 'tag')} SET item_count = ? WHERE mailbox_id = ? AND id = ?`, [count, m.mailboxId, tag.id]);
+  await c.query(`UPDATE ${table(m, 'tag')} SET item_count = ? WHERE mailbox_id = ? AND id = ?`, [
+    count,
+    m.mailboxId,
+    tag.id,
+  ]);
 }
 
 /** Hard delete (dumpster off, Zimbra's default): rows go, a tombstone records the ids for sync. */
-export async function deleteMessages(c: PoolConnection, m: SimMailbox, ids: number[], changeId: number): Promise<void> {
+export async function deleteMessages(
+  c: PoolConnection,
+  m: SimMailbox,
+  ids: number[],
+  changeId: number,
+): Promise<void> {
   if (ids.length === 0) return;
-  await c.query(`DELETE FROM ${table(m, 'tagged_item')} WHERE mailbox_id = ? AND item_id IN (?)`, [m.mailboxId, ids]);
-  await c.query(`DELETE FROM ${table(m, 'mail_item')} WHERE mailbox_id = ? AND id IN (?)`, [m.mailboxId, ids]);
-  await c.query(`INSERT INTO ${table(m, 'tombstone')} (mailbox_id, sequence, date, type, ids) VALUES (?, ?, ?, ?, ?)`, [
-    m.mailboxId, changeId, now(), ITEM_TYPE.message, ids.join(','),
+  await c.query(`DELETE FROM ${table(m, 'tagged_item')} WHERE mailbox_id = ? AND item_id IN (?)`, [
+    m.mailboxId,
+    ids,
   ]);
+  await c.query(`DELETE FROM ${table(m, 'mail_item')} WHERE mailbox_id = ? AND id IN (?)`, [
+    m.mailboxId,
+    ids,
+  ]);
+  await c.query(
+    `INSERT INTO ${table(m, 'tombstone')} (mailbox_id, sequence, date, type, ids) VALUES (?, ?, ?, ?, ?)`,
+    [m.mailboxId, changeId, now(), ITEM_TYPE.message, ids.join(',')],
+  );
 }

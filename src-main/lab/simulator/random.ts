@@ -64,6 +64,13 @@ export class Random {
     return entries[entries.length - 1]![0];
   }
 
+  /** n pseudo-random bytes, four per draw (attachments of a few hundred KiB stay cheap). */
+  bytes(n: number): Buffer {
+    const out = Buffer.allocUnsafe(Math.ceil(n / 4) * 4);
+    for (let i = 0; i < out.length; i += 4) out.writeUInt32LE(Math.floor(this.float() * 4294967296), i);
+    return out.subarray(0, n);
+  }
+
   /** A version-4-shaped UUID from the seeded stream (Zimbra ids are UUIDs). */
   uuid(): string {
     const hex = Array.from({ length: 32 }, () => this.int(0, 15).toString(16));

@@ -8,8 +8,10 @@ import {
   RedoLogFileWriter,
   type RedoOp,
   type RedoRecordHeader,
+  txnKey,
   type TransactionId,
 } from '../../engine/redolog';
+import type { OpBody } from './redo-ops';
 
 /**
  * The redo side of the simulated mailboxd (RedoLogManager + FileLogWriter): every change is
@@ -25,8 +27,6 @@ export interface RedoManagerOptions {
   rolloverBytes: number;
 }
 
-type OpBody<T extends RedoOp = RedoOp> = T extends RedoOp ? Omit<T, 'header'> : never;
-
 export interface PreparedOp {
   op: RedoOp;
 }
@@ -37,6 +37,11 @@ export class RedoManager {
   private txnCounter = 0;
   private readonly active = new Map<string, RedoOp>();
   private seq = 0;
+  /** Every use of the writer, rollover included, runs in this queue (RedoLogManager's log lock). */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Group commit: one fsync covers every commit appended before it started. */
+  private flushing: Promise<void> | null = null;
+  private unflushed = false;
 
   private constructor(private readonly o: RedoManagerOptions) {}
 
@@ -70,8 +75,28 @@ export class RedoManager {
     return this.seq;
   }
 
-  private header(opCode: number, mailboxId: number, changeId: number, txnId: TransactionId, at = Date.now()): RedoRecordHeader {
-    return { version: CURRENT_REDO_VERSION, opCode, timestamp: at, changeId, changeConstraint: 0, txnId, mailboxId };
+  private serial<T>(work: () => Promise<T> | T): Promise<T> {
+    const result = this.queue.then(work, work);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private header(
+    opCode: number,
+    mailboxId: number,
+    changeId: number,
+    txnId: TransactionId,
+    at = Date.now(),
+  ): RedoRecordHeader {
+    return {
+      version: CURRENT_REDO_VERSION,
+      opCode,
+      timestamp: at,
+      changeId,
+      changeConstraint: 0,
+      txnId,
+      mailboxId,
+    };
   }
 
   /** Logs a data op (the transaction's start marker) and returns it for commit or abort. */
@@ -80,21 +105,38 @@ export class RedoManager {
     if (opCode === undefined) throw new Error(`unknown redo op ${body.op}`);
     const txnId = { time: this.txnTime, counter: ++this.txnCounter };
     const op = { ...body, header: this.header(opCode, mailboxId, changeId, txnId) } as RedoOp;
-    this.active.set(`${txnId.time}:${txnId.counter}`, op);
-    await this.writer.append(op);
+    await this.serial(() => {
+      this.active.set(txnKey(txnId), op);
+      this.writer.append(op);
+    });
     return { op };
   }
 
   private async end(prepared: PreparedOp, kind: 'CommitTxn' | 'AbortTxn'): Promise<void> {
     const { header } = prepared.op;
-    this.active.delete(`${header.txnId.time}:${header.txnId.counter}`);
-    await this.writer.append({
-      op: kind,
-      header: this.header(OP_CODES[kind]!, header.mailboxId, -1, header.txnId),
-      txnOpCode: header.opCode,
-    } as RedoOp);
-    await this.writer.flush();
-    if (this.writer.size >= this.o.rolloverBytes) await this.rollover();
+    await this.serial(() => {
+      this.active.delete(txnKey(header.txnId));
+      this.writer.append({
+        op: kind,
+        header: this.header(OP_CODES[kind]!, header.mailboxId, -1, header.txnId),
+        txnOpCode: header.opCode,
+      } as RedoOp);
+    });
+    await this.sync();
+    if (this.writer.size >= this.o.rolloverBytes)
+      await this.serial(() => (this.writer.size >= this.o.rolloverBytes ? this.rolloverNow() : undefined));
+  }
+
+  /** Returns once everything appended so far is on disk, sharing fsyncs between callers. */
+  private async sync(): Promise<void> {
+    this.unflushed = true;
+    while (this.unflushed) {
+      if (!this.flushing) {
+        this.unflushed = false;
+        this.flushing = this.serial(() => this.writer.flush()).finally(() => (this.flushing = null));
+      }
+      await this.flushing;
+    }
   }
 
   commit(prepared: PreparedOp): Promise<void> {
@@ -113,10 +155,15 @@ export class RedoManager {
     void prepared;
   }
 
-  async rollover(): Promise<void> {
+  rollover(): Promise<void> {
+    return this.serial(() => this.rolloverNow());
+  }
+
+  /** FileLogWriter.rollover: checkpoint, close, re-log open transactions into the new file, rename. */
+  private async rolloverNow(): Promise<void> {
     const openTxns = [...this.active.values()];
     const checkpointTxn = { time: this.txnTime, counter: ++this.txnCounter };
-    await this.writer.append({
+    this.writer.append({
       op: 'Checkpoint',
       header: this.header(OP_CODES.Checkpoint!, 0, -1, checkpointTxn),
       activeTxns: openTxns.map((op) => op.header.txnId),
@@ -126,7 +173,7 @@ export class RedoManager {
     const temp = path.join(path.dirname(this.o.redoLog), `~tmp-redo-${Date.now()}-seq${this.seq + 1}.log`);
     this.seq++;
     const next = await RedoLogFileWriter.create(temp, { seq: this.seq, serverId: this.o.serverId });
-    for (const op of openTxns) await next.append(op);
+    for (const op of openTxns) next.append(op);
     await next.flush();
     fs.renameSync(this.o.redoLog, archived);
     fs.renameSync(temp, this.o.redoLog);
@@ -135,7 +182,7 @@ export class RedoManager {
     this.active.clear();
   }
 
-  async close(): Promise<void> {
-    await this.writer.close();
+  close(): Promise<void> {
+    return this.serial(() => this.writer.close());
   }
 }

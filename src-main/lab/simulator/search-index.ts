@@ -45,6 +45,12 @@ export class SearchIndex {
     if (this.pending.length >= this.flushEvery) this.commit();
   }
 
+  /** Adds a batch as one segment (a bulk import commits once per batch, not every flushEvery). */
+  addBatch(docs: Array<{ itemId: number; words: string[] }>): void {
+    this.pending.push(...docs);
+    this.commit();
+  }
+
   delete(itemIds: number[]): void {
     this.deletions.push(...itemIds);
     if (this.deletions.length >= this.flushEvery) this.commit();
@@ -57,14 +63,20 @@ export class SearchIndex {
       const name = `_${(this.nextSegment++).toString(36)}`;
       const postings = this.pending.map((d) => `${d.itemId}\t${d.words.join(' ')}`).join('\n');
       fs.writeFileSync(path.join(this.dir, `${name}.cfs`), postings);
-      fs.writeFileSync(path.join(this.dir, `${name}.cfe`), crypto.createHash('md5').update(postings).digest());
+      fs.writeFileSync(
+        path.join(this.dir, `${name}.cfe`),
+        crypto.createHash('md5').update(postings).digest(),
+      );
       fs.writeFileSync(path.join(this.dir, `${name}.si`), `docs=${this.pending.length}\n`);
       this.segments.push(name);
       this.pending = [];
     }
     if (this.deletions.length > 0 && this.segments.length > 0) {
       const last = this.segments[this.segments.length - 1]!;
-      fs.writeFileSync(path.join(this.dir, `${last}_${(this.generation + 1).toString(36)}.liv`), this.deletions.join(','));
+      fs.writeFileSync(
+        path.join(this.dir, `${last}_${(this.generation + 1).toString(36)}.liv`),
+        this.deletions.join(','),
+      );
       this.deletions = [];
     }
     if (this.segments.length >= this.mergeAt) this.merge();
@@ -74,9 +86,13 @@ export class SearchIndex {
   private merge(): void {
     const name = `_${(this.nextSegment++).toString(36)}`;
     const merged: string[] = [];
-    for (const segment of this.segments) merged.push(fs.readFileSync(path.join(this.dir, `${segment}.cfs`), 'utf8'));
+    for (const segment of this.segments)
+      merged.push(fs.readFileSync(path.join(this.dir, `${segment}.cfs`), 'utf8'));
     fs.writeFileSync(path.join(this.dir, `${name}.cfs`), merged.join('\n'));
-    fs.writeFileSync(path.join(this.dir, `${name}.cfe`), crypto.createHash('md5').update(merged.join('\n')).digest());
+    fs.writeFileSync(
+      path.join(this.dir, `${name}.cfe`),
+      crypto.createHash('md5').update(merged.join('\n')).digest(),
+    );
     fs.writeFileSync(path.join(this.dir, `${name}.si`), `merged=${this.segments.length}\n`);
     const old = new Set(this.segments);
     for (const file of fs.readdirSync(this.dir)) {

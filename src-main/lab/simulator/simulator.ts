@@ -3,7 +3,14 @@ import path from 'node:path';
 import { Client } from 'ldapts';
 import mysql, { type Pool, type PoolConnection, type RowDataPacket } from 'mysql2/promise';
 import { blobDigest } from '../../engine/server/blob-digest';
-import { blobPath, indexDir, mailboxGroupDb, VOLUME_TYPE, volumeFromRow, type Volume } from '../../engine/server/volumes';
+import {
+  blobPath,
+  indexDir,
+  mailboxGroupDb,
+  VOLUME_TYPE,
+  volumeFromRow,
+  type Volume,
+} from '../../engine/server/volumes';
 import type { LabServerInfo } from '../types';
 import { homePaths } from '../zimbra-home';
 import { accountEntry, accountsOnServer, accountStatus, addEntry } from './accounts';
@@ -47,15 +54,41 @@ interface Deferred {
   message: GeneratedMessage;
 }
 
-export type ActivityKind = 'deliver' | 'deliverShared' | 'read' | 'flag' | 'move' | 'tag' | 'delete' | 'createFolder' | 'renameFolder' | 'emptyFolder';
+export type ActivityKind =
+  | 'deliver'
+  | 'deliverShared'
+  | 'read'
+  | 'flag'
+  | 'move'
+  | 'tag'
+  | 'delete'
+  | 'createFolder'
+  | 'renameFolder'
+  | 'emptyFolder';
 
 const DEFAULT_WEIGHTS: Record<ActivityKind, number> = {
-  deliver: 40, deliverShared: 6, read: 14, flag: 8, move: 10, tag: 6, delete: 9, createFolder: 3, renameFolder: 2, emptyFolder: 2,
+  deliver: 40,
+  deliverShared: 6,
+  read: 14,
+  flag: 8,
+  move: 10,
+  tag: 6,
+  delete: 9,
+  createFolder: 3,
+  renameFolder: 2,
+  emptyFolder: 2,
 };
 
 export class MailboxSimulator {
   readonly mailboxes = new Map<string, SimMailbox>();
-  readonly stats: SimStats = { delivered: 0, deferred: 0, operations: 0, aborted: 0, abandoned: 0, skippedInMaintenance: 0 };
+  readonly stats: SimStats = {
+    delivered: 0,
+    deferred: 0,
+    operations: 0,
+    aborted: 0,
+    abandoned: 0,
+    skippedInMaintenance: 0,
+  };
   private deferred: Deferred[] = [];
   private readonly random: Random;
 
@@ -90,7 +123,10 @@ export class MailboxSimulator {
     const [groupRows] = await db.query<RowDataPacket[]>(
       "SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'mboxgroup%'",
     );
-    const { searchEntries } = await ldap.search(`cn=${server.hostname},cn=servers,cn=zimbra`, { scope: 'base', attributes: ['zimbraId'] });
+    const { searchEntries } = await ldap.search(`cn=${server.hostname},cn=servers,cn=zimbra`, {
+      scope: 'base',
+      attributes: ['zimbraId'],
+    });
     const p = homePaths(server.zimbraHome);
     const redo = await RedoManager.open({
       redoLog: p.redoLog,
@@ -99,11 +135,25 @@ export class MailboxSimulator {
       rolloverBytes: options.rolloverBytes ?? 16 * 1024 * 1024,
     });
     const sim = new MailboxSimulator(
-      server, db, ldap, redo, byId(current?.message_volume_id), byId(current?.index_volume_id), Number(groupRows[0]?.n ?? 100), options,
+      server,
+      db,
+      ldap,
+      redo,
+      byId(current?.message_volume_id),
+      byId(current?.index_volume_id),
+      Number(groupRows[0]?.n ?? 100),
+      options,
     );
-    if (sim.messageVolume.type !== VOLUME_TYPE.primaryMessage) throw new Error('current message volume is not a primary message volume');
+    if (sim.messageVolume.type !== VOLUME_TYPE.primaryMessage)
+      throw new Error('current message volume is not a primary message volume');
     for (const account of await accountsOnServer(ldap, server.ldap.baseDn, server.hostname)) {
-      const loaded = await loadMailbox(db, account, (id) => mailboxGroupDb(id, sim.groups), (id) => new SearchIndex(indexDir(sim.indexVolume, id)), (id, itemId, rev) => blobPath(sim.messageVolume, id, itemId, rev));
+      const loaded = await loadMailbox(
+        db,
+        account,
+        (id) => mailboxGroupDb(id, sim.groups),
+        (id) => new SearchIndex(indexDir(sim.indexVolume, id)),
+        (id, itemId, rev) => blobPath(sim.messageVolume, id, itemId, rev),
+      );
       if (loaded) sim.mailboxes.set(account.email, loaded);
     }
     return sim;
@@ -125,7 +175,12 @@ export class MailboxSimulator {
   }
 
   /** Runs a logged change: prepare record, the change, CommitTxn (or, by chance, abort/abandon). */
-  private async logged<T>(m: SimMailbox, body: ops.OpBody, changeId: number, apply: () => Promise<T>): Promise<T | undefined> {
+  private async logged<T>(
+    m: SimMailbox,
+    body: ops.OpBody,
+    changeId: number,
+    apply: () => Promise<T>,
+  ): Promise<T | undefined> {
     const prepared: PreparedOp = await this.redo.prepare(body, m.mailboxId, changeId);
     if (this.random.chance(this.options.abortRate ?? 0.01)) {
       this.stats.aborted++;
@@ -150,16 +205,30 @@ export class MailboxSimulator {
   async provision(localParts: string[]): Promise<SimMailbox[]> {
     const created: SimMailbox[] = [];
     for (const local of localParts) {
-      const email = `${local}@${this.server.ldap.baseDn.split(',').map((p) => p.slice(3)).join('.')}`;
+      const email = `${local}@${this.server.ldap.baseDn
+        .split(',')
+        .map((p) => p.slice(3))
+        .join('.')}`;
       const zimbraId = this.random.uuid();
-      await addEntry(this.ldap, accountEntry(email, zimbraId, this.server.hostname, `pw-${zimbraId.slice(0, 8)}`));
+      await addEntry(
+        this.ldap,
+        accountEntry(email, zimbraId, this.server.hostname, `pw-${zimbraId.slice(0, 8)}`),
+      );
       const mailboxId = await this.transaction(async (c) => {
-        const [cv] = await c.query<RowDataPacket[]>('SELECT next_mailbox_id FROM zimbra.current_volumes FOR UPDATE');
+        const [cv] = await c.query<RowDataPacket[]>(
+          'SELECT next_mailbox_id FROM zimbra.current_volumes FOR UPDATE',
+        );
         const id = Number(cv[0]?.next_mailbox_id ?? 1);
         await c.query('UPDATE zimbra.current_volumes SET next_mailbox_id = ?', [id + 1]);
         return id;
       });
-      const m = new SimMailbox(email, zimbraId, mailboxId, mailboxGroupDb(mailboxId, this.groups), new SearchIndex(indexDir(this.indexVolume, mailboxId)));
+      const m = new SimMailbox(
+        email,
+        zimbraId,
+        mailboxId,
+        mailboxGroupDb(mailboxId, this.groups),
+        new SearchIndex(indexDir(this.indexVolume, mailboxId)),
+      );
       const prepared = await this.redo.prepare(ops.createMailbox(zimbraId), mailboxId, 1);
       await this.transaction((c) => rows.insertNewMailbox(c, m, this.groups, this.indexVolume.id));
       await this.redo.commit(prepared);
@@ -179,8 +248,15 @@ export class MailboxSimulator {
     const id = m.nextItemId();
     const changeId = m.nextChangeId();
     return {
-      id, folderId, flags, unread: folderId === FOLDER.inbox, tags: [], size: g.raw.length, modContent: changeId,
-      digest: blobDigest(g.raw), blobPath: blobPath(this.messageVolume, m.mailboxId, id, changeId),
+      id,
+      folderId,
+      flags,
+      unread: folderId === FOLDER.inbox,
+      tags: [],
+      size: g.raw.length,
+      modContent: changeId,
+      digest: blobDigest(g.raw),
+      blobPath: blobPath(this.messageVolume, m.mailboxId, id, changeId),
     };
   }
 
@@ -193,8 +269,13 @@ export class MailboxSimulator {
 
   private messageRow(m: SimMailbox, msg: SimMessage, g: GeneratedMessage): rows.NewMessageRow {
     return {
-      message: msg, date: Math.floor(g.date.getTime() / 1000), sender: g.sender, recipients: g.recipients.join(', '),
-      subject: g.subject, fragment: g.words.slice(0, 12).join(' '), changeId: msg.modContent,
+      message: msg,
+      date: Math.floor(g.date.getTime() / 1000),
+      sender: g.sender,
+      recipients: g.recipients.join(', '),
+      subject: g.subject,
+      fragment: g.words.slice(0, 12).join(' '),
+      changeId: msg.modContent,
     };
   }
 
@@ -207,7 +288,9 @@ export class MailboxSimulator {
         return false;
       }
       const msg = this.newMessage(m, g, FOLDER.inbox, 0);
-      const body = linkFrom ? ops.createMessage(m, msg, g, { link: linkFrom.path }) : ops.createMessage(m, msg, g, { inline: g.raw });
+      const body = linkFrom
+        ? ops.createMessage(m, msg, g, { link: linkFrom.path })
+        : ops.createMessage(m, msg, g, { inline: g.raw });
       const done = await this.logged(m, body, msg.modContent, async () => {
         await fs.promises.mkdir(path.dirname(msg.blobPath), { recursive: true });
         if (linkFrom) await fs.promises.link(linkFrom.path, msg.blobPath);
@@ -235,15 +318,32 @@ export class MailboxSimulator {
 
   /** A message to several local recipients: one blob stored once (StoreIncomingBlob), hard-linked into each mailbox. */
   async deliver(recipients: SimMailbox[], size = this.randomSize()): Promise<void> {
-    const g = generateMessage(this.random, recipients.map((r) => r.email), size, new Date());
+    const g = generateMessage(
+      this.random,
+      recipients.map((r) => r.email),
+      size,
+      new Date(),
+    );
     if (recipients.length === 1) {
       await this.deliverTo(recipients[0]!, g);
       return;
     }
-    const staging = path.join(this.messageVolume.path, 'incoming', `${Date.now()}-${this.random.int(0, 1e9)}.msg`);
+    const staging = path.join(
+      this.messageVolume.path,
+      'incoming',
+      `${Date.now()}-${this.random.int(0, 1e9)}.msg`,
+    );
     await fs.promises.mkdir(path.dirname(staging), { recursive: true });
     await fs.promises.writeFile(staging, g.raw);
-    const prepared = await this.redo.prepare(ops.storeIncomingBlob(recipients.map((r) => r.mailboxId), g.raw, staging), -1, -1);
+    const prepared = await this.redo.prepare(
+      ops.storeIncomingBlob(
+        recipients.map((r) => r.mailboxId),
+        g.raw,
+        staging,
+      ),
+      -1,
+      -1,
+    );
     await this.redo.commit(prepared);
     try {
       for (const r of recipients) await this.deliverTo(r, g, { path: staging });
@@ -253,10 +353,14 @@ export class MailboxSimulator {
   }
 
   /** Bulk delivery for setting a lab up: the same rows, blobs, index and redo records, batched. */
-  async populate(messagesPerMailbox: number, options: { concurrency?: number; batch?: number } = {}): Promise<void> {
+  async populate(
+    messagesPerMailbox: number,
+    options: { concurrency?: number; batch?: number } = {},
+  ): Promise<void> {
     const queue = [...this.mailboxes.values()];
     const worker = async () => {
-      for (let m = queue.shift(); m; m = queue.shift()) await this.populateOne(m, messagesPerMailbox, options.batch ?? 100);
+      for (let m = queue.shift(); m; m = queue.shift())
+        await this.populateOne(m, messagesPerMailbox, options.batch ?? 100);
     };
     await Promise.all(Array.from({ length: options.concurrency ?? 4 }, worker));
   }
@@ -270,7 +374,15 @@ export class MailboxSimulator {
           const g = generateMessage(random, [m.email], this.randomSize(random), new Date());
           const folderId = random.chance(0.15) ? FOLDER.sent : FOLDER.inbox;
           const msg = this.newMessage(m, g, folderId, folderId === FOLDER.sent ? flagBit(FLAG.fromMe) : 0);
-          chunk.push({ msg, g, prepared: await this.redo.prepare(ops.createMessage(m, msg, g, { inline: g.raw }), m.mailboxId, msg.modContent) });
+          chunk.push({
+            msg,
+            g,
+            prepared: await this.redo.prepare(
+              ops.createMessage(m, msg, g, { inline: g.raw }),
+              m.mailboxId,
+              msg.modContent,
+            ),
+          });
         }
         await Promise.all(
           chunk.map(async ({ msg, g }) => {
@@ -283,13 +395,16 @@ export class MailboxSimulator {
           this.countIn(m, msg, 1);
         }
         await this.transaction(async (c) => {
-          await rows.insertMessages(c, m, chunk.map(({ msg, g }) => this.messageRow(m, msg, g)));
+          await rows.insertMessages(
+            c,
+            m,
+            chunk.map(({ msg, g }) => this.messageRow(m, msg, g)),
+          );
           await rows.saveCounters(c, m, [FOLDER.inbox, FOLDER.sent]);
         });
-        for (const { msg, g, prepared } of chunk) {
-          await this.redo.commit(prepared);
-          m.index.add(msg.id, g.words);
-        }
+        // One group commit (one fsync) for the whole batch, as mailboxd's concurrent deliveries get.
+        await Promise.all(chunk.map(({ prepared }) => this.redo.commit(prepared)));
+        m.index.addBatch(chunk.map(({ msg, g }) => ({ itemId: msg.id, words: g.words })));
         this.stats.delivered += chunk.length;
       }
       m.index.commit();
@@ -329,14 +444,19 @@ export class MailboxSimulator {
     });
   }
 
-  private pickMessage(m: SimMailbox, filter: (x: SimMessage) => boolean = () => true): SimMessage | undefined {
+  private pickMessage(
+    m: SimMailbox,
+    filter: (x: SimMessage) => boolean = () => true,
+  ): SimMessage | undefined {
     const candidates = [...m.messages.values()].filter(filter);
     return candidates.length ? this.random.pick(candidates) : undefined;
   }
 
   async setFlag(m: SimMailbox, flagId: number, on: boolean): Promise<void> {
     await this.userAction(m, async () => {
-      const msg = this.pickMessage(m, (x) => (flagId === FLAG.unread ? x.unread !== on : Boolean(x.flags & flagBit(flagId)) !== on));
+      const msg = this.pickMessage(m, (x) =>
+        flagId === FLAG.unread ? x.unread !== on : Boolean(x.flags & flagBit(flagId)) !== on,
+      );
       if (!msg) return;
       const changeId = m.nextChangeId();
       await this.logged(m, ops.alterItemTag(msg, flagId, on), changeId, async () => {
@@ -365,19 +485,34 @@ export class MailboxSimulator {
       if (picked.size === 0) return;
       const items = [...picked];
       const changeId = m.nextChangeId();
-      await this.logged(m, ops.moveItem(items.map((x) => x.id), to), changeId, async () => {
-        const from = new Map(items.map((x) => [x.id, x.folderId]));
-        const touched = new Set([to, ...from.values()]);
-        for (const x of items) {
-          this.countIn(m, x, -1);
-          x.folderId = to;
-          this.countIn(m, x, 1);
-        }
-        await this.transaction(async (c) => {
-          await rows.moveMessages(c, m, items.map((x) => x.id), from, to, changeId);
-          await rows.saveCounters(c, m, touched);
-        });
-      });
+      await this.logged(
+        m,
+        ops.moveItem(
+          items.map((x) => x.id),
+          to,
+        ),
+        changeId,
+        async () => {
+          const from = new Map(items.map((x) => [x.id, x.folderId]));
+          const touched = new Set([to, ...from.values()]);
+          for (const x of items) {
+            this.countIn(m, x, -1);
+            x.folderId = to;
+            this.countIn(m, x, 1);
+          }
+          await this.transaction(async (c) => {
+            await rows.moveMessages(
+              c,
+              m,
+              items.map((x) => x.id),
+              from,
+              to,
+              changeId,
+            );
+            await rows.saveCounters(c, m, touched);
+          });
+        },
+      );
     });
   }
 
@@ -418,7 +553,12 @@ export class MailboxSimulator {
       m.messages.delete(x.id);
     }
     await this.transaction(async (c) => {
-      await rows.deleteMessages(c, m, items.map((x) => x.id), changeId);
+      await rows.deleteMessages(
+        c,
+        m,
+        items.map((x) => x.id),
+        changeId,
+      );
       await rows.saveCounters(c, m, new Set(items.map((x) => x.folderId)));
     });
     // Blobs go after the rows commit, as Zimbra deletes files at transaction end.
@@ -435,7 +575,9 @@ export class MailboxSimulator {
       }
       if (items.size === 0) return;
       const changeId = m.nextChangeId();
-      await this.logged(m, ops.deleteItem([...items].map((x) => x.id)), changeId, () => this.removeMessages(m, [...items], changeId));
+      await this.logged(m, ops.deleteItem([...items].map((x) => x.id)), changeId, () =>
+        this.removeMessages(m, [...items], changeId),
+      );
     });
   }
 
@@ -443,16 +585,29 @@ export class MailboxSimulator {
     await this.userAction(m, async () => {
       const items = [...m.messages.values()].filter((x) => x.folderId === folderId);
       const changeId = m.nextChangeId();
-      await this.logged(m, ops.emptyFolder(folderId), changeId, () => this.removeMessages(m, items, changeId));
+      await this.logged(m, ops.emptyFolder(folderId), changeId, () =>
+        this.removeMessages(m, items, changeId),
+      );
     });
   }
 
   async createFolder(m: SimMailbox, name?: string): Promise<SimFolder | undefined> {
     return this.userAction(m, async () => {
-      const parent = this.random.chance(0.7) ? FOLDER.userRoot : this.random.pick([FOLDER.inbox, ...m.userFolders().map((f) => f.id)]);
-      const folderName = name ?? `${this.random.pick(['Projects', 'Archive', 'Clients', 'Reports', 'Travel'])} ${this.random.int(1, 9999)}`;
+      const parent = this.random.chance(0.7)
+        ? FOLDER.userRoot
+        : this.random.pick([FOLDER.inbox, ...m.userFolders().map((f) => f.id)]);
+      const folderName =
+        name ??
+        `${this.random.pick(['Projects', 'Archive', 'Clients', 'Reports', 'Travel'])} ${this.random.int(1, 9999)}`;
       if ([...m.folders.values()].some((f) => f.parent === parent && f.name === folderName)) return undefined;
-      const folder: SimFolder = { id: m.nextItemId(), name: folderName, parent, view: 5, count: 0, unread: 0 };
+      const folder: SimFolder = {
+        id: m.nextItemId(),
+        name: folderName,
+        parent,
+        view: 5,
+        count: 0,
+        unread: 0,
+      };
       const uuid = this.random.uuid();
       const changeId = m.nextChangeId();
       const ok = await this.logged(m, ops.createFolder(folder, uuid), changeId, async () => {

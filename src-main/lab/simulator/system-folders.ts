@@ -4,7 +4,15 @@
  */
 export const FIRST_USER_ID = 256;
 export const FOLDER = { userRoot: 1, inbox: 2, trash: 3, junk: 4, sent: 5, drafts: 6, root: 11 } as const;
-export const ITEM_TYPE = { folder: 1, searchFolder: 2, tag: 3, conversation: 4, message: 5, contact: 6, appointment: 11 } as const;
+export const ITEM_TYPE = {
+  folder: 1,
+  searchFolder: 2,
+  tag: 3,
+  conversation: 4,
+  message: 5,
+  contact: 6,
+  appointment: 11,
+} as const;
 
 export interface SystemFolder {
   id: number;
@@ -34,5 +42,12 @@ export const SYSTEM_FOLDERS: SystemFolder[] = [
 ];
 
 /** Flag ids are negative; their bit in mail_item.flags is 1 << (-id - 1) (Flag.java). */
-export const FLAG = { fromMe: -1, attached: -2, replied: -3, forwarded: -4, flagged: -6, unread: -10 } as const;
+export const FLAG = {
+  fromMe: -1,
+  attached: -2,
+  replied: -3,
+  forwarded: -4,
+  flagged: -6,
+  unread: -10,
+} as const;
 export const flagBit = (flagId: number) => 1 << (-flagId - 1);
