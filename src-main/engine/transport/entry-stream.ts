@@ -1,0 +1,19 @@
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+
+/**
+ * Called when the consumer of readFiles asks for the next entry. The files come one after the
+ * other from a single source (one tar stream over SSH), so the previous content must be read to
+ * its end before the next can start: whatever the consumer left unread is read and discarded.
+ * An error of that content (connection lost, file shrank) ends the iteration with that error.
+ */
+export async function settleEntry(content: Readable): Promise<void> {
+  if (!content.readableEnded && !content.destroyed) content.resume();
+  try {
+    await finished(content);
+  } catch (error) {
+    // The consumer destroyed the stream itself: it did not want the rest, which is fine.
+    if ((error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE' && !content.errored) return;
+    throw error;
+  }
+}

@@ -1,0 +1,166 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { settleEntry } from './entry-stream';
+import { exactFileStream } from './exact-file-stream';
+import { fsError, isMissing } from './fs-errors';
+import { infoFrom, walkLocal } from './local-walk';
+import {
+  TransportError,
+  type ConnectTarget,
+  type ExecOptions,
+  type ExecResult,
+  type FileEntry,
+  type RemoteFileInfo,
+  type Transport,
+} from './types';
+
+/** The server is this machine: the engine runs on the Zimbra host itself. */
+export class LocalTransport implements Transport {
+  readonly name: string;
+  private closed = false;
+
+  constructor(options: { name?: string } = {}) {
+    this.name = options.name ?? `${os.hostname()} (local)`;
+  }
+
+  async readFile(filePath: string): Promise<Buffer> {
+    this.assertOpen();
+    try {
+      return await fs.readFile(filePath);
+    } catch (error) {
+      throw fsError(this.name, 'read', filePath, error);
+    }
+  }
+
+  async stat(filePath: string): Promise<RemoteFileInfo | null> {
+    this.assertOpen();
+    try {
+      return infoFrom(filePath, await fs.stat(filePath));
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw fsError(this.name, 'stat', filePath, error);
+    }
+  }
+
+  async walk(dir: string): Promise<RemoteFileInfo[]> {
+    this.assertOpen();
+    return walkLocal(this.name, dir);
+  }
+
+  async *readFiles(root: string, relPaths: string[]): AsyncIterable<FileEntry> {
+    this.assertOpen();
+    for (const rel of relPaths) {
+      const full = path.join(root, rel);
+      let handle: fs.FileHandle;
+      try {
+        handle = await fs.open(full, 'r');
+      } catch (error) {
+        if (isMissing(error)) continue; // deleted since it was listed
+        throw fsError(this.name, 'open', full, error);
+      }
+      const st = await handle.stat().catch(async (error: unknown) => {
+        await handle.close();
+        throw fsError(this.name, 'stat', full, error);
+      });
+      if (!st.isFile()) {
+        await handle.close();
+        continue;
+      }
+      const content = exactFileStream(
+        handle,
+        st.size,
+        (got) =>
+          new TransportError(this.name, `${full} shrank while being read (${got} of ${st.size} bytes)`),
+      );
+      let resumed = false;
+      try {
+        yield { path: rel, size: st.size, mtimeMs: st.mtimeMs, content };
+        resumed = true;
+      } finally {
+        if (!resumed) content.destroy(); // the consumer stopped early: close the file now, not at GC
+      }
+      await settleEntry(content);
+    }
+  }
+
+  async exec(argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
+    this.assertOpen();
+    if (argv.length === 0 || argv.some((arg) => arg.includes('\0'))) {
+      throw new TransportError(this.name, `invalid command ${JSON.stringify(argv)} (empty, or a NUL byte)`, {
+        code: 'INVALID_ARGUMENT',
+      });
+    }
+    return new Promise((resolve, reject) => {
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+      const stdout: Buffer[] = [];
+      let stderr = '';
+      let timedOut = false;
+      const timer =
+        options.timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              timedOut = true;
+              child.kill('SIGKILL');
+            }, options.timeoutMs);
+      child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      // A program that exits without reading its input must not fail the call (EPIPE).
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input);
+      child.on('error', (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        // Report a missing program as a remote shell would, so callers handle both the same way.
+        if (error.code === 'ENOENT')
+          resolve({ stdout: Buffer.alloc(0), stderr: `${argv[0]}: command not found\n`, code: 127 });
+        else
+          reject(new TransportError(this.name, `cannot run ${argv[0]}: ${error.message}`, { cause: error }));
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        if (timedOut) {
+          reject(
+            new TransportError(this.name, `${argv[0]} timed out after ${options.timeoutMs} ms`, {
+              code: 'TIMEOUT',
+            }),
+          );
+          return;
+        }
+        const status = code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0);
+        resolve({ stdout: Buffer.concat(stdout), stderr, code: status });
+      });
+    });
+  }
+
+  async connect(target: ConnectTarget): Promise<Duplex> {
+    this.assertOpen();
+    const where = 'socketPath' in target ? target.socketPath : `${target.host}:${target.port}`;
+    return new Promise((resolve, reject) => {
+      const socket =
+        'socketPath' in target ? net.connect(target.socketPath) : net.connect(target.port, target.host);
+      socket.once('connect', () => {
+        socket.removeAllListeners('error');
+        resolve(socket);
+      });
+      socket.once('error', (error) =>
+        reject(
+          new TransportError(this.name, `cannot connect to ${where}: ${error.message}`, {
+            code: 'CONNECT_FAILED',
+            cause: error,
+          }),
+        ),
+      );
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new TransportError(this.name, 'transport is closed', { code: 'CLOSED' });
+  }
+}

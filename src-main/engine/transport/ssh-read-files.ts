@@ -1,0 +1,134 @@
+import path from 'node:path';
+import tar from 'tar-stream';
+import { settleEntry } from './entry-stream';
+import { findTimeToMs } from './find-records';
+import { channelOutcome, commandLine } from './ssh-exec';
+import type { SshLink } from './ssh-link';
+import { nodeReadableOf } from './tar-entry-stream';
+import { TransportError, type FileEntry } from './types';
+
+/**
+ * Many files through one exec channel: the server's GNU tar reads the NUL-separated list from
+ * stdin and streams one archive back, which tar-stream splits into entries as it arrives. One
+ * channel and no per-file round trip: over a WAN link SFTP's open/read/close per blob is what
+ * makes a message store backup slow.
+ *
+ * --format=posix puts the nanosecond mtime in a pax header (ustar only has whole seconds) and
+ * long names in pax headers too. --hard-dereference is essential: Zimbra hard-links one blob
+ * into many mailboxes, and without it tar sends every later link as an empty "link" entry.
+ * --dereference follows symbolic links, as opening the file locally does.
+ */
+const TAR_ARGV = [
+  'env',
+  'LC_ALL=C',
+  'tar',
+  '-cf',
+  '-',
+  '--format=posix',
+  '--hard-dereference',
+  '--dereference',
+  '--no-recursion',
+  '--null',
+  '-T',
+  '-',
+];
+
+/**
+ * Paths go in the list whole (root joined as path.join does locally) rather than after -C: a
+ * missing root then just means missing files, and "./" in front of relative ones keeps a name
+ * like "-C" or "--remove-files" from being read as an option in the list.
+ */
+function listEntry(root: string, rel: string): string {
+  const full = path.posix.join(root, rel);
+  return full.startsWith('/') ? full : `./${full}`;
+}
+
+/** tar strips leading "/", "./" and "../" from member names; compare names the same way. */
+function memberName(name: string): string {
+  return name.replace(/^(\.{0,2}\/)+/, '');
+}
+
+/** stderr lines that only describe a skipped or growing file, or tar's own summary of them. */
+const BENIGN_STDERR = [
+  /: Cannot (stat|open): (No such file or directory|Not a directory)$/,
+  /: file changed as we read it$/,
+  /^tar: Removing leading `[^']*' from (member|hard link target) names$/,
+  /^tar: Exiting with failure status due to previous errors$/,
+];
+
+export function tarProblems(code: number, stderr: string): string | null {
+  const serious = stderr
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !BENIGN_STDERR.some((pattern) => pattern.test(line)));
+  if (serious.length > 0) return serious.join('; ');
+  // 1: a file changed while read; 2: some files could not be read (all benign, checked above).
+  return code === 0 || code === 1 || code === 2 ? null : `tar exited with status ${code}`;
+}
+
+export async function* readFilesOverSsh(
+  link: SshLink,
+  root: string,
+  relPaths: string[],
+): AsyncGenerator<FileEntry> {
+  link.assertAlive();
+  if (relPaths.length === 0) return;
+  const wanted = relPaths.map((rel) => ({ rel, listed: listEntry(root, rel) }));
+  if (wanted.some((w) => w.listed.includes('\0')))
+    throw new TransportError(link.name, 'a file name contains a NUL byte', { code: 'INVALID_ARGUMENT' });
+  const channel = await link.openExec(commandLine(link, TAR_ARGV));
+  const input = Buffer.from(wanted.map((w) => `${w.listed}\0`).join(''));
+  const outcome = channelOutcome(link, channel, 'tar', { input });
+  outcome.catch(() => undefined); // awaited below; an early failure must not be "unhandled" meanwhile
+
+  const extract = tar.extract();
+  const stopWatching = link.onDeath((error) => extract.destroy(error));
+  channel.on('data', (chunk: Buffer) => {
+    if (!extract.write(chunk)) channel.pause();
+  });
+  extract.on('drain', () => channel.resume());
+  channel.on('end', () => extract.end(null));
+
+  let complete = false;
+  let next = 0;
+  try {
+    for await (const entry of extract) {
+      const header = entry.header;
+      if (header.type !== 'file' && header.type !== 'contiguous-file') {
+        entry.resume(); // a directory, device or the like: readFiles yields regular files only
+        continue;
+      }
+      const name = memberName(header.name);
+      let index = next;
+      while (index < wanted.length && memberName(wanted[index]!.listed) !== name) index++;
+      if (index === wanted.length)
+        throw new TransportError(link.name, `tar sent ${header.name}, which was not asked for`);
+      next = index + 1;
+      const pax = (header as { pax?: Record<string, string> }).pax;
+      const content = nodeReadableOf(entry);
+      yield {
+        path: wanted[index]!.rel,
+        size: header.size ?? 0,
+        mtimeMs: pax?.mtime ? findTimeToMs(pax.mtime) : (header.mtime?.getTime() ?? 0),
+        content,
+      };
+      await settleEntry(content);
+    }
+    const { code, stderr } = await outcome;
+    const problems = tarProblems(code, stderr);
+    if (problems) throw new TransportError(link.name, `cannot read files under ${root}: ${problems}`);
+    complete = true;
+  } catch (error) {
+    throw link.failure(`cannot read files under ${root}`, error);
+  } finally {
+    stopWatching();
+    if (!complete) {
+      // The consumer stopped early or something failed: stop the remote tar and free the channel.
+      extract.destroy();
+      // ssh2 emits a channel's 'close' (which frees its slot) only once its data has been read
+      // to the end, so discard whatever is still in flight instead of leaving it paused.
+      channel.removeAllListeners('data');
+      channel.resume();
+      channel.close();
+    }
+  }
+}
