@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { abortCommand, backupCommand } from './backup-command';
 import { labCommand } from './lab-command';
 import { UsageError } from './usage-error';
 
@@ -7,6 +8,30 @@ import { UsageError } from './usage-error';
  * exit status 2; any other failure is one line and exit status 1; never a stack trace (set
  * MAILVAULT_DEBUG=1 to see one).
  */
+/** Zimbra's tools take some long options with one dash (-lb, -del, -ca …); commander wants two. */
+const ZIMBRA_LONG_FLAGS = new Set([
+  '-lb',
+  '-del',
+  '-ca',
+  '-pre',
+  '-rf',
+  '-br',
+  '-ra',
+  '-sys',
+  '-restoreToTime',
+  '-restoreToIncrLabel',
+  '-restoreToRedoSeq',
+]);
+export function zimbraFlags(argv: readonly string[]): string[] {
+  const out = argv.map((arg) => (ZIMBRA_LONG_FLAGS.has(arg) ? `-${arg}` : arg));
+  // zmbackup: a bare -i is Zimbra's incremental; -i followed by a file is SPEC §4's SSH key.
+  if (out[0] === 'zmbackup') {
+    for (let i = 1; i < out.length; i++)
+      if (out[i] === '-i' && out[i + 1] !== undefined && !out[i + 1]!.startsWith('-')) out[i] = '--identity';
+  }
+  return out;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('mailvault')
     .description('Back up, query, prune and restore Zimbra mail servers; fail over to a standby site.')
@@ -14,13 +39,19 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showSuggestionAfterError();
   program.addCommand(labCommand());
+  program.addCommand(backupCommand(argv));
+  program.addCommand(abortCommand());
   try {
-    await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    await program.parseAsync(zimbraFlags(argv), { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version are "errors" to commander; they printed already.
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
+      return error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+        ? 0
+        : 2;
     }
     if (process.env.MAILVAULT_DEBUG) console.error(error);
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);

@@ -13,7 +13,12 @@ export async function withLab(options: LabOptions = {}): Promise<Lab> {
 }
 
 export function pool(server: LabServerInfo): Pool {
-  return mysql.createPool({ socketPath: server.mariadb.socket, user: server.mariadb.user, password: server.mariadb.password, connectionLimit: 4 });
+  return mysql.createPool({
+    socketPath: server.mariadb.socket,
+    user: server.mariadb.user,
+    password: server.mariadb.password,
+    connectionLimit: 4,
+  });
 }
 
 export async function ldapClient(server: LabServerInfo): Promise<Client> {
@@ -23,8 +28,16 @@ export async function ldapClient(server: LabServerInfo): Promise<Client> {
 }
 
 /** The state digest of one account's mailbox on a lab server, read from the live server. */
-export async function digestAccount(server: LabServerInfo, db: Pool, ldap: Client, email: string, options?: DigestOptions) {
-  const [mailbox] = await db.query<RowDataPacket[]>('SELECT id FROM zimbra.mailbox WHERE comment = ?', [email]);
+export async function digestAccount(
+  server: LabServerInfo,
+  db: Pool,
+  ldap: Client,
+  email: string,
+  options?: DigestOptions,
+) {
+  const [mailbox] = await db.query<RowDataPacket[]>('SELECT id FROM zimbra.mailbox WHERE comment = ?', [
+    email,
+  ]);
   const mailboxId = Number(mailbox[0]?.id);
   const [volumes] = await db.query<RowDataPacket[]>('SELECT * FROM zimbra.volume');
   const message = volumes.map(volumeFromRow).filter((v) => v.type === 1 || v.type === 2);
@@ -33,11 +46,21 @@ export async function digestAccount(server: LabServerInfo, db: Pool, ldap: Clien
   const ldapAttrs: Record<string, string[]> = {};
   for (const [name, value] of Object.entries(searchEntries[0] ?? {})) {
     if (name === 'dn') continue;
-    ldapAttrs[name] = (Array.isArray(value) ? value : [value]).map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : String(v)));
+    ldapAttrs[name] = (Array.isArray(value) ? value : [value]).map((v) =>
+      Buffer.isBuffer(v) ? v.toString('base64') : String(v),
+    );
   }
-  const [groups] = await db.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'mboxgroup%'");
+  const [groups] = await db.query<RowDataPacket[]>(
+    "SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'mboxgroup%'",
+  );
   return mailboxDigest(
-    { db, mailboxGroups: Number(groups[0]?.n), blobRoots: message.map((v) => mailboxDir(v, mailboxId)), indexRoot: indexDir(index, mailboxId), ldap: ldapAttrs },
+    {
+      db,
+      mailboxGroups: Number(groups[0]?.n),
+      blobRoots: message.map((v) => mailboxDir(v, mailboxId)),
+      indexRoot: indexDir(index, mailboxId),
+      ldap: ldapAttrs,
+    },
     mailboxId,
     options,
   );

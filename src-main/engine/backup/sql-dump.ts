@@ -35,7 +35,8 @@ export function dumpHeader(description: string): string {
   ].join('\n');
 }
 
-export const dumpFooter = 'SET FOREIGN_KEY_CHECKS = @OLD_FOREIGN_KEY_CHECKS;\nSET SQL_MODE = @OLD_SQL_MODE;\n';
+export const dumpFooter =
+  'SET FOREIGN_KEY_CHECKS = @OLD_FOREIGN_KEY_CHECKS;\nSET SQL_MODE = @OLD_SQL_MODE;\n';
 
 /** One table's rows of one mailbox. `mailboxId` is written as it is; remapping is the loader's job. */
 export async function dumpTableRows(
@@ -59,20 +60,55 @@ export async function dumpTableRows(
       typeCast: true,
     })
     .stream();
+  return writeInserts(stream as AsyncIterable<Record<string, unknown>>, qualified, out);
+}
+
+/** Multi-row INSERTs of at most MAX_STATEMENT bytes each, in the order the rows come. */
+async function writeInserts(
+  rows: AsyncIterable<Record<string, unknown>>,
+  qualified: string,
+  out: Writable,
+): Promise<number> {
   let columns: string | undefined;
   let statement = '';
-  let rows = 0;
+  let count = 0;
   const flush = async () => {
     if (statement) await write(out, `${statement};\n`);
     statement = '';
   };
-  for await (const row of stream as AsyncIterable<Record<string, unknown>>) {
+  for await (const row of rows) {
     if (!columns) columns = Object.keys(row).map(ident).join(', ');
-    const values = `(${Object.values(row).map((v) => mysql.escape(v as never)).join(', ')})`;
+    const values = `(${Object.values(row)
+      .map((v) => mysql.escape(v as never))
+      .join(', ')})`;
     if (statement && statement.length + values.length > MAX_STATEMENT) await flush();
-    statement = statement ? `${statement},\n${values}` : `INSERT INTO ${qualified} (${columns}) VALUES\n${values}`;
-    rows++;
+    statement = statement
+      ? `${statement},\n${values}`
+      : `INSERT INTO ${qualified} (${columns}) VALUES\n${values}`;
+    count++;
   }
   await flush();
-  return rows;
+  return count;
+}
+
+/** Every row of a table (system tables of database zimbra): DELETE all, then INSERT. */
+export async function dumpWholeTable(
+  connection: PoolConnection,
+  database: string,
+  name: string,
+  keyColumns: string[],
+  out: Writable,
+): Promise<number> {
+  const qualified = `${ident(database)}.${ident(name)}`;
+  await write(out, `DELETE FROM ${qualified};\n`);
+  const order = keyColumns.length > 0 ? ` ORDER BY ${keyColumns.map(ident).join(', ')}` : '';
+  const stream = (connection.connection as unknown as CallbackConnection)
+    .query({
+      sql: `SELECT * FROM ${qualified}${order}`,
+      dateStrings: true,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+    })
+    .stream();
+  return writeInserts(stream as AsyncIterable<Record<string, unknown>>, qualified, out);
 }

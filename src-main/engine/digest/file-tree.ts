@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /** Relative path → SHA-256 of every regular file under `root` (empty when root is absent). */
-export async function fileTreeDigest(root: string, keep: (name: string) => boolean = () => true): Promise<Record<string, string>> {
+export async function fileTreeDigest(
+  root: string,
+  keep: (name: string) => boolean = () => true,
+): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const walk = async (dir: string): Promise<void> => {
     let entries: fs.Dirent[];

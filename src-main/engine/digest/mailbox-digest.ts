@@ -67,7 +67,8 @@ async function tableRows(
     }
     const key = table.keyColumns.map((c) => values[c] ?? '∅').join('|');
     for (const column of Object.keys(values))
-      if (ignored.has(`${table.database}.${table.name}.${column}`) || ignored.has(`${table.name}.${column}`)) delete values[column];
+      if (ignored.has(`${table.database}.${table.name}.${column}`) || ignored.has(`${table.name}.${column}`))
+        delete values[column];
     out[key] = values;
   }
   return out;
@@ -78,7 +79,10 @@ export async function mailboxDigest(
   mailboxId: number,
   options: DigestOptions = {},
 ): Promise<MailboxDigest> {
-  const [mailboxRows] = await sources.db.query<RowDataPacket[]>('SELECT account_id FROM zimbra.mailbox WHERE id = ?', [mailboxId]);
+  const [mailboxRows] = await sources.db.query<RowDataPacket[]>(
+    'SELECT account_id FROM zimbra.mailbox WHERE id = ?',
+    [mailboxId],
+  );
   const accountId = String(mailboxRows[0]?.account_id ?? '');
   if (!accountId) throw new Error(`mailbox ${mailboxId} does not exist`);
   const ignored = new Set([...ALWAYS_IGNORED, ...(options.ignoreColumns ?? [])]);
@@ -92,11 +96,18 @@ export async function mailboxDigest(
   const blobs: Record<string, string> = {};
   for (const root of sources.blobRoots) Object.assign(blobs, await fileTreeDigest(root));
   const index = await fileTreeDigest(sources.indexRoot, (name) => name !== 'write.lock');
-  const ignoredAttributes = new Set([...IGNORED_LDAP, ...(options.ignoreAttributes ?? []).map((a) => a.toLowerCase())]);
+  const ignoredAttributes = new Set([
+    ...IGNORED_LDAP,
+    ...(options.ignoreAttributes ?? []).map((a) => a.toLowerCase()),
+  ]);
   const ldap: Record<string, string[]> = {};
   for (const name of Object.keys(sources.ldap).sort()) {
     if (ignoredAttributes.has(name.toLowerCase())) continue;
-    if (options.normalizeIds && ['zimbraid', 'uid', 'mail', 'cn', 'zimbramaildeliveryaddress'].includes(name.toLowerCase())) continue;
+    if (
+      options.normalizeIds &&
+      ['zimbraid', 'uid', 'mail', 'cn', 'zimbramaildeliveryaddress'].includes(name.toLowerCase())
+    )
+      continue;
     ldap[name] = [...(sources.ldap[name] ?? [])].sort();
   }
   const digest = sha256(JSON.stringify([sortedObject(rows), sortedObject(blobs), sortedObject(index), ldap]));
@@ -124,7 +135,8 @@ export function diffDigests(expected: MailboxDigest, actual: MailboxDigest, limi
       else if (!ra) push(`${table} row (${key}) unexpected`);
       else
         for (const column of new Set([...Object.keys(ra), ...Object.keys(rb)]))
-          if (ra[column] !== rb[column]) push(`${table} row (${key}) ${column}: ${short(ra[column])} → ${short(rb[column])}`);
+          if (ra[column] !== rb[column])
+            push(`${table} row (${key}) ${column}: ${short(ra[column])} → ${short(rb[column])}`);
     }
   }
   for (const [kind, a, b] of [

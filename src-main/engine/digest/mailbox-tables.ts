@@ -34,7 +34,8 @@ export async function discoverMailboxTables(db: Pool, groupDb: string): Promise<
   const byTable = new Map<string, { db: string; name: string; columns: string[]; primary: string[] }>();
   for (const c of columns) {
     const key = `${c.db}.${c.name}`;
-    if (!byTable.has(key)) byTable.set(key, { db: String(c.db), name: String(c.name), columns: [], primary: [] });
+    if (!byTable.has(key))
+      byTable.set(key, { db: String(c.db), name: String(c.name), columns: [], primary: [] });
     byTable.get(key)!.columns.push(String(c.col));
   }
   for (const k of keys) byTable.get(`${k.db}.${k.name}`)?.primary.push(String(k.col));
@@ -42,8 +43,10 @@ export async function discoverMailboxTables(db: Pool, groupDb: string): Promise<
   for (const t of byTable.values()) {
     // Without a primary key, every column identifies a row (duplicates are then counted as one).
     const keyColumns = t.primary.length > 0 ? t.primary : t.columns;
-    if (t.db === 'zimbra' && t.name === 'mailbox') tables.push({ database: t.db, name: t.name, mailboxColumn: 'id', keyColumns });
-    else if (t.columns.includes('mailbox_id')) tables.push({ database: t.db, name: t.name, mailboxColumn: 'mailbox_id', keyColumns });
+    if (t.db === 'zimbra' && t.name === 'mailbox')
+      tables.push({ database: t.db, name: t.name, mailboxColumn: 'id', keyColumns });
+    else if (t.columns.includes('mailbox_id'))
+      tables.push({ database: t.db, name: t.name, mailboxColumn: 'mailbox_id', keyColumns });
   }
   return tables.sort((a, b) => `${a.database}.${a.name}`.localeCompare(`${b.database}.${b.name}`));
 }

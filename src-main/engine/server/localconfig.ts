@@ -34,7 +34,8 @@ export function parseLocalconfig(xml: string): Localconfig {
   } catch (error) {
     throw new LocalconfigError(`localconfig.xml is not valid XML: ${(error as Error).message}`);
   }
-  if (doc.localconfig === undefined) throw new LocalconfigError('localconfig.xml has no <localconfig> root element');
+  if (doc.localconfig === undefined)
+    throw new LocalconfigError('localconfig.xml has no <localconfig> root element');
   const raw = new Map<string, string>();
   const keys = typeof doc.localconfig === 'object' ? (doc.localconfig.key ?? []) : [];
   for (const key of keys) {
@@ -51,7 +52,10 @@ function expandReferences(raw: Map<string, string>): Localconfig {
   const expand = (name: string, trail: string[]): string => {
     const cached = done.get(name);
     if (cached !== undefined) return cached;
-    if (trail.includes(name)) throw new LocalconfigError(`localconfig key ${name} refers to itself: ${[...trail, name].join(' -> ')}`);
+    if (trail.includes(name))
+      throw new LocalconfigError(
+        `localconfig key ${name} refers to itself: ${[...trail, name].join(' -> ')}`,
+      );
     const value = (raw.get(name) ?? '').replace(/\$\{([^}]+)\}/g, (_, ref: string) =>
       raw.has(ref) ? expand(ref, [...trail, name]) : '',
     );
@@ -83,7 +87,8 @@ export interface ServerSettings {
 
 function integer(lc: Localconfig, key: string): number {
   const value = Number(lc.get(key));
-  if (!Number.isInteger(value) || value < 0) throw new LocalconfigError(`localconfig key ${key} is not a number: ${lc.get(key)}`);
+  if (!Number.isInteger(value) || value < 0)
+    throw new LocalconfigError(`localconfig key ${key} is not a number: ${lc.get(key)}`);
   return value;
 }
 
@@ -106,7 +111,11 @@ export function serverSettings(lc: Localconfig): ServerSettings {
       user: required('zimbra_mysql_user'),
       password: required('zimbra_mysql_password'),
     },
-    ldap: { url: ldapUrl, bindDn: required('zimbra_ldap_userdn'), password: required('zimbra_ldap_password') },
+    ldap: {
+      url: ldapUrl,
+      bindDn: required('zimbra_ldap_userdn'),
+      password: required('zimbra_ldap_password'),
+    },
     mailboxGroups: integer(lc, 'zimbra_mailbox_groups'),
     archivedRedologKeepTimeSec: integer(lc, 'backup_archived_redolog_keep_time'),
   };

@@ -36,17 +36,27 @@ export function volumeFromRow(row: Record<string, unknown>): Volume {
   };
 }
 
-const group = (id: number, bits: number, groupBits: number) => Math.floor(id / 2 ** bits) & (2 ** groupBits - 1);
+const group = (id: number, bits: number, groupBits: number) =>
+  Math.floor(id / 2 ** bits) & (2 ** groupBits - 1);
 
 /** <path>/<mailbox group>/<mailbox id>: the root of a mailbox's files on a volume. */
 export function mailboxDir(volume: Volume, mailboxId: number): string {
-  return path.join(volume.path, String(group(mailboxId, volume.mailboxBits, volume.mailboxGroupBits)), String(mailboxId));
+  return path.join(
+    volume.path,
+    String(group(mailboxId, volume.mailboxBits, volume.mailboxGroupBits)),
+    String(mailboxId),
+  );
 }
 
 /** <mailbox dir>/msg/<item group>/<item>-<revision>.msg (no revision suffix when it is negative). */
 export function blobPath(volume: Volume, mailboxId: number, itemId: number, modContent: number): string {
   const name = modContent < 0 ? `${itemId}.msg` : `${itemId}-${modContent}.msg`;
-  return path.join(mailboxDir(volume, mailboxId), 'msg', String(group(itemId, volume.fileBits, volume.fileGroupBits)), name);
+  return path.join(
+    mailboxDir(volume, mailboxId),
+    'msg',
+    String(group(itemId, volume.fileBits, volume.fileGroupBits)),
+    name,
+  );
 }
 
 /** The Lucene directory of a mailbox: <index volume>/<group>/<mailbox id>/index/0. */

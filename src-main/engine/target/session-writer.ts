@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { type ArchiveWriter, observeArchive, openArchiveWriter } from './archive';
+import { type ArchiveResult, type ArchiveWriter, observeArchive, openArchiveWriter } from './archive';
 import { fsyncDir, writeFileAtomic } from './durable-fs';
 import { TargetError } from './errors';
 import { hashFile, HashingFileStream, writeHashedFile } from './hashing-file-stream';
@@ -83,9 +83,14 @@ export class SessionWriter {
   async createWriteStream(relative: string): Promise<HashingFileStream> {
     const stream = new HashingFileStream(await this.prepare(relative), { onBytes: (n) => this.count(n) });
     this.openStreams.add(stream);
+    // Open until its record settles: 'finish' (writableFinished) comes a tick after the record,
+    // so a commit right after `await stream.record` must not count the stream as open.
     stream.record.then(
-      (record) => this.files.set(relative, record),
-      () => undefined, // the stream removed its partial file
+      (record) => {
+        this.files.set(relative, record);
+        this.openStreams.delete(stream);
+      },
+      () => this.openStreams.delete(stream), // the stream removed its partial file
     );
     return stream;
   }
@@ -118,6 +123,32 @@ export class SessionWriter {
       },
       closed: () => this.openArchives.delete(inner),
     });
+  }
+
+  /**
+   * Moves an archive that was built elsewhere in the session directory (a staging area the job
+   * removes before commit) to `<relativeBase>.zip` (or the directory `<relativeBase>/` with mode
+   * none), and records its files as the archive reported them.
+   */
+  async adoptArchive(
+    relativeBase: string,
+    built: { path: string; mode: ZipMode },
+    result: ArchiveResult,
+  ): Promise<void> {
+    const base = await this.prepare(relativeBase);
+    const parent = path.posix.dirname(relativeBase);
+    const name = path.posix.basename(relativeBase);
+    const at = (file: string) => (parent === '.' ? file : `${parent}/${file}`);
+    if (built.mode === 'none') {
+      await fs.promises.rename(built.path, base);
+      for (const [file, record] of Object.entries(result.files))
+        this.files.set(at(`${name}/${file.split('/').slice(1).join('/')}`), record);
+    } else {
+      await fs.promises.rename(built.path, `${base}.zip`);
+      const record = Object.values(result.files)[0];
+      if (!record) throw new TargetError('SESSION_STATE', `archive ${built.path} reported no file`);
+      this.files.set(at(`${name}.zip`), record);
+    }
   }
 
   /** Where an account's files go in this session. */
@@ -172,13 +203,14 @@ export class SessionWriter {
           'SESSION_STATE',
           'A session is committed with its final status, not "in progress"',
         );
-      const open =
-        [...this.openStreams].filter((s) => !s.writableFinished && !s.destroyed).length +
-        this.openArchives.size;
-      if (open > 0)
+      const open = [
+        ...[...this.openStreams].map((s) => s.path),
+        ...[...this.openArchives].map(() => 'an archive'),
+      ];
+      if (open.length > 0)
         throw new TargetError(
           'SESSION_STATE',
-          `Session ${this.label} still has ${open} file(s) or archive(s) being written`,
+          `Session ${this.label} still has ${open.length} file(s) or archive(s) being written: ${open.join(', ')}`,
         );
       await Promise.all([...this.openStreams].map((s) => s.record.catch(() => undefined)));
       // status.json (and its temp files, mid-replace) is still being written; it goes before the manifest.

@@ -16,7 +16,9 @@ describe('simulator building blocks', () => {
     const ra = run(a);
     expect(run(b)).toEqual(ra);
     expect(run(c)).not.toEqual(ra);
-    expect(new Random(1).uuid()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Random(1).uuid()).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
   });
 
   it('generates the same message bytes from the same seed, near the asked size', () => {

@@ -1,0 +1,242 @@
+import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { runFullBackup } from '../engine/backup/full-backup';
+import { readLock } from '../engine/target/lock';
+import { lockHolderLiveness } from '../engine/target/lock-holder';
+import { isLabel } from '../engine/target/labels';
+import { readManifest } from '../engine/target/manifest';
+import { sessionDir, targetPaths } from '../engine/target/layout';
+import type { ZipMode } from '../engine/target/manifest';
+import { DEFAULT_LAB_DIR } from '../lab/sandbox';
+import { ENGINE_VERSION } from './version';
+import {
+  addServerOptions,
+  openServer,
+  parseServer,
+  type ServerFlags,
+  type ServerProfile,
+} from './server-option';
+import { UsageError } from './usage-error';
+
+/**
+ * `mailvault zmbackup` and `zmbackupabort`, with zmbackup's flags (zimbra-facts §1.2). A backup
+ * is asynchronous unless --sync: a detached worker runs it, the label is printed at once, and
+ * progress is read from the target (tmp/<label>/status.json) by zmbackupquery or the console.
+ */
+interface BackupFlags extends ServerFlags {
+  full?: boolean;
+  incremental?: boolean;
+  accounts?: string[];
+  target?: string;
+  sync?: boolean;
+  zip?: boolean;
+  zipStore?: boolean;
+  noZip?: boolean;
+  excludeBlobs?: boolean;
+  excludeSearchIndex?: boolean;
+  json?: boolean;
+  worker?: boolean;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+
+function defaultTarget(profile: ServerProfile, flags: ServerFlags): string | undefined {
+  if (/^lab(:\d+)?$/.test(flags.server)) return path.join(DEFAULT_LAB_DIR, 'backup');
+  return profile.kind === 'local' ? `${profile.zimbraHome}/backup` : undefined;
+}
+
+function zipMode(flags: BackupFlags): ZipMode {
+  const chosen = [flags.zip && 'deflate', flags.zipStore && 'store', flags.noZip && 'none'].filter(
+    Boolean,
+  ) as ZipMode[];
+  if (chosen.length > 1) throw new UsageError('--zip, --zipStore and --noZip exclude each other');
+  return chosen[0] ?? 'store';
+}
+
+function validate(flags: BackupFlags): {
+  profile: ServerProfile;
+  target: string;
+  accounts: 'all' | string[];
+  zip: ZipMode;
+} {
+  if (flags.incremental) throw new UsageError('-i: incremental backups are not available yet; use -f');
+  if (!flags.full) throw new UsageError('say which backup: -f (full)');
+  const list = flags.accounts ?? [];
+  if (list.length === 0) throw new UsageError('-a: give all, or the accounts to back up');
+  let accounts: 'all' | string[] = 'all';
+  if (!(list.length === 1 && list[0]!.toLowerCase() === 'all')) {
+    for (const a of list)
+      if (!EMAIL.test(a)) throw new UsageError(`-a ${a}: not an account address (user@domain) or all`);
+    accounts = list;
+  }
+  const profile = parseServer(flags);
+  const target = flags.target ?? defaultTarget(profile, flags);
+  if (!target)
+    throw new UsageError('-t: give the backup target directory (there is no default for a remote server)');
+  if (!path.isAbsolute(target)) throw new UsageError(`-t ${target}: not an absolute path`);
+  return { profile, target, accounts, zip: zipMode(flags) };
+}
+
+/**
+ * Fault injection for the tests: MAILVAULT_FAILPOINT=in-maintenance:N kills the process (SIGKILL,
+ * no cleanup) while the Nth account is in maintenance, where a random kill rarely lands;
+ * MAILVAULT_FAILPOINT=slow-maintenance:MS holds every window MS long (to abort a backup mid-way).
+ */
+function failpoint(): ((account: { email: string }) => Promise<void>) | undefined {
+  const [kind, value] = (process.env.MAILVAULT_FAILPOINT ?? '').split(':');
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) return undefined;
+  if (kind === 'slow-maintenance') return () => new Promise((resolve) => setTimeout(resolve, n));
+  if (kind !== 'in-maintenance') return undefined;
+  let seen = 0;
+  return async () => {
+    if (++seen === n) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
+async function runHere(
+  flags: BackupFlags,
+  onLabel: (label: string) => void,
+  signal: AbortSignal,
+): Promise<number> {
+  const { profile, target, accounts, zip } = validate(flags);
+  const server = await openServer(profile);
+  try {
+    const manifest = await runFullBackup(server, {
+      target,
+      accounts,
+      zip,
+      blobs: !flags.excludeBlobs,
+      index: !flags.excludeSearchIndex,
+      engineVersion: ENGINE_VERSION,
+      onLabel,
+      signal,
+      inMaintenance: failpoint(),
+      reconnect: () => openServer(profile),
+    });
+    const errors = manifest.accounts.filter((a) => a.status === 'ERROR').length;
+    const summary = {
+      label: manifest.label,
+      status: manifest.status,
+      accounts: manifest.accounts.length,
+      errors,
+      target,
+    };
+    if (flags.json) console.log(JSON.stringify(summary));
+    else
+      console.log(
+        `${manifest.label} ${manifest.status}: ${manifest.accounts.length} account(s), ${errors} error(s), in ${target}`,
+      );
+    return manifest.status === 'completed' ? 0 : 1;
+  } finally {
+    await server.close();
+  }
+}
+
+/** The worker half of an asynchronous backup: tells its parent the label, then works alone. */
+async function runAsWorker(flags: BackupFlags): Promise<number> {
+  const abort = new AbortController();
+  process.on('SIGTERM', () => abort.abort());
+  process.on('SIGINT', () => abort.abort());
+  try {
+    return await runHere(
+      flags,
+      (label) => {
+        process.send?.({ label });
+        process.disconnect?.();
+      },
+      abort.signal,
+    );
+  } catch (error) {
+    if (process.connected)
+      process.send?.({ error: (error as Error).message, usage: error instanceof UsageError });
+    throw error;
+  }
+}
+
+/** Starts the detached worker and returns once it has a label (or has failed before one). */
+async function startWorker(flags: BackupFlags, argv: string[]): Promise<number> {
+  const { target } = validate(flags); // bad input fails here, before anything starts
+  const logs = path.join(targetPaths(target).root, 'logs');
+  fs.mkdirSync(logs, { recursive: true });
+  const log = fs.openSync(path.join(logs, `worker-${Date.now()}-${process.pid}.log`), 'a', 0o600);
+  const child = fork(process.argv[1]!, [...argv, '--worker'], {
+    detached: true,
+    stdio: ['ignore', log, log, 'ipc'],
+    execArgv: process.execArgv,
+  });
+  fs.closeSync(log);
+  const reply = await new Promise<{ label?: string; error?: string; usage?: boolean }>((resolve) => {
+    child.once('message', (m) => resolve(m as never));
+    child.once('exit', (code) =>
+      resolve({ error: `the backup worker exited (${code}) before it had a label` }),
+    );
+  });
+  child.unref();
+  child.disconnect?.();
+  if (reply.label) {
+    console.log(flags.json ? JSON.stringify({ label: reply.label, target }) : reply.label);
+    return 0;
+  }
+  if (reply.usage) throw new UsageError(reply.error ?? 'bad input');
+  throw new Error(reply.error ?? 'the backup worker failed');
+}
+
+export function backupCommand(argv: readonly string[]): Command {
+  const command = new Command('zmbackup')
+    .description('back up a server: -f full (-i incremental is not available yet)')
+    .option('-f, --full', 'full backup')
+    .option('-i, --incremental', 'incremental backup')
+    .option('-a, --accounts <accounts...>', 'all, or the accounts to back up')
+    .option('-t, --target <dir>', 'backup target directory')
+    .option('--sync', 'wait for the backup to finish')
+    .addOption(new Option('--zip', 'compressed zip archives'))
+    .addOption(new Option('--zipStore', 'zip archives without compression (the default)'))
+    .addOption(new Option('--noZip', 'plain files instead of zip archives'))
+    .option('--excludeBlobs', 'leave out message blobs')
+    .option('--excludeSearchIndex', 'leave out the search index')
+    .option('--json', 'print JSON')
+    .addOption(new Option('--worker').hideHelp());
+  addServerOptions(command, false);
+  command.action(async (flags: BackupFlags) => {
+    let code: number;
+    if (flags.worker) code = await runAsWorker(flags);
+    else if (flags.sync)
+      code = await runHere(
+        flags,
+        (label) => !flags.json && console.error(`${label} started`),
+        new AbortController().signal,
+      );
+    else code = await startWorker(flags, [...argv]);
+    process.exitCode = code;
+  });
+  return command;
+}
+
+export function abortCommand(): Command {
+  return new Command('zmbackupabort')
+    .description('stop a running backup cleanly: the session is kept, marked aborted')
+    .requiredOption('--lb <label>', 'label of the running backup (Zimbra: -lb)')
+    .requiredOption('-t, --target <dir>', 'backup target directory')
+    .action(async (flags: { lb: string; target: string }) => {
+      if (!isLabel(flags.lb))
+        throw new UsageError(`-lb ${flags.lb}: not a session label (full-YYYYMMDD.HHMMSS.mmm)`);
+      const lock = await readLock(flags.target);
+      if (lock.state !== 'held' || lock.info.label !== flags.lb || lockHolderLiveness(lock.info) === 'dead') {
+        throw new Error(`no backup ${flags.lb} is running in ${flags.target}`);
+      }
+      process.kill(lock.info.pid, 'SIGTERM');
+      for (let waited = 0; waited < 600_000; waited += 200) {
+        const done = await readManifest(sessionDir(flags.target, flags.lb));
+        if (done.state === 'complete') {
+          console.log(`${flags.lb} ${done.manifest.status}`);
+          return;
+        }
+        if ((await readLock(flags.target)).state === 'free') break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      console.log(`${flags.lb} stopped`);
+    });
+}

@@ -1,0 +1,227 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from 'ldapts';
+import type { RowDataPacket } from 'mysql2/promise';
+import { accountsOnServer, serverZimbraId, type DirectoryAccount } from '../ldap/directory';
+import { decodeFileHeader, FILE_HEADER_SIZE } from '../redolog/file-header';
+import type { ServerAccess } from '../server/server-access';
+import { TransportError } from '../transport/types';
+import { volumeFromRow } from '../server/volumes';
+import { acquireLock } from '../target/lock';
+import type { Manifest, ManifestError, ZipMode } from '../target/manifest';
+import { SessionWriter, type ManifestAccountInput } from '../target/session-writer';
+import { backupAccount, type AccountBackupContext } from './account-backup';
+import { JOURNAL_FILE, MaintenanceJournal, recoverMaintenance } from './maintenance';
+import { backupDirectory, backupSystem } from './system-backup';
+
+export interface FullBackupOptions {
+  target: string;
+  /** 'all' accounts of the server, or these addresses. */
+  accounts: 'all' | string[];
+  zip: ZipMode;
+  blobs: boolean;
+  index: boolean;
+  engineVersion: string;
+  /** Told the label as soon as the session exists (the CLI prints it at once). */
+  onLabel?: (label: string) => void;
+  /** Stops after the account in hand; the session is committed as aborted. */
+  signal?: AbortSignal;
+  inMaintenance?: AccountBackupContext['inMaintenance'];
+  /**
+   * A fresh connection to the same server, used only when the backup failed with accounts still
+   * in maintenance and the current connection can no longer restore them (a dropped SSH link).
+   */
+  reconnect?: () => Promise<ServerAccess>;
+}
+
+/**
+ * One clear line for the administrator: a dropped link is reported as such (the client library's
+ * own words, e.g. "Connection closed before message response", come after), and every message
+ * names the server.
+ */
+async function explainFailure(server: ServerAccess, error: unknown): Promise<Error> {
+  const message = (error as Error)?.message ?? String(error);
+  if (error instanceof TransportError) return error;
+  try {
+    await server.transport.exec(['true'], { timeoutMs: 5000 });
+  } catch (linkError) {
+    if (linkError instanceof TransportError)
+      return new TransportError(
+        server.name,
+        `${linkError.message.replace(`${server.name}: `, '')} (${message})`,
+        { code: linkError.code, cause: error },
+      );
+  }
+  const named = message.includes(server.name) ? message : `${server.name}: ${message}`;
+  return new Error(named, { cause: error });
+}
+
+/** Puts journalled accounts back, over a new connection if the old one is gone. */
+async function restoreAccounts(
+  journal: MaintenanceJournal,
+  ldap: Client,
+  reconnect?: () => Promise<ServerAccess>,
+): Promise<void> {
+  if (journal.pending.length === 0) return;
+  try {
+    await journal.leaveAll(ldap);
+    return;
+  } catch (error) {
+    if (!reconnect) throw error;
+  }
+  const fresh = await reconnect();
+  try {
+    const client = await fresh.ldap();
+    try {
+      await journal.leaveAll(client);
+    } finally {
+      await client.unbind().catch(() => undefined);
+    }
+  } finally {
+    await fresh.close();
+  }
+}
+
+/** A failure after which no further account can succeed: the link or the database is gone, or the disk is full. */
+export function isFatal(error: unknown): boolean {
+  const e = error as { code?: string; fatal?: boolean; message?: string };
+  if (e?.fatal === true || /connection lost/i.test(e?.message ?? '')) return true;
+  return [
+    'CONNECTION_LOST',
+    'CLOSED',
+    'ENOSPC',
+    'EDQUOT',
+    'PROTOCOL_CONNECTION_LOST',
+    'ECONNREFUSED',
+    'ECONNRESET',
+  ].includes(e?.code ?? '');
+}
+
+async function redoSeq(server: ServerAccess): Promise<number | null> {
+  const file = `${server.zimbraHome}/redolog/redo.log`;
+  const head = await server.transport.exec(['head', '-c', String(FILE_HEADER_SIZE), file]);
+  if (head.code !== 0 || head.stdout.length < FILE_HEADER_SIZE) return null;
+  return decodeFileHeader(head.stdout).seq;
+}
+
+async function selectAccounts(
+  ldap: Client,
+  hostname: string,
+  wanted: 'all' | string[],
+): Promise<{ found: DirectoryAccount[]; missing: string[] }> {
+  const all = await accountsOnServer(ldap, hostname);
+  if (wanted === 'all') return { found: all, missing: [] };
+  const byEmail = new Map(all.map((a) => [a.email.toLowerCase(), a]));
+  const found: DirectoryAccount[] = [];
+  const missing: string[] = [];
+  for (const email of wanted) {
+    const account = byEmail.get(email.toLowerCase());
+    if (account) found.push(account);
+    else missing.push(email);
+  }
+  return { found, missing };
+}
+
+/**
+ * SPEC §1, full backup: system data, then each account (LDAP entry, maintenance, mailbox rows,
+ * blobs, index, reactivation), then the whole directory; committed as one session.
+ */
+export async function runFullBackup(server: ServerAccess, options: FullBackupOptions): Promise<Manifest> {
+  const { hostname } = server.settings;
+  const lock = await acquireLock(options.target, { operation: 'full backup' });
+  const ldap = await server.ldap();
+  let session: SessionWriter | undefined;
+  let journal: MaintenanceJournal | undefined;
+  try {
+    await recoverMaintenance(options.target, hostname, ldap);
+    session = await SessionWriter.create(options.target, { type: 'full', lock });
+    options.onLabel?.(session.label);
+    journal = new MaintenanceJournal(path.join(session.dir, JOURNAL_FILE), hostname);
+    const stagingDir = path.join(session.dir, '.staging');
+    const serverId = await serverZimbraId(ldap, hostname);
+    const seqAtStart = await redoSeq(server);
+
+    await backupSystem(server, session);
+    const [volumeRows] = await server.db.query<RowDataPacket[]>('SELECT * FROM zimbra.volume');
+    const { found, missing } = await selectAccounts(ldap, hostname, options.accounts);
+    const errors: ManifestError[] = missing.map((email) => ({
+      email,
+      message: `${email} is not an account on ${hostname}`,
+    }));
+    const context: AccountBackupContext = {
+      server,
+      session,
+      ldap,
+      journal,
+      stagingDir,
+      volumes: volumeRows.map(volumeFromRow),
+      mailboxGroups: server.settings.mailboxGroups,
+      zip: options.zip,
+      blobs: options.blobs,
+      index: options.index,
+      inMaintenance: options.inMaintenance,
+      tables: new Map(),
+    };
+    const accounts: ManifestAccountInput[] = [];
+    let aborted = false;
+    for (const [i, account] of found.entries()) {
+      if (options.signal?.aborted) {
+        aborted = true;
+        break;
+      }
+      session.progress({
+        accounts: { done: i, total: found.length, errors: errors.length - missing.length },
+        currentAccount: account.email,
+      });
+      try {
+        accounts.push(await backupAccount(context, account));
+      } catch (error) {
+        if (isFatal(error)) throw error;
+        const message = (error as Error).message;
+        await session.removeAccount(account.zimbraId);
+        accounts.push({
+          zimbraId: account.zimbraId,
+          email: account.email,
+          mailboxId: null,
+          status: 'ERROR',
+          error: message,
+          maintenance: null,
+        });
+        errors.push({ zimbraId: account.zimbraId, email: account.email, message });
+      }
+    }
+    session.progress({
+      accounts: { done: accounts.length, total: found.length, errors: errors.length - missing.length },
+      currentAccount: null,
+    });
+    await backupDirectory(ldap, session);
+    await fs.promises.rm(stagingDir, { recursive: true, force: true });
+    const seqAtEnd = await redoSeq(server);
+    const input = {
+      server: { hostname, zimbraId: serverId },
+      engineVersion: options.engineVersion,
+      redo: {
+        seq: seqAtStart !== null && seqAtEnd !== null ? { min: seqAtStart, max: seqAtEnd } : null,
+        timeMs: null,
+      },
+      options: { zip: options.zip, blobs: options.blobs, index: options.index },
+      accounts,
+      errors,
+    };
+    if (aborted) return await session.abort(input);
+    return await session.commit({
+      ...input,
+      status: errors.length > 0 ? 'completed with errors' : 'completed',
+    });
+  } catch (error) {
+    // Accounts first: they matter more than the session. If the link is gone, the journal stays
+    // and the next run restores them (recoverMaintenance).
+    if (journal) await restoreAccounts(journal, ldap, options.reconnect).catch(() => undefined);
+    const explained = await explainFailure(server, error);
+    await session?.discard(explained.message).catch(() => undefined);
+    throw explained;
+  } finally {
+    await ldap.unbind().catch(() => undefined);
+    await lock.release().catch(() => undefined);
+  }
+}

@@ -1,0 +1,116 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from 'ldapts';
+import { z } from 'zod';
+import { readAccountStatus, setAccountStatus } from '../ldap/directory';
+import { writeFileAtomic } from '../target/durable-fs';
+import { targetPaths } from '../target/layout';
+
+/**
+ * Maintenance mode with a journal, so that no account stays in maintenance whatever happens to
+ * the process: the account's previous status is written (atomically, fsynced) to
+ * `tmp/<label>/maintenance.json` *before* its status changes, and removed only after it is back.
+ * Any later run that holds the target's lock restores what a dead run left (recoverMaintenance).
+ */
+const entrySchema = z.object({
+  dn: z.string(),
+  email: z.string(),
+  previousStatus: z.string(),
+  sinceMs: z.number(),
+});
+const journalSchema = z.object({ server: z.string(), entries: z.array(entrySchema) });
+export type MaintenanceEntry = z.infer<typeof entrySchema>;
+
+export const JOURNAL_FILE = 'maintenance.json';
+
+export class MaintenanceJournal {
+  private entries: MaintenanceEntry[] = [];
+
+  constructor(
+    private readonly file: string,
+    private readonly server: string,
+  ) {}
+
+  private async save(): Promise<void> {
+    if (this.entries.length === 0) {
+      await fs.promises.rm(this.file, { force: true });
+      return;
+    }
+    await fs.promises.mkdir(path.dirname(this.file), { recursive: true });
+    await writeFileAtomic(this.file, JSON.stringify({ server: this.server, entries: this.entries }));
+  }
+
+  /** Journals, then sets maintenance. Returns the status to restore. */
+  async enter(client: Client, account: { dn: string; email: string }): Promise<string> {
+    const previousStatus = (await readAccountStatus(client, account.dn)) ?? 'active';
+    // An account already in maintenance (an admin's, or a crashed run's) is left as it is found.
+    const restoreTo = previousStatus === 'maintenance' ? 'maintenance' : previousStatus;
+    this.entries.push({
+      dn: account.dn,
+      email: account.email,
+      previousStatus: restoreTo,
+      sinceMs: Date.now(),
+    });
+    await this.save();
+    if (restoreTo !== 'maintenance') await setAccountStatus(client, account.dn, 'maintenance');
+    return restoreTo;
+  }
+
+  async leave(client: Client, dn: string): Promise<void> {
+    const entry = this.entries.find((e) => e.dn === dn);
+    if (!entry) return;
+    if (entry.previousStatus !== 'maintenance') await setAccountStatus(client, dn, entry.previousStatus);
+    this.entries = this.entries.filter((e) => e !== entry);
+    await this.save();
+  }
+
+  /** Restores every account still journalled (used on abort and on errors). */
+  async leaveAll(client: Client): Promise<void> {
+    for (const entry of [...this.entries]) await this.leave(client, entry.dn);
+  }
+
+  get pending(): readonly MaintenanceEntry[] {
+    return this.entries;
+  }
+}
+
+/**
+ * Restores the accounts that runs which died left in maintenance on `server`. Call it while
+ * holding the target's lock: then no journal in tmp/ belongs to a live run. An account whose
+ * status is no longer `maintenance` (someone changed it since) is left alone.
+ */
+export async function recoverMaintenance(
+  target: string,
+  server: string,
+  client: Client,
+): Promise<MaintenanceEntry[]> {
+  const tmp = targetPaths(target).tmp;
+  const restored: MaintenanceEntry[] = [];
+  let labels: string[];
+  try {
+    labels = await fs.promises.readdir(tmp);
+  } catch {
+    return restored;
+  }
+  for (const label of labels) {
+    const file = path.join(tmp, label, JOURNAL_FILE);
+    let journal: z.infer<typeof journalSchema>;
+    try {
+      journal = journalSchema.parse(JSON.parse(await fs.promises.readFile(file, 'utf8')));
+    } catch {
+      continue; // none, or unreadable: a journal is written atomically, so this is not one
+    }
+    if (journal.server !== server) continue;
+    for (const entry of journal.entries) {
+      if (
+        (await readAccountStatus(client, entry.dn)) === 'maintenance' &&
+        entry.previousStatus !== 'maintenance'
+      ) {
+        await setAccountStatus(client, entry.dn, entry.previousStatus);
+        restored.push(entry);
+      }
+    }
+    await fs.promises.rm(file, { force: true });
+  }
+  return restored;
+}
