@@ -48,7 +48,8 @@ export function mariadbdArgs(o: {
     `--bind-address=${o.host}`,
     `--pid-file=${path.join(o.datadir, 'mariadbd.pid')}`,
     `--log-error=${o.logFile}`,
-    `--tmpdir=${os.tmpdir()}`,
+    // Its own temp dir: implicit temp tables live there, and a shared /tmp can be swept under it.
+    `--tmpdir=${o.datadir}-tmp`,
     ...(runAsRoot ? ['--user=root'] : []),
     '--skip-name-resolve',
     '--skip-log-bin',
@@ -98,6 +99,7 @@ async function buildTemplate(dir: string, groups: number): Promise<void> {
   const host = '127.0.0.1';
   const port = await freePort(host);
   const logFile = path.join(dir, 'build.log');
+  fs.mkdirSync(`${datadir}-tmp`, { recursive: true });
   const daemon = await startDaemon({
     name: 'mariadbd (template)',
     command: 'mariadbd',
@@ -147,6 +149,7 @@ export async function startMariadb(o: MariadbOptions): Promise<RunningMariadb> {
   fs.cpSync(template, o.datadir, { recursive: true });
   fs.mkdirSync(path.dirname(o.socket), { recursive: true });
   const port = o.port ?? (await freePort(o.host));
+  fs.mkdirSync(`${o.datadir}-tmp`, { recursive: true });
   const daemon = await startDaemon({
     name: `mariadbd (${o.host}:${port})`,
     command: 'mariadbd',

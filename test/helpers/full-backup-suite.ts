@@ -10,7 +10,7 @@ import { runFullBackup } from '../../src-main/engine/backup/full-backup';
 import { diffDigests, type MailboxDigest } from '../../src-main/engine/digest/mailbox-digest';
 import { openServerAccess, type ServerAccess } from '../../src-main/engine/server/server-access';
 import type { Manifest } from '../../src-main/engine/target/manifest';
-import { sessionDir } from '../../src-main/engine/target/layout';
+import { accountPaths, sessionDir } from '../../src-main/engine/target/layout';
 import { run } from '../../src-main/lab/exec';
 import type { Lab } from '../../src-main/lab/lab';
 import { accountStatus } from '../../src-main/lab/simulator/accounts';
@@ -42,8 +42,11 @@ export function fullBackupSuite(
     [lab, empty] = await Promise.all([withLab({ servers: 1 }), withLab({ servers: 1 })]);
     const server = lab.info.servers[0]!;
     sim = await MailboxSimulator.open(server, { seed: 'full-backup', abortRate: 0.02 });
-    await sim.provision(['ann', 'ben', 'cat', 'dan', 'eve', 'fay']);
+    const [ann, ben, cat] = await sim.provision(['ann', 'ben', 'cat', 'dan', 'eve', 'fay']);
     await sim.populate(25);
+    // Messages to several local recipients: one blob hard-linked into each mailbox.
+    await sim.deliver([ann!, ben!]);
+    await sim.deliver([ben!, cat!, ann!]);
     db = pool(server);
     ldap = await ldapClient(server);
     access = await openServerAccess(await connect(server), { zimbraHome: server.zimbraHome, local });
@@ -108,6 +111,18 @@ export function fullBackupSuite(
         expect(sha, file).toBe(record.sha256);
       }
       expect(fs.existsSync(path.join(dir, 'sys', 'localconfig.xml'))).toBe(true);
+      // Messages delivered to several accounts are hard-linked blobs: stored once, referred to after.
+      const tsvs = Object.keys(manifest.files).filter((f) => f.endsWith('/blobs-shared.tsv'));
+      expect(tsvs.length).toBeGreaterThan(0);
+      for (const tsv of tsvs) {
+        for (const line of fs.readFileSync(path.join(dir, tsv), 'utf8').split('\n').filter(Boolean)) {
+          const [name, holder, entry] = line.split('\t') as [string, string, string];
+          const own = path.join(dir, path.dirname(tsv), 'blobs.zip');
+          const listed = (await run('unzip', ['-Z1', own])).stdout.split('\n');
+          expect(listed, `${name} is a reference, not a copy`).not.toContain(name);
+          await run('unzip', ['-tq', path.join(dir, accountPaths(holder).blobsZip), entry]);
+        }
+      }
       expect(fs.readFileSync(path.join(dir, 'ldap', 'directory.ldif'), 'utf8')).toContain('dn: cn=zimbra');
     });
 

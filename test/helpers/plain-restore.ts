@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,8 @@ import type { LabServerInfo } from '../../src-main/lab/types';
 /**
  * Restores one account of a session into a lab server with the stock tools only, as an
  * administrator would by hand: `ldapadd` for the entry, `mariadb <` for the rows, `unzip` for
- * blobs and index (the blobs zip holds `<volume id>/<path under the mailbox directory>`).
+ * blobs and index (the blobs zip holds `<volume id>/<path under the mailbox directory>`), and
+ * `unzip -p` from another account's blobs.zip for each line of blobs-shared.tsv.
  */
 export async function restoreWithPlainTools(
   target: string,
@@ -59,10 +61,23 @@ export async function restoreWithPlainTools(
       fs.mkdirSync(dest, { recursive: true });
       await run('cp', ['-a', `${path.join(unpacked, 'blobs', volumeDir)}/.`, dest]);
     }
+    const shared = path.join(dir, 'blobs-shared.tsv');
+    const lines = fs.existsSync(shared) ? fs.readFileSync(shared, 'utf8').split('\n').filter(Boolean) : [];
+    for (const line of lines) {
+      const [name, holder, entry] = line.split('\t') as [string, string, string];
+      const [volumeDir, ...rest] = name.split('/');
+      const volume = volumes.find((v) => String(v.id) === volumeDir);
+      if (!volume)
+        throw new Error(`blobs-shared.tsv names volume ${volumeDir}, which this server does not have`);
+      const holderZip = path.join(sessionDir(target, label), ...accountPaths(holder).blobsZip.split('/'));
+      const dest = path.join(mailboxDir(volume, account.mailboxId), ...rest);
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      fs.writeFileSync(dest, execFileSync('unzip', ['-p', holderZip, entry], { maxBuffer: 1 << 30 }));
+    }
     const indexVolume = volumes.find((v) => v.type === 10)!;
-    const target = indexDir(indexVolume, account.mailboxId);
-    fs.mkdirSync(target, { recursive: true });
-    await run('unzip', ['-q', path.join(dir, 'index.zip'), '-d', target]);
+    const indexTarget = indexDir(indexVolume, account.mailboxId);
+    fs.mkdirSync(indexTarget, { recursive: true });
+    await run('unzip', ['-q', path.join(dir, 'index.zip'), '-d', indexTarget]);
   } finally {
     fs.rmSync(unpacked, { recursive: true, force: true });
   }

@@ -9,6 +9,7 @@ import { indexDir, mailboxDir, mailboxGroupDb, VOLUME_TYPE, type Volume } from '
 import type { ZipMode } from '../target/manifest';
 import type { ManifestAccountInput, SessionWriter } from '../target/session-writer';
 import { FileSnapshot } from './file-snapshot';
+import { sharedBlobsTsv, type SharedBlobs } from './shared-blobs';
 import type { MaintenanceJournal } from './maintenance';
 import { dumpFooter, dumpHeader, dumpTableRows } from './sql-dump';
 
@@ -34,6 +35,8 @@ export interface AccountBackupContext {
   /** Called once the account is in maintenance, before the snapshot (tests freeze the simulator here). */
   inMaintenance?: (account: DirectoryAccount) => Promise<void>;
   tables: Map<string, MailboxTable[]>;
+  /** Hard-linked blobs already stored in this session by completed accounts. */
+  shared: SharedBlobs;
 }
 
 async function mailboxIdOf(context: AccountBackupContext, zimbraId: string): Promise<number | null> {
@@ -82,13 +85,18 @@ export async function backupAccount(
   const paths = session.accountPaths(account.zimbraId);
   const staging = path.join(context.stagingDir, account.zimbraId);
   const snapshots: Array<{ snapshot: FileSnapshot; relativeBase: string; stagingBase: string }> = [];
+  let blobs: FileSnapshot | undefined;
   if (context.blobs) {
     const sources = context.volumes
       .filter((v) => v.type === VOLUME_TYPE.primaryMessage || v.type === VOLUME_TYPE.secondaryMessage)
       .map((v) => ({ root: mailboxDir(v, mailboxId), prefix: `${v.id}/` }));
     const stagingBase = path.join(staging, 'blobs');
+    blobs = new FileSnapshot(context.server.transport, sources, stagingBase, context.zip, {
+      shared: context.shared,
+      owner: account.zimbraId,
+    });
     snapshots.push({
-      snapshot: new FileSnapshot(context.server.transport, sources, stagingBase, context.zip),
+      snapshot: blobs,
       relativeBase: paths.blobsDir,
       stagingBase,
     });
@@ -132,9 +140,15 @@ export async function backupAccount(
         `${account.email} (mailbox ${mailboxId}, ${groupDb}) on ${context.server.settings.hostname}`,
       ),
     );
-    for (const table of await tablesOf(context, groupDb))
-      await dumpTableRows(connection, table, mailboxId, out);
-    out.end(dumpFooter);
+    try {
+      for (const table of await tablesOf(context, groupDb))
+        await dumpTableRows(connection, table, mailboxId, out);
+      out.end(dumpFooter);
+    } catch (error) {
+      out.on('error', () => undefined);
+      out.destroy(error as Error);
+      throw error;
+    }
     await out.record;
     await connection.query('COMMIT');
 
@@ -143,6 +157,11 @@ export async function backupAccount(
       const builtPath = context.zip === 'none' ? s.stagingBase : `${s.stagingBase}.zip`;
       await session.adoptArchive(s.relativeBase, { path: builtPath, mode: context.zip }, result);
     }
+    const references = blobs?.sharedReferences();
+    if (references && references.size > 0)
+      await session.writeFile(paths.sharedBlobs, sharedBlobsTsv(references));
+    // Registered last: only a completed account's archive may be referred to.
+    if (blobs) context.shared.register(account.zimbraId, blobs.storedLinkedFiles());
     return { ...base, mailboxId, status: 'COMPLETED', maintenance: { startMs, endMs } };
   } catch (error) {
     await Promise.all(snapshots.map((s) => s.snapshot.abort()));

@@ -4,6 +4,7 @@ import { openArchiveWriter, type ArchiveResult, type ArchiveWriter } from '../ta
 import type { ZipMode } from '../target/manifest';
 import { ZipReader } from '../target/zip-reader';
 import type { RemoteFileInfo, Transport } from '../transport/types';
+import type { LinkedFile, SharedBlobRef, SharedBlobs } from './shared-blobs';
 
 /**
  * A mailbox's files (blobs on each message volume, or its index) as they were at one instant,
@@ -24,14 +25,42 @@ interface Seen {
   size: number;
   mtimeMs: number;
   ino: number;
+  dev: number;
+  nlink: number;
 }
+
+const seenOf = (f: RemoteFileInfo): Seen => ({
+  size: f.size,
+  mtimeMs: f.mtimeMs,
+  ino: f.ino,
+  dev: f.dev,
+  nlink: f.nlink,
+});
 
 const changed = (a: Seen, b: RemoteFileInfo) =>
   a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.ino !== b.ino;
 
+const inodeKey = (f: { dev: number; ino: number }) => `${f.dev}:${f.ino}`;
+
+/** Hard-linked blobs stored once per session (see shared-blobs.ts); for blob snapshots only. */
+export interface SnapshotSharing {
+  shared: SharedBlobs;
+  /** The account this snapshot belongs to: a second name within it refers to its own entry. */
+  owner: string;
+}
+
+interface Link {
+  ref: SharedBlobRef;
+  seen: Seen;
+  source: SnapshotSource;
+  rel: string;
+}
+
 export class FileSnapshot {
   private readonly copied = new Map<string, Seen>();
-  private readonly late = new Map<string, { data: Buffer; mtimeMs: number }>();
+  private readonly late = new Map<string, { data: Buffer; mtimeMs: number; seen: Seen }>();
+  /** Names whose content is stored elsewhere in the session (or under another name here). */
+  private readonly links = new Map<string, Link>();
   private readonly dropped = new Set<string>();
   private writer: ArchiveWriter | undefined;
 
@@ -41,7 +70,41 @@ export class FileSnapshot {
     /** `<staging>/<name>`: the archive is built here, then moved into the session. */
     private readonly stagingBase: string,
     private readonly mode: ZipMode,
+    private readonly sharing?: SnapshotSharing,
   ) {}
+
+  /** Where this file's content is already stored, if it is a further name of a stored inode. */
+  private storedCopyOf(file: RemoteFileInfo, ownStored: Map<string, string>): SharedBlobRef | undefined {
+    if (!this.sharing || file.nlink < 2) return undefined;
+    const own = ownStored.get(inodeKey(file));
+    if (own !== undefined) return { zimbraId: this.sharing.owner, entry: own };
+    return this.sharing.shared.find(file);
+  }
+
+  /** This archive's multi-linked entries by inode, as they stand (for own references). */
+  private ownStored(): Map<string, string> {
+    const stored = new Map<string, string>();
+    if (!this.sharing) return stored;
+    for (const [name, seen] of this.copied)
+      if (seen.nlink > 1 && !this.dropped.has(name) && !stored.has(inodeKey(seen)))
+        stored.set(inodeKey(seen), name);
+    for (const [name, file] of this.late)
+      if (file.seen.nlink > 1 && !stored.has(inodeKey(file.seen))) stored.set(inodeKey(file.seen), name);
+    return stored;
+  }
+
+  /** What the session's registry should learn once the account has completed. */
+  storedLinkedFiles(): LinkedFile[] {
+    return [...this.ownStored().entries()].map(([key, name]) => {
+      const [dev, ino] = key.split(':').map(Number);
+      return { name, dev: dev!, ino: ino! };
+    });
+  }
+
+  /** Names to write to blobs-shared.tsv, with where their content is. */
+  sharedReferences(): Map<string, SharedBlobRef> {
+    return new Map([...this.links.entries()].map(([name, link]) => [name, link.ref]));
+  }
 
   private async copy(
     source: SnapshotSource,
@@ -64,16 +127,44 @@ export class FileSnapshot {
     for (const source of this.sources) {
       const files = await this.transport.walk(source.root);
       const byPath = new Map(files.map((f) => [f.path, f]));
-      await this.copy(
-        source,
-        files.map((f) => f.path),
-        async (name, entry) => {
-          const info = byPath.get(name.slice(source.prefix.length))!;
-          await writer.addStream(name, entry.content as never, { mtime: new Date(entry.mtimeMs) });
-          this.copied.set(name, { size: entry.size, mtimeMs: entry.mtimeMs, ino: info.ino });
-        },
-      );
+      const store = (list: RemoteFileInfo[]) =>
+        this.copy(
+          source,
+          list.map((f) => f.path),
+          async (name, entry) => {
+            const info = byPath.get(name.slice(source.prefix.length))!;
+            await writer.addStream(name, entry.content as never, { mtime: new Date(entry.mtimeMs) });
+            this.copied.set(name, { ...seenOf(info), size: entry.size, mtimeMs: entry.mtimeMs });
+          },
+        );
+      // First names of each inode are stored; a further name becomes a reference once the
+      // first is known to be in the archive (it may vanish before it is read).
+      const first: RemoteFileInfo[] = [];
+      const further: RemoteFileInfo[] = [];
+      const claimed = new Set<string>();
+      for (const file of files) {
+        const elsewhere = this.sharing && file.nlink > 1 ? this.sharing.shared.find(file) : undefined;
+        if (elsewhere) this.link(source, file, elsewhere);
+        else if (this.sharing && file.nlink > 1 && claimed.has(inodeKey(file))) further.push(file);
+        else {
+          if (file.nlink > 1) claimed.add(inodeKey(file));
+          first.push(file);
+        }
+      }
+      await store(first);
+      const own = this.ownStored();
+      const unresolved: RemoteFileInfo[] = [];
+      for (const file of further) {
+        const ref = this.storedCopyOf(file, own);
+        if (ref) this.link(source, file, ref);
+        else unresolved.push(file);
+      }
+      await store(unresolved);
     }
+  }
+
+  private link(source: SnapshotSource, file: RemoteFileInfo, ref: SharedBlobRef): void {
+    this.links.set(`${source.prefix}${file.path}`, { ref, seen: seenOf(file), source, rel: file.path });
   }
 
   /** In the maintenance window: reads what appeared or changed since preCopy, notes what went. */
@@ -81,23 +172,43 @@ export class FileSnapshot {
     const present = new Set<string>();
     // Every source is listed at once; only the reads of what changed follow.
     const listings = await Promise.all(this.sources.map((source) => this.transport.walk(source.root)));
+    const own = this.ownStored();
+    const wanted = this.sources.map(() => [] as string[]);
     for (const [i, source] of this.sources.entries()) {
-      const files = listings[i]!;
-      const wanted: string[] = [];
-      for (const file of files) {
+      for (const file of listings[i]!) {
         const name = `${source.prefix}${file.path}`;
         present.add(name);
-        const before = this.copied.get(name);
-        if (!before || changed(before, file)) wanted.push(file.path);
-        if (before && changed(before, file)) this.dropped.add(name);
+        const stored = this.copied.get(name);
+        const linked = this.links.get(name);
+        if (stored && !changed(stored, file)) continue;
+        if (linked && !changed(linked.seen, file)) continue;
+        if (stored) this.dropped.add(name);
+        if (linked) this.links.delete(name);
+        const ref = this.storedCopyOf(file, own);
+        const ownGone =
+          ref !== undefined && ref.zimbraId === this.sharing?.owner && this.dropped.has(ref.entry);
+        if (ref && !ownGone) this.link(source, file, ref);
+        else wanted[i]!.push(file.path);
       }
-      await this.copy(source, wanted, async (name, entry) => {
-        const chunks: Buffer[] = [];
-        for await (const chunk of entry.content) chunks.push(chunk as Buffer);
-        this.late.set(name, { data: Buffer.concat(chunks), mtimeMs: entry.mtimeMs });
-      });
     }
     for (const name of this.copied.keys()) if (!present.has(name)) this.dropped.add(name);
+    for (const name of this.links.keys()) if (!present.has(name)) this.links.delete(name);
+    // A name that referred to an entry of this archive now dropped must be read after all.
+    for (const [name, link] of this.links) {
+      if (link.ref.zimbraId === this.sharing?.owner && this.dropped.has(link.ref.entry)) {
+        this.links.delete(name);
+        wanted[this.sources.indexOf(link.source)]!.push(link.rel);
+      }
+    }
+    for (const [i, source] of this.sources.entries()) {
+      const byPath = new Map(listings[i]!.map((f) => [f.path, f]));
+      await this.copy(source, wanted[i]!, async (name, entry) => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of entry.content) chunks.push(chunk as Buffer);
+        const info = byPath.get(name.slice(source.prefix.length))!;
+        this.late.set(name, { data: Buffer.concat(chunks), mtimeMs: entry.mtimeMs, seen: seenOf(info) });
+      });
+    }
     return { late: this.late.size, dropped: this.dropped.size };
   }
 

@@ -11,6 +11,7 @@ import { acquireLock } from '../target/lock';
 import type { Manifest, ManifestError, ZipMode } from '../target/manifest';
 import { SessionWriter, type ManifestAccountInput } from '../target/session-writer';
 import { backupAccount, type AccountBackupContext } from './account-backup';
+import { SharedBlobs } from './shared-blobs';
 import { JOURNAL_FILE, MaintenanceJournal, recoverMaintenance } from './maintenance';
 import { backupDirectory, backupSystem } from './system-backup';
 
@@ -161,6 +162,7 @@ export async function runFullBackup(server: ServerAccess, options: FullBackupOpt
       index: options.index,
       inMaintenance: options.inMaintenance,
       tables: new Map(),
+      shared: new SharedBlobs(),
     };
     const accounts: ManifestAccountInput[] = [];
     let aborted = false;

@@ -84,6 +84,11 @@ export interface AccountPaths {
   /** Blobs as one zip (stored or deflated), or as plain files under blobsDir with --noZip. */
   blobsZip: string;
   blobsDir: string;
+  /**
+   * Blobs whose content another name in the session holds (hard links Zimbra made): one line
+   * `<name>\t<zimbraId>\t<entry>` each; absent when there are none.
+   */
+  sharedBlobs: string;
   /** The Lucene index, likewise. */
   indexZip: string;
   indexDir: string;
@@ -98,6 +103,7 @@ export function accountPaths(zimbraId: string): AccountPaths {
     mailboxSql: `${dir}/mailbox.sql`,
     blobsZip: `${dir}/blobs.zip`,
     blobsDir: `${dir}/blobs`,
+    sharedBlobs: `${dir}/blobs-shared.tsv`,
     indexZip: `${dir}/index.zip`,
     indexDir: `${dir}/index`,
   };

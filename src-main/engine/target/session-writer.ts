@@ -177,7 +177,15 @@ export class SessionWriter {
   async removeAccount(zimbraId: string): Promise<void> {
     this.assertOpen();
     const dir = accountPaths(zimbraId).dir;
-    await fs.promises.rm(path.join(this.dir, ...dir.split('/')), { recursive: true, force: true });
+    const root = path.join(this.dir, ...dir.split('/'));
+    // A stream the failed step left open is stopped first (it removes its partial file).
+    const open = [...this.openStreams].filter((s) => s.path.startsWith(`${root}${path.sep}`));
+    for (const stream of open) {
+      stream.on('error', () => undefined);
+      stream.destroy(new Error(`account ${zimbraId} removed from the session`));
+    }
+    await Promise.all(open.map((s) => s.record.catch(() => undefined)));
+    await fs.promises.rm(root, { recursive: true, force: true });
     for (const file of [...this.files.keys()]) if (file.startsWith(`${dir}/`)) this.files.delete(file);
   }
 

@@ -3,6 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileSnapshot } from '../../../src-main/engine/backup/file-snapshot';
+import {
+  parseSharedBlobsTsv,
+  SharedBlobs,
+  sharedBlobsTsv,
+} from '../../../src-main/engine/backup/shared-blobs';
 import type { ZipMode } from '../../../src-main/engine/target/manifest';
 import { ZipReader } from '../../../src-main/engine/target/zip-reader';
 import { LocalTransport } from '../../../src-main/engine/transport';
@@ -91,5 +96,75 @@ describe('FileSnapshot', () => {
     const result = await snapshot.finish();
     expect(result.entries).toBe(2);
     expect(await contents(`${base}.zip`, 'store')).toEqual({ '_0.cfs': 'segment', segments_1: 'commit' });
+  });
+});
+
+describe('FileSnapshot with hard-linked blobs', () => {
+  const snapshotOf = (root: string, name: string, shared: SharedBlobs) =>
+    new FileSnapshot(
+      new LocalTransport(),
+      [{ root, prefix: '1/' }],
+      path.join(dir, 'staging', name, 'blobs'),
+      'store',
+      {
+        shared,
+        owner: name,
+      },
+    );
+
+  it('stores each inode once per session and refers to it from every further name', async () => {
+    const ann = path.join(dir, 'ann');
+    const ben = path.join(dir, 'ben');
+    write(ann, { '0/257-3.msg': 'to both', '0/258-4.msg': 'ann only' });
+    write(ben, { '0/900-2.msg': 'ben only' });
+    fs.linkSync(path.join(ann, '0/257-3.msg'), path.join(ben, '0/901-5.msg')); // delivered to both
+    fs.linkSync(path.join(ann, '0/258-4.msg'), path.join(ann, '0/259-6.msg')); // copied within ann
+    const shared = new SharedBlobs();
+
+    const first = snapshotOf(ann, 'ann', shared);
+    await first.preCopy();
+    await first.catchUp();
+    await first.finish();
+    expect(Object.keys(await contents(path.join(dir, 'staging/ann/blobs.zip'), 'store')).sort()).toEqual([
+      '1/0/257-3.msg',
+      '1/0/258-4.msg',
+    ]);
+    expect(first.sharedReferences()).toEqual(
+      new Map([['1/0/259-6.msg', { zimbraId: 'ann', entry: '1/0/258-4.msg' }]]),
+    );
+    shared.register('ann', first.storedLinkedFiles());
+    expect(shared.size).toBe(2);
+
+    const second = snapshotOf(ben, 'ben', shared);
+    await second.preCopy();
+    await second.catchUp();
+    await second.finish();
+    expect(await contents(path.join(dir, 'staging/ben/blobs.zip'), 'store')).toEqual({
+      '1/0/900-2.msg': 'ben only',
+    });
+    expect(sharedBlobsTsv(second.sharedReferences())).toBe('1/0/901-5.msg\tann\t1/0/257-3.msg\n');
+  });
+
+  it('reads a further name after all when the stored one is deleted before the catch-up', async () => {
+    const ann = path.join(dir, 'ann');
+    write(ann, { '0/258-4.msg': 'kept under its copy' });
+    fs.linkSync(path.join(ann, '0/258-4.msg'), path.join(ann, '0/259-6.msg'));
+    const snapshot = snapshotOf(ann, 'ann', new SharedBlobs());
+    await snapshot.preCopy();
+    fs.rmSync(path.join(ann, '0/258-4.msg')); // the original message deleted, its copy kept
+    await snapshot.catchUp();
+    await snapshot.finish();
+    expect(await contents(path.join(dir, 'staging/ann/blobs.zip'), 'store')).toEqual({
+      '1/0/259-6.msg': 'kept under its copy',
+    });
+    expect(snapshot.sharedReferences().size).toBe(0);
+  });
+
+  it('parses what it writes and refuses a malformed line', () => {
+    const refs = new Map([['1/0/5-1.msg', { zimbraId: 'z', entry: '1/0/2-1.msg' }]]);
+    expect(parseSharedBlobsTsv(sharedBlobsTsv(refs))).toEqual([
+      { name: '1/0/5-1.msg', zimbraId: 'z', entry: '1/0/2-1.msg' },
+    ]);
+    expect(() => parseSharedBlobsTsv('only\ttwo\n')).toThrow('line 1');
   });
 });

@@ -41,6 +41,7 @@ describe('backup target layout', () => {
       mailboxSql: `${dir}/mailbox.sql`,
       blobsZip: `${dir}/blobs.zip`,
       blobsDir: `${dir}/blobs`,
+      sharedBlobs: `${dir}/blobs-shared.tsv`,
       indexZip: `${dir}/index.zip`,
       indexDir: `${dir}/index`,
     });
