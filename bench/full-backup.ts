@@ -22,6 +22,8 @@ const option = (name: string, fallback: number): number => {
   return at >= 0 ? Number(args[at + 1]) : fallback;
 };
 const accounts = option('accounts', 100);
+// --profile DIR: CPU profiles of Mailvault's runs (node --cpu-prof), to open in Chrome's devtools.
+const profileDir = args.includes('--profile') ? path.resolve(args[args.indexOf('--profile') + 1]!) : null;
 const messages = option('messages', 500);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
     const dbs = `--databases zimbra $(seq -f 'mboxgroup%g' 1 100 | tr '\\n' ' ')`;
     const dump = `mariadb-dump --no-defaults -S '${server.mariadb.socket}' -u zimbra --password='${server.mariadb.password}' --single-transaction ${dbs}`;
     const ssh = `ssh -i '${server.ssh.privateKeyPath}' -p ${server.ssh.port} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null ${server.ssh.user}@${server.ssh.host}`;
-    await sh(`cat $(find '${home}/store' '${home}/index' -type f) > /dev/null`); // page cache, for every side alike
+    await sh(`find '${home}/store' '${home}/index' -type f -exec cat {} + > /dev/null`); // page cache, for every side alike
 
     const results: Record<string, Timed> = {};
     results.localBaseline = await sh(
@@ -84,6 +86,7 @@ async function main(): Promise<void> {
     );
     const cli = (extra: string[]) =>
       timed(process.execPath, [
+        ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
         '--import',
         'tsx/esm',
         'src-main/cli/main.ts',

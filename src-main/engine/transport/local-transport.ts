@@ -3,10 +3,11 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { Duplex } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import { settleEntry } from './entry-stream';
 import { exactFileStream } from './exact-file-stream';
 import { fsError, isMissing } from './fs-errors';
+import { readAhead, ShrankError, type Prefetched } from './local-read-ahead';
 import { infoFrom, walkLocal } from './local-walk';
 import {
   TransportError,
@@ -17,6 +18,9 @@ import {
   type RemoteFileInfo,
   type Transport,
 } from './types';
+
+/** Small files read ahead of the consumer (at most this many × 1 MiB held). */
+const READ_AHEAD_FILES = 16;
 
 /** The server is this machine: the engine runs on the Zimbra host itself. */
 export class LocalTransport implements Transport {
@@ -53,38 +57,73 @@ export class LocalTransport implements Transport {
 
   async *readFiles(root: string, relPaths: string[]): AsyncIterable<FileEntry> {
     this.assertOpen();
-    for (const rel of relPaths) {
-      const full = path.join(root, rel);
-      let handle: fs.FileHandle;
-      try {
-        handle = await fs.open(full, 'r');
-      } catch (error) {
-        if (isMissing(error)) continue; // deleted since it was listed
-        throw fsError(this.name, 'open', full, error);
-      }
-      const st = await handle.stat().catch(async (error: unknown) => {
-        await handle.close();
-        throw fsError(this.name, 'stat', full, error);
-      });
-      if (!st.isFile()) {
-        await handle.close();
+    const fullPaths = relPaths.map((rel) => path.join(root, rel));
+    for await (const { index, file } of this.prefetched(fullPaths)) {
+      const rel = relPaths[index]!;
+      const full = fullPaths[index]!;
+      if (file.kind === 'skip') continue;
+      if (file.kind === 'small') {
+        const { data, stats } = file;
+        yield { path: rel, size: data.length, mtimeMs: stats.mtimeMs, content: Readable.from([data]) };
         continue;
       }
-      const content = exactFileStream(
-        handle,
-        st.size,
-        (got) =>
-          new TransportError(this.name, `${full} shrank while being read (${got} of ${st.size} bytes)`),
-      );
+      const entry = await this.openLarge(full);
+      if (!entry) continue;
       let resumed = false;
       try {
-        yield { path: rel, size: st.size, mtimeMs: st.mtimeMs, content };
+        yield { path: rel, ...entry };
         resumed = true;
       } finally {
-        if (!resumed) content.destroy(); // the consumer stopped early: close the file now, not at GC
+        if (!resumed) entry.content.destroy(); // the consumer stopped early: close the file now, not at GC
       }
-      await settleEntry(content);
+      await settleEntry(entry.content);
     }
+  }
+
+  /** readAhead, with its failures as TransportErrors naming the file and the step. */
+  private async *prefetched(fullPaths: string[]): AsyncGenerator<{ index: number; file: Prefetched }> {
+    const files = readAhead(fullPaths, READ_AHEAD_FILES)[Symbol.asyncIterator]();
+    let index = 0;
+    for (;;) {
+      let next: IteratorResult<{ index: number; file: Prefetched }>;
+      try {
+        next = await files.next();
+      } catch (error) {
+        const full = fullPaths[index]!;
+        if (error instanceof ShrankError) throw new TransportError(this.name, `${full} ${error.message}`);
+        throw fsError(this.name, (error as { step?: string }).step ?? 'read', full, error);
+      }
+      if (next.done) return;
+      index = next.value.index + 1;
+      yield next.value;
+    }
+  }
+
+  /** A file too big to hold whole, opened again for streaming; null if it went meanwhile. */
+  private async openLarge(
+    full: string,
+  ): Promise<{ size: number; mtimeMs: number; content: Readable } | null> {
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(full, 'r');
+    } catch (error) {
+      if (isMissing(error)) return null; // deleted since it was listed
+      throw fsError(this.name, 'open', full, error);
+    }
+    const st = await handle.stat().catch(async (error: unknown) => {
+      await handle.close();
+      throw fsError(this.name, 'stat', full, error);
+    });
+    if (!st.isFile()) {
+      await handle.close();
+      return null;
+    }
+    const content = exactFileStream(
+      handle,
+      st.size,
+      (got) => new TransportError(this.name, `${full} shrank while being read (${got} of ${st.size} bytes)`),
+    );
+    return { size: st.size, mtimeMs: st.mtimeMs, content };
   }
 
   async exec(argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
