@@ -63,10 +63,35 @@ async function openSnapshot(context: AccountBackupContext): Promise<PoolConnecti
   return connection;
 }
 
+/**
+ * An account whose files are in the session and whose database snapshot is open: what remains
+ * is streaming its rows from that snapshot, which can run while the next account is copied.
+ * `holdsShared`: its blobs archive holds content other accounts may refer to, so it must stay
+ * in the session even if the rows then fail.
+ */
+export interface CapturedAccount {
+  holdsShared: boolean;
+  /** Writes mailbox.sql from the snapshot and releases it; always called exactly once. */
+  dumpRows(): Promise<ManifestAccountInput>;
+}
+
+/** An account run start to finish (the two stages back to back). */
 export async function backupAccount(
   context: AccountBackupContext,
   account: DirectoryAccount,
 ): Promise<ManifestAccountInput> {
+  return (await captureAccount(context, account)).dumpRows();
+}
+
+/**
+ * SPEC §1 for one account up to the point where it is live again with everything but its rows
+ * in the session: LDAP entry, pre-copy, the maintenance window (snapshot + catch-up), the
+ * archives completed and their shared blobs registered.
+ */
+export async function captureAccount(
+  context: AccountBackupContext,
+  account: DirectoryAccount,
+): Promise<CapturedAccount> {
   const { session } = context;
   const base: ManifestAccountInput = {
     zimbraId: account.zimbraId,
@@ -80,7 +105,8 @@ export async function backupAccount(
   await session.writeAccountLdif(account.zimbraId, entryToLdif(entry));
   const mailboxId = await mailboxIdOf(context, account.zimbraId);
   // Zimbra creates a mailbox on first use: an account never used has only its LDAP entry.
-  if (mailboxId === null) return { ...base, status: 'COMPLETED' };
+  if (mailboxId === null)
+    return { holdsShared: false, dumpRows: async () => ({ ...base, status: 'COMPLETED' }) };
 
   const paths = session.accountPaths(account.zimbraId);
   const staging = path.join(context.stagingDir, account.zimbraId);
@@ -95,11 +121,7 @@ export async function backupAccount(
       shared: context.shared,
       owner: account.zimbraId,
     });
-    snapshots.push({
-      snapshot: blobs,
-      relativeBase: paths.blobsDir,
-      stagingBase,
-    });
+    snapshots.push({ snapshot: blobs, relativeBase: paths.blobsDir, stagingBase });
   }
   const indexVolume = context.volumes.find((v) => v.type === VOLUME_TYPE.index);
   if (context.index && indexVolume) {
@@ -131,26 +153,7 @@ export async function backupAccount(
       await context.journal.leave(context.ldap, account.dn);
       endMs = Date.now();
     }
-
     if (!connection) throw new Error(`${account.email}: no database snapshot`);
-    const groupDb = mailboxGroupDb(mailboxId, context.mailboxGroups);
-    const out = await session.createMailboxSqlStream(account.zimbraId);
-    out.write(
-      dumpHeader(
-        `${account.email} (mailbox ${mailboxId}, ${groupDb}) on ${context.server.settings.hostname}`,
-      ),
-    );
-    try {
-      for (const table of await tablesOf(context, groupDb))
-        await dumpTableRows(connection, table, mailboxId, out);
-      out.end(dumpFooter);
-    } catch (error) {
-      out.on('error', () => undefined);
-      out.destroy(error as Error);
-      throw error;
-    }
-    await out.record;
-    await connection.query('COMMIT');
 
     for (const s of snapshots) {
       const result = await s.snapshot.finish();
@@ -160,13 +163,53 @@ export async function backupAccount(
     const references = blobs?.sharedReferences();
     if (references && references.size > 0)
       await session.writeFile(paths.sharedBlobs, sharedBlobsTsv(references));
-    // Registered last: only a completed account's archive may be referred to.
-    if (blobs) context.shared.register(account.zimbraId, blobs.storedLinkedFiles());
-    return { ...base, mailboxId, status: 'COMPLETED', maintenance: { startMs, endMs } };
+    // The archive is complete and stays even if the rows fail (see CapturedAccount), so later
+    // accounts may refer to it from here on.
+    const linked = blobs?.storedLinkedFiles() ?? [];
+    context.shared.register(account.zimbraId, linked);
+
+    const snapshot = connection;
+    connection = undefined; // the tail owns it now
+    return {
+      holdsShared: linked.length > 0,
+      dumpRows: async () => {
+        try {
+          await dumpMailboxRows(context, account, mailboxId, snapshot);
+          return { ...base, mailboxId, status: 'COMPLETED', maintenance: { startMs, endMs } };
+        } finally {
+          snapshot.release();
+        }
+      },
+    };
   } catch (error) {
     await Promise.all(snapshots.map((s) => s.snapshot.abort()));
     throw error;
   } finally {
     connection?.release();
   }
+}
+
+/** mailbox.sql: every mboxgroup table's rows of this mailbox, from the maintenance snapshot. */
+async function dumpMailboxRows(
+  context: AccountBackupContext,
+  account: DirectoryAccount,
+  mailboxId: number,
+  connection: PoolConnection,
+): Promise<void> {
+  const groupDb = mailboxGroupDb(mailboxId, context.mailboxGroups);
+  const out = await context.session.createMailboxSqlStream(account.zimbraId);
+  out.write(
+    dumpHeader(`${account.email} (mailbox ${mailboxId}, ${groupDb}) on ${context.server.settings.hostname}`),
+  );
+  try {
+    for (const table of await tablesOf(context, groupDb))
+      await dumpTableRows(connection, table, mailboxId, out);
+    out.end(dumpFooter);
+  } catch (error) {
+    out.on('error', () => undefined);
+    out.destroy(error as Error);
+    throw error;
+  }
+  await out.record;
+  await connection.query('COMMIT');
 }

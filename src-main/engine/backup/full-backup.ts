@@ -10,7 +10,7 @@ import { volumeFromRow } from '../server/volumes';
 import { acquireLock } from '../target/lock';
 import type { Manifest, ManifestError, ZipMode } from '../target/manifest';
 import { SessionWriter, type ManifestAccountInput } from '../target/session-writer';
-import { backupAccount, type AccountBackupContext } from './account-backup';
+import { captureAccount, type AccountBackupContext, type CapturedAccount } from './account-backup';
 import { SharedBlobs } from './shared-blobs';
 import { JOURNAL_FILE, MaintenanceJournal, recoverMaintenance } from './maintenance';
 import { backupDirectory, backupSystem } from './system-backup';
@@ -98,6 +98,9 @@ export function isFatal(error: unknown): boolean {
   ].includes(e?.code ?? '');
 }
 
+/** Accounts whose rows may still be streaming while the next one is copied. */
+const MAX_TAILS = 1;
+
 async function redoSeq(server: ServerAccess): Promise<number | null> {
   const file = `${server.zimbraHome}/redolog/redo.log`;
   const head = await server.transport.exec(['head', '-c', String(FILE_HEADER_SIZE), file]);
@@ -164,38 +167,71 @@ export async function runFullBackup(server: ServerAccess, options: FullBackupOpt
       tables: new Map(),
       shared: new SharedBlobs(),
     };
-    const accounts: ManifestAccountInput[] = [];
+    const results: ManifestAccountInput[] = [];
+    let done = 0;
+    const failed = (account: DirectoryAccount, error: unknown, keepBlobs: boolean) => async () => {
+      if (isFatal(error)) throw error;
+      const message = (error as Error).message;
+      await session!.removeAccount(account.zimbraId, { keepBlobs });
+      errors.push({ zimbraId: account.zimbraId, email: account.email, message });
+      return {
+        zimbraId: account.zimbraId,
+        email: account.email,
+        mailboxId: null,
+        status: 'ERROR',
+        error: message,
+        maintenance: null,
+      } satisfies ManifestAccountInput;
+    };
+    const report = (current: string | null) =>
+      session!.progress({
+        accounts: { done, total: found.length, errors: errors.length - missing.length },
+        currentAccount: current,
+      });
+    // An account's rows stream from its snapshot while the next account is copied: the tail of
+    // one overlaps the pre-copy of the next (MAX_TAILS at a time), each on its own connection.
+    const tails: Array<Promise<void>> = [];
+    const settleTails = async (keep: number) => {
+      while (tails.length > keep) await tails.shift();
+    };
     let aborted = false;
+    let fatal: unknown;
     for (const [i, account] of found.entries()) {
       if (options.signal?.aborted) {
         aborted = true;
         break;
       }
-      session.progress({
-        accounts: { done: i, total: found.length, errors: errors.length - missing.length },
-        currentAccount: account.email,
-      });
+      report(account.email);
+      let captured: CapturedAccount;
       try {
-        accounts.push(await backupAccount(context, account));
+        captured = await captureAccount(context, account);
       } catch (error) {
-        if (isFatal(error)) throw error;
-        const message = (error as Error).message;
-        await session.removeAccount(account.zimbraId);
-        accounts.push({
-          zimbraId: account.zimbraId,
-          email: account.email,
-          mailboxId: null,
-          status: 'ERROR',
-          error: message,
-          maintenance: null,
-        });
-        errors.push({ zimbraId: account.zimbraId, email: account.email, message });
+        results[i] = await failed(account, error, false)();
+        done++;
+        continue;
       }
+      const tail = captured.dumpRows().then(
+        (result) => result,
+        (error: unknown) => failed(account, error, captured.holdsShared)(),
+      );
+      tails.push(
+        tail.then(
+          (result) => {
+            results[i] = result;
+            done++;
+          },
+          (error: unknown) => {
+            fatal ??= error;
+          },
+        ),
+      );
+      await settleTails(MAX_TAILS);
+      if (fatal) throw fatal;
     }
-    session.progress({
-      accounts: { done: accounts.length, total: found.length, errors: errors.length - missing.length },
-      currentAccount: null,
-    });
+    await settleTails(0);
+    if (fatal) throw fatal;
+    const accounts = results.filter((r): r is ManifestAccountInput => r !== undefined);
+    report(null);
     await backupDirectory(ldap, session);
     await fs.promises.rm(stagingDir, { recursive: true, force: true });
     const seqAtEnd = await redoSeq(server);

@@ -173,11 +173,14 @@ export class SessionWriter {
     return this.createArchive(what === 'blobs' ? paths.blobsDir : paths.indexDir, mode);
   }
 
-  /** Deletes what was written for an account that failed (as Zimbra does); its error stays in the manifest. */
-  async removeAccount(zimbraId: string): Promise<void> {
+  /**
+   * Deletes what was written for an account that failed (as Zimbra does); its error stays in the
+   * manifest. With keepBlobs its blobs archive stays: other accounts refer to blobs stored there.
+   */
+  async removeAccount(zimbraId: string, options: { keepBlobs?: boolean } = {}): Promise<void> {
     this.assertOpen();
-    const dir = accountPaths(zimbraId).dir;
-    const root = path.join(this.dir, ...dir.split('/'));
+    const paths = accountPaths(zimbraId);
+    const root = path.join(this.dir, ...paths.dir.split('/'));
     // A stream the failed step left open is stopped first (it removes its partial file).
     const open = [...this.openStreams].filter((s) => s.path.startsWith(`${root}${path.sep}`));
     for (const stream of open) {
@@ -185,8 +188,15 @@ export class SessionWriter {
       stream.destroy(new Error(`account ${zimbraId} removed from the session`));
     }
     await Promise.all(open.map((s) => s.record.catch(() => undefined)));
-    await fs.promises.rm(root, { recursive: true, force: true });
-    for (const file of [...this.files.keys()]) if (file.startsWith(`${dir}/`)) this.files.delete(file);
+    // keepBlobs: the blobs archive holds content other accounts' blobs-shared.tsv point to.
+    const kept = (file: string) =>
+      options.keepBlobs === true && (file === paths.blobsZip || file.startsWith(`${paths.blobsDir}/`));
+    for (const file of [...this.files.keys()]) {
+      if (!file.startsWith(`${paths.dir}/`) || kept(file)) continue;
+      await fs.promises.rm(path.join(this.dir, ...file.split('/')), { recursive: true, force: true });
+      this.files.delete(file);
+    }
+    if (!options.keepBlobs) await fs.promises.rm(root, { recursive: true, force: true });
   }
 
   /** Updates the live status (accounts done, current account, message); bytes are counted here. */

@@ -184,6 +184,28 @@ describe('session writer and commit protocol', () => {
     expect(manifest.accounts[0]).toMatchObject({ files: [], bytes: 0, status: 'ERROR' });
   });
 
+  it("keeps a failed account's blobs archive when other accounts refer to blobs in it", async () => {
+    const session = await SessionWriter.create(target, { type: 'full', lock });
+    await writeSampleSession(session);
+    const unfinished = await session.createMailboxSqlStream('2b4e28ba-2fa1-11d2-883f-0016d3cca427');
+    unfinished.write('partial');
+    await session.removeAccount(ACCOUNT_ID, { keepBlobs: true });
+    await session.removeAccount('2b4e28ba-2fa1-11d2-883f-0016d3cca427'); // stops its open stream
+    const manifest = await session.commit(
+      commitInput({
+        status: 'completed with errors',
+        accounts: [{ ...commitInput().accounts[0]!, status: 'ERROR', error: 'rows failed' }],
+        errors: [{ zimbraId: ACCOUNT_ID, email: 'user1@example.com', message: 'rows failed' }],
+      }),
+    );
+    const dir = accountPaths(ACCOUNT_ID).dir;
+    expect(Object.keys(manifest.files).sort()).toEqual([
+      `${dir}/blobs.zip`,
+      'ldap/directory.ldif',
+      'sys/localconfig.xml',
+    ]);
+  });
+
   it('discards a session: tmp/<label> is gone and nothing is listed', async () => {
     const session = await SessionWriter.create(target, { type: 'incremental', lock });
     await writeSampleSession(session);
