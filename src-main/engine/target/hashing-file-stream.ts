@@ -3,8 +3,11 @@ import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import type { FileRecord } from './manifest';
 
+/** Bytes gathered before one writev (see gather). */
+const COALESCE_BYTES = 1 << 20;
+
 export interface HashingFileStreamOptions {
-  /** Called with the size of every chunk as it reaches the file (for progress). */
+  /** Called with the size of every chunk the stream takes (for progress and pacing). */
   onBytes?: (bytes: number) => void;
   /** Buffered bytes before the writer is told to wait; chunks queued meanwhile go out in one writev. */
   highWaterMark?: number;
@@ -24,6 +27,8 @@ export class HashingFileStream extends Writable {
   private bytes = 0;
   private finished = false;
   private created = false;
+  private gathered: Buffer[] = [];
+  private gatheredBytes = 0;
   private settle!: { resolve: (r: FileRecord) => void; reject: (e: Error) => void };
 
   constructor(
@@ -36,6 +41,7 @@ export class HashingFileStream extends Writable {
     this.record.catch(() => undefined);
   }
 
+  /** Bytes taken so far (up to COALESCE_BYTES of them may still be on their way to the file). */
   get bytesWritten(): number {
     return this.bytes;
   }
@@ -52,21 +58,56 @@ export class HashingFileStream extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.writeChunks([chunk]).then(() => callback(), callback);
+    this.gather([chunk], callback);
   }
 
   override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
-    this.writeChunks(chunks.map((c) => c.chunk)).then(() => callback(), callback);
+    this.gather(
+      chunks.map((c) => c.chunk),
+      callback,
+    );
+  }
+
+  /**
+   * Chunks are gathered to COALESCE_BYTES and written with one writev: a zip of small blobs
+   * arrives as three chunks per entry (header, data, descriptor), and a system call per chunk
+   * was the largest share of a local backup's main-thread time.
+   */
+  private gather(chunks: Buffer[], callback: (error?: Error | null) => void): void {
+    let taken = 0;
+    for (const chunk of chunks) {
+      this.hash.update(chunk);
+      this.gathered.push(chunk);
+      taken += chunk.length;
+    }
+    this.gatheredBytes += taken;
+    // Counted when taken, not when flushed: writers pace themselves on bytesWritten, and at most
+    // COALESCE_BYTES wait here, so memory stays bounded either way.
+    this.bytes += taken;
+    this.options.onBytes?.(taken);
+    if (this.gatheredBytes < COALESCE_BYTES) return callback();
+    this.flushGathered().then(() => callback(), callback);
+  }
+
+  private flushGathered(): Promise<void> {
+    const chunks = this.gathered;
+    this.gathered = [];
+    this.gatheredBytes = 0;
+    return chunks.length > 0 ? this.writeChunks(chunks) : Promise.resolve();
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    const handle = this.handle;
-    this.handle = null;
-    (handle ? handle.close() : Promise.resolve()).then(() => {
-      this.finished = true;
-      this.settle.resolve({ bytes: this.bytes, sha256: this.hash.digest('hex') });
-      callback();
-    }, callback);
+    this.flushGathered()
+      .then(() => {
+        const handle = this.handle;
+        this.handle = null;
+        return handle ? handle.close() : undefined;
+      })
+      .then(() => {
+        this.finished = true;
+        this.settle.resolve({ bytes: this.bytes, sha256: this.hash.digest('hex') });
+        callback();
+      }, callback);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -88,16 +129,11 @@ export class HashingFileStream extends Writable {
   private async writeChunks(chunks: Buffer[]): Promise<void> {
     if (!this.handle) throw new Error(`${this.path} is not open`);
     let total = 0;
-    for (const chunk of chunks) {
-      this.hash.update(chunk);
-      total += chunk.length;
-    }
+    for (const chunk of chunks) total += chunk.length;
     // libuv writes all buffers (splitting past IOV_MAX, resuming short writes); check anyway.
     const { bytesWritten } = await this.handle.writev(chunks);
     if (bytesWritten !== total)
       throw new Error(`short write to ${this.path}: ${bytesWritten} of ${total} bytes`);
-    this.bytes += total;
-    this.options.onBytes?.(total);
   }
 }
 
