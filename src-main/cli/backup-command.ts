@@ -3,12 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { runFullBackup } from '../engine/backup/full-backup';
+import { runIncrementalBackup } from '../engine/backup/incremental-backup';
 import { readLock } from '../engine/target/lock';
 import { lockHolderLiveness } from '../engine/target/lock-holder';
 import { isLabel } from '../engine/target/labels';
 import { readManifest } from '../engine/target/manifest';
 import { sessionDir, targetPaths } from '../engine/target/layout';
-import type { ZipMode } from '../engine/target/manifest';
+import type { Manifest, ZipMode } from '../engine/target/manifest';
 import { DEFAULT_LAB_DIR } from '../lab/sandbox';
 import { ENGINE_VERSION } from './version';
 import {
@@ -61,8 +62,9 @@ function validate(flags: BackupFlags): {
   accounts: 'all' | string[];
   zip: ZipMode;
 } {
-  if (flags.incremental) throw new UsageError('-i: incremental backups are not available yet; use -f');
-  if (!flags.full) throw new UsageError('say which backup: -f (full)');
+  if (flags.incremental && flags.full) throw new UsageError('-f and -i exclude each other');
+  if (!flags.full && !flags.incremental)
+    throw new UsageError('say which backup: -f (full) or -i (incremental)');
   const list = flags.accounts ?? [];
   if (list.length === 0) throw new UsageError('-a: give all, or the accounts to back up');
   let accounts: 'all' | string[] = 'all';
@@ -96,11 +98,99 @@ function failpoint(): ((account: { email: string }) => Promise<void>) | undefine
   };
 }
 
+/**
+ * MAILVAULT_FAILPOINT=incr-step:N kills an incremental (SIGKILL) at its Nth checkpoint: after the
+ * system data, the account entries, each redo log copied, the directory, the commit.
+ */
+function incrementalFailpoint(): ((step: string) => Promise<void>) | undefined {
+  const [kind, value] = (process.env.MAILVAULT_FAILPOINT ?? '').split(':');
+  const n = Number(value);
+  if (kind !== 'incr-step' || !Number.isInteger(n) || n <= 0) return undefined;
+  let seen = 0;
+  return async () => {
+    if (++seen === n) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
+function printSummary(flags: BackupFlags, manifest: Manifest, target: string, extra: object = {}): void {
+  const errors = manifest.errors.length;
+  if (flags.json)
+    console.log(
+      JSON.stringify({
+        label: manifest.label,
+        status: manifest.status,
+        accounts: manifest.accounts.length,
+        errors,
+        target,
+        ...extra,
+      }),
+    );
+  else {
+    console.log(
+      `${manifest.label} ${manifest.status}: ${manifest.accounts.length} account(s), ${errors} error(s), in ${target}`,
+    );
+    for (const error of manifest.errors)
+      console.log(`  error: ${error.email ? `${error.email}: ` : ''}${error.message}`);
+  }
+}
+
+/** -i: the incremental, then a full backup of the accounts no full in the target holds (SPEC §1). */
+async function runIncrementalHere(
+  flags: BackupFlags,
+  onLabel: (label: string) => void,
+  signal: AbortSignal,
+): Promise<number> {
+  const { profile, target, accounts, zip } = validate(flags);
+  const server = await openServer(profile);
+  try {
+    const result = await runIncrementalBackup(server, {
+      target,
+      accounts,
+      engineVersion: ENGINE_VERSION,
+      onLabel,
+      onWarning: (message) => console.error(`warning: ${message}`),
+      checkpoint: incrementalFailpoint(),
+    });
+    const { manifest, pruned } = result;
+    printSummary(flags, manifest, target, {
+      redoLogs: manifest.redoLogs?.length ?? 0,
+      deletedFromServer: pruned.deleted.length,
+      keptOnServer: pruned.kept.length,
+    });
+    if (!flags.json)
+      console.log(
+        `  redo logs: ${manifest.redoLogs?.length ?? 0} copied; on the server ${pruned.deleted.length} deleted, ${pruned.kept.length} kept until older than the keep time`,
+      );
+    for (const problem of pruned.problems) console.error(`warning: ${problem}`);
+    let code = manifest.status === 'completed' ? 0 : 1;
+    if (result.needFull.length > 0 && !signal.aborted) {
+      if (!flags.json)
+        console.log(`  ${result.needFull.length} account(s) have no full backup here: taking one now`);
+      const full = await runFullBackup(server, {
+        target,
+        accounts: result.needFull.map((a) => a.email),
+        zip,
+        blobs: !flags.excludeBlobs,
+        index: !flags.excludeSearchIndex,
+        engineVersion: ENGINE_VERSION,
+        signal,
+        reconnect: () => openServer(profile),
+      });
+      printSummary(flags, full, target);
+      if (full.status !== 'completed') code = 1;
+    }
+    return code;
+  } finally {
+    await server.close();
+  }
+}
+
 async function runHere(
   flags: BackupFlags,
   onLabel: (label: string) => void,
   signal: AbortSignal,
 ): Promise<number> {
+  if (flags.incremental) return runIncrementalHere(flags, onLabel, signal);
   const { profile, target, accounts, zip } = validate(flags);
   const server = await openServer(profile);
   try {
@@ -112,6 +202,7 @@ async function runHere(
       index: !flags.excludeSearchIndex,
       engineVersion: ENGINE_VERSION,
       onLabel,
+      onWarning: (message) => console.error(`warning: ${message}`),
       signal,
       inMaintenance: failpoint(),
       reconnect: () => openServer(profile),
@@ -186,7 +277,7 @@ async function startWorker(flags: BackupFlags, argv: string[]): Promise<number> 
 
 export function backupCommand(argv: readonly string[]): Command {
   const command = new Command('zmbackup')
-    .description('back up a server: -f full (-i incremental is not available yet)')
+    .description('back up a server: -f full, -i incremental (redo logs since the last backup)')
     .option('-f, --full', 'full backup')
     .option('-i, --incremental', 'incremental backup')
     .option('-a, --accounts <accounts...>', 'all, or the accounts to back up')

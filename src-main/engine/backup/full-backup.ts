@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { Client } from 'ldapts';
 import type { RowDataPacket } from 'mysql2/promise';
 import { accountsOnServer, serverZimbraId, type DirectoryAccount } from '../ldap/directory';
-import { decodeFileHeader, FILE_HEADER_SIZE } from '../redolog/file-header';
 import type { ServerAccess } from '../server/server-access';
 import { TransportError } from '../transport/types';
 import { volumeFromRow } from '../server/volumes';
@@ -11,6 +10,7 @@ import { acquireLock } from '../target/lock';
 import type { Manifest, ManifestError, ZipMode } from '../target/manifest';
 import { SessionWriter, type ManifestAccountInput } from '../target/session-writer';
 import { captureAccount, type AccountBackupContext, type CapturedAccount } from './account-backup';
+import { currentRedoSeq, deleteOnRolloverWarning } from './redo-archive';
 import { SharedBlobs } from './shared-blobs';
 import { JOURNAL_FILE, MaintenanceJournal, recoverMaintenance } from './maintenance';
 import { backupDirectory, backupSystem } from './system-backup';
@@ -25,6 +25,8 @@ export interface FullBackupOptions {
   engineVersion: string;
   /** Told the label as soon as the session exists (the CLI prints it at once). */
   onLabel?: (label: string) => void;
+  /** Told what the administrator should know at once (also kept in the manifest's warnings). */
+  onWarning?: (message: string) => void;
   /** Stops after the account in hand; the session is committed as aborted. */
   signal?: AbortSignal;
   inMaintenance?: AccountBackupContext['inMaintenance'];
@@ -40,7 +42,7 @@ export interface FullBackupOptions {
  * own words, e.g. "Connection closed before message response", come after), and every message
  * names the server.
  */
-async function explainFailure(server: ServerAccess, error: unknown): Promise<Error> {
+export async function explainFailure(server: ServerAccess, error: unknown): Promise<Error> {
   const message = (error as Error)?.message ?? String(error);
   if (error instanceof TransportError) return error;
   try {
@@ -101,14 +103,7 @@ export function isFatal(error: unknown): boolean {
 /** Accounts whose rows may still be streaming while the next one is copied. */
 const MAX_TAILS = 1;
 
-async function redoSeq(server: ServerAccess): Promise<number | null> {
-  const file = `${server.zimbraHome}/redolog/redo.log`;
-  const head = await server.transport.exec(['head', '-c', String(FILE_HEADER_SIZE), file]);
-  if (head.code !== 0 || head.stdout.length < FILE_HEADER_SIZE) return null;
-  return decodeFileHeader(head.stdout).seq;
-}
-
-async function selectAccounts(
+export async function selectAccounts(
   ldap: Client,
   hostname: string,
   wanted: 'all' | string[],
@@ -143,7 +138,9 @@ export async function runFullBackup(server: ServerAccess, options: FullBackupOpt
     journal = new MaintenanceJournal(path.join(session.dir, JOURNAL_FILE), hostname);
     const stagingDir = path.join(session.dir, '.staging');
     const serverId = await serverZimbraId(ldap, hostname);
-    const seqAtStart = await redoSeq(server);
+    const seqAtStart = await currentRedoSeq(server);
+    const rolloverWarning = await deleteOnRolloverWarning(ldap, hostname);
+    if (rolloverWarning) options.onWarning?.(rolloverWarning);
 
     await backupSystem(server, session);
     const [volumeRows] = await server.db.query<RowDataPacket[]>('SELECT * FROM zimbra.volume');
@@ -234,7 +231,7 @@ export async function runFullBackup(server: ServerAccess, options: FullBackupOpt
     report(null);
     await backupDirectory(ldap, session);
     await fs.promises.rm(stagingDir, { recursive: true, force: true });
-    const seqAtEnd = await redoSeq(server);
+    const seqAtEnd = await currentRedoSeq(server);
     const input = {
       server: { hostname, zimbraId: serverId },
       engineVersion: options.engineVersion,
@@ -243,6 +240,7 @@ export async function runFullBackup(server: ServerAccess, options: FullBackupOpt
         timeMs: null,
       },
       options: { zip: options.zip, blobs: options.blobs, index: options.index },
+      ...(rolloverWarning ? { warnings: [rolloverWarning] } : {}),
       accounts,
       errors,
     };

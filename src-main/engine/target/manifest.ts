@@ -38,6 +38,21 @@ export type FileRecord = z.infer<typeof fileRecordSchema>;
 
 const zimbraId = z.string().refine(isZimbraId, 'not a Zimbra id (UUID)');
 
+/**
+ * An archived redo log an incremental brought into `<target>/redologs/` (outside the session
+ * directory, so its checksum is kept here rather than in `files`).
+ */
+export const redoLogRecordSchema = z.object({
+  name: z.string().regex(/^redo-\d{8}\.\d{6}\.\d{3}-seq\d+\.log$/, 'not an archived redo log name'),
+  seq: z.int().nonnegative(),
+  bytes: z.int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'not a lower-case hex SHA-256'),
+  /** Op times read from the records; null for a log without ops. */
+  firstOpMs: ms.nullable(),
+  lastOpMs: ms.nullable(),
+});
+export type RedoLogRecord = z.infer<typeof redoLogRecordSchema>;
+
 export const manifestAccountSchema = z.object({
   zimbraId,
   email: z.string().min(1),
@@ -76,6 +91,10 @@ const manifestObject = z.object({
   options: z.object({ zip: z.enum(zipModes), blobs: z.boolean(), index: z.boolean() }),
   accounts: z.array(manifestAccountSchema),
   errors: z.array(manifestErrorSchema),
+  /** Incrementals: the redo logs this session brought into `<target>/redologs/`, by sequence. */
+  redoLogs: z.array(redoLogRecordSchema).optional(),
+  /** Things the administrator should know that are not errors (a server setting, say). */
+  warnings: z.array(z.string().min(1)).optional(),
   /** Every file of the session but manifest.json: relative '/'-separated path → size and SHA-256. */
   files: z.record(z.string(), fileRecordSchema),
 });
@@ -92,6 +111,11 @@ export const manifestSchema = manifestObject.superRefine((m, ctx) => {
   }
   if (m.endMs < m.startMs) issue('endMs is before startMs', ['endMs']);
   if (m.status === 'in progress') issue('a committed session cannot be "in progress"', ['status']);
+  (m.redoLogs ?? []).forEach((log, i) => {
+    if (!log.name.endsWith(`-seq${log.seq}.log`)) issue(`${log.name} is not sequence ${log.seq}`, ['redoLogs', i]);
+    const previous = m.redoLogs![i - 1];
+    if (previous && log.seq <= previous.seq) issue('redo logs are not in increasing sequence', ['redoLogs', i]);
+  });
   for (const key of Object.keys(m.files)) {
     const reason = unsafeRelativePathReason(key);
     if (reason) issue(`unsafe file path: ${reason}`, ['files', key]);

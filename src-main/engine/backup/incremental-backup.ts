@@ -1,0 +1,145 @@
+import { readEntry, serverZimbraId, type DirectoryAccount } from '../ldap/directory';
+import { entryToLdif } from '../ldap/ldif';
+import type { ServerAccess } from '../server/server-access';
+import { acquireLock } from '../target/lock';
+import type { Manifest, ManifestError, RedoLogRecord } from '../target/manifest';
+import { completeSessions } from '../target/session-list';
+import { SessionWriter } from '../target/session-writer';
+import { explainFailure, isFatal, selectAccounts } from './full-backup';
+import { recoverMaintenance } from './maintenance';
+import {
+  cleanRedoTemps,
+  copyLogToTarget,
+  deleteOnRolloverWarning,
+  planRedoCopy,
+  pruneServerLogs,
+  type PruneResult,
+} from './redo-archive';
+import { backupDirectory, backupSystem } from './system-backup';
+
+export interface IncrementalBackupOptions {
+  target: string;
+  accounts: 'all' | string[];
+  engineVersion: string;
+  onLabel?: (label: string) => void;
+  onWarning?: (message: string) => void;
+  /** Called between steps (tests kill the process here); `step` names where it is. */
+  checkpoint?: (step: string) => Promise<void>;
+  now?: () => number;
+}
+
+export interface IncrementalResult {
+  manifest: Manifest;
+  /** Server logs deleted (old enough, verified copy) or kept after the commit. */
+  pruned: PruneResult;
+  /** Selected accounts no full backup in this target holds: they need one now (SPEC §1). */
+  needFull: DirectoryAccount[];
+}
+
+/**
+ * SPEC §1, incremental: system data, every account's LDAP entry, the archived redo logs since
+ * the last backup into `<target>/redologs/`, the directory. Committed as one session; only then
+ * are server logs deleted (those old enough whose copy checks out).
+ */
+export async function runIncrementalBackup(
+  server: ServerAccess,
+  options: IncrementalBackupOptions,
+): Promise<IncrementalResult> {
+  const { hostname } = server.settings;
+  const checkpoint = options.checkpoint ?? (async () => undefined);
+  const lock = await acquireLock(options.target, { operation: 'incremental backup' });
+  const ldap = await server.ldap();
+  let session: SessionWriter | undefined;
+  try {
+    await recoverMaintenance(options.target, hostname, ldap);
+    await cleanRedoTemps(options.target);
+    session = await SessionWriter.create(options.target, { type: 'incremental', lock, now: options.now });
+    options.onLabel?.(session.label);
+    const warning = await deleteOnRolloverWarning(ldap, hostname);
+    if (warning) options.onWarning?.(warning);
+    const serverId = await serverZimbraId(ldap, hostname);
+    await backupSystem(server, session);
+    await checkpoint('system');
+
+    const { found, missing } = await selectAccounts(ldap, hostname, options.accounts);
+    const errors: ManifestError[] = missing.map((email) => ({
+      email,
+      message: `${email} is not an account on ${hostname}`,
+    }));
+    for (const account of found) {
+      const entry = await readEntry(ldap, account.dn);
+      if (entry) await session.writeAccountLdif(account.zimbraId, entryToLdif(entry));
+      else
+        errors.push({ zimbraId: account.zimbraId, email: account.email, message: `${account.dn} is gone` });
+    }
+    await checkpoint('accounts');
+
+    const plan = await planRedoCopy(server, options.target);
+    errors.push(...plan.problems);
+    const logs: RedoLogRecord[] = [];
+    for (const log of plan.copy) {
+      try {
+        const copied = await copyLogToTarget(server, options.target, log);
+        logs.push(copied.record);
+        for (const problem of copied.problems) errors.push({ message: `redo log ${problem}` });
+      } catch (error) {
+        if (isFatal(error)) throw error;
+        // Stop at the first log that cannot be copied: the next run starts from it again,
+        // where copying past it would leave it behind the target's last sequence for good.
+        errors.push({ message: `${(error as Error).message}; later logs wait for the next run` });
+        break;
+      }
+      await checkpoint(`log ${log.seq}`);
+    }
+
+    await backupDirectory(ldap, session);
+    await checkpoint('directory');
+    const times = logs.flatMap((l) => [l.firstOpMs, l.lastOpMs]).filter((t): t is number => t !== null);
+    const manifest = await session.commit({
+      server: { hostname, zimbraId: serverId },
+      engineVersion: options.engineVersion,
+      redo: {
+        seq: logs.length > 0 ? { min: logs[0]!.seq, max: logs.at(-1)!.seq } : null,
+        timeMs: times.length > 0 ? { min: Math.min(...times), max: Math.max(...times) } : null,
+      },
+      options: { zip: 'store', blobs: false, index: false },
+      accounts: found.map((a) => ({
+        zimbraId: a.zimbraId,
+        email: a.email,
+        mailboxId: null,
+        status: 'COMPLETED' as const,
+        maintenance: null,
+      })),
+      errors,
+      redoLogs: logs,
+      ...(warning ? { warnings: [warning] } : {}),
+      status: errors.length > 0 ? 'completed with errors' : 'completed',
+    });
+    await checkpoint('committed');
+    const pruned = await pruneServerLogs(server, options.target, options.now?.());
+    return { manifest, pruned, needFull: await accountsWithoutFull(options.target, hostname, found) };
+  } catch (error) {
+    const explained =
+      error instanceof Error && (error as { fatal?: boolean }).fatal
+        ? error
+        : await explainFailure(server, error);
+    await session?.discard(explained.message).catch(() => undefined);
+    throw explained;
+  } finally {
+    await ldap.unbind().catch(() => undefined);
+    await lock.release().catch(() => undefined);
+  }
+}
+
+/** The accounts no committed full session of this server in the target holds completed. */
+async function accountsWithoutFull(
+  target: string,
+  hostname: string,
+  accounts: DirectoryAccount[],
+): Promise<DirectoryAccount[]> {
+  const covered = new Set<string>();
+  for (const { manifest } of await completeSessions(target))
+    if (manifest.type === 'full' && manifest.server.hostname === hostname)
+      for (const a of manifest.accounts) if (a.status === 'COMPLETED') covered.add(a.zimbraId.toLowerCase());
+  return accounts.filter((a) => !covered.has(a.zimbraId.toLowerCase()));
+}
