@@ -99,16 +99,17 @@ function failpoint(): ((account: { email: string }) => Promise<void>) | undefine
 }
 
 /**
- * MAILVAULT_FAILPOINT=incr-step:N kills an incremental (SIGKILL) at its Nth checkpoint: after the
- * system data, the account entries, each redo log copied, the directory, the commit.
+ * MAILVAULT_FAILPOINT=incr-step:<step>[:<n>] kills an incremental (SIGKILL) at the nth (default
+ * first) checkpoint named <step>: system, accounts, log (after each redo log copied), directory,
+ * committed (after the commit, before server logs are deleted).
  */
 function incrementalFailpoint(): ((step: string) => Promise<void>) | undefined {
-  const [kind, value] = (process.env.MAILVAULT_FAILPOINT ?? '').split(':');
-  const n = Number(value);
-  if (kind !== 'incr-step' || !Number.isInteger(n) || n <= 0) return undefined;
+  const [kind, name, nth] = (process.env.MAILVAULT_FAILPOINT ?? '').split(':');
+  if (kind !== 'incr-step' || !name) return undefined;
+  const n = nth === undefined ? 1 : Number(nth);
   let seen = 0;
-  return async () => {
-    if (++seen === n) process.kill(process.pid, 'SIGKILL');
+  return async (step) => {
+    if (step.split(' ')[0] === name && ++seen === n) process.kill(process.pid, 'SIGKILL');
   };
 }
 

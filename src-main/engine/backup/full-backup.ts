@@ -88,7 +88,9 @@ async function restoreAccounts(
 /** A failure after which no further account can succeed: the link or the database is gone, or the disk is full. */
 export function isFatal(error: unknown): boolean {
   const e = error as { code?: string; fatal?: boolean; message?: string };
-  if (e?.fatal === true || /connection lost/i.test(e?.message ?? '')) return true;
+  // ldapts says "Connection closed before message response was received": the run's one LDAP
+  // connection is gone, whichever account was in hand.
+  if (e?.fatal === true || /connection (lost|closed)/i.test(e?.message ?? '')) return true;
   return [
     'CONNECTION_LOST',
     'CLOSED',
