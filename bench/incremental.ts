@@ -1,0 +1,142 @@
+/**
+ * An incremental backup of a lab server with new redo logs, against copying the same logs by
+ * hand, in one run:
+ *   local: `cp <new logs> dir/ && sync`;   SSH: `ssh host cat <log>` for each new log;
+ * plus the LDAP export an incremental also makes (`ldapsearch` of the whole directory), timed on
+ * its own. Mailvault's `zmbackup -i --sync` runs as its own process under GNU time, locally and
+ * over SSH, each against its own target that already holds a full backup.
+ *
+ *   node --import tsx bench/incremental.ts [--accounts 100] [--messages 40]
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { completeSessions } from '../src-main/engine/target/session-list';
+import { startLab } from '../src-main/lab/lab';
+import { MailboxSimulator } from '../src-main/lab/simulator/simulator';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number): number => {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
+};
+const accounts = option('accounts', 100);
+const messages = option('messages', 40);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+interface Timed {
+  ms: number;
+  maxRssKiB: number;
+}
+
+function timed(command: string, argv: string[]): Promise<Timed> {
+  const rss = path.join(os.tmpdir(), `mv-bench-rss-${process.pid}-${Math.random()}`);
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', rss, command, ...argv], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const ms = performance.now() - started;
+      if (code !== 0) return reject(new Error(`${command} ${argv.join(' ')} exited ${code}`));
+      resolve({ ms, maxRssKiB: Number(fs.readFileSync(rss, 'utf8').trim().split('\n').pop()) });
+      fs.rmSync(rss, { force: true });
+    });
+  });
+}
+
+const sh = (script: string) => timed('sh', ['-c', script]);
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mv-bench-incr-'));
+  const lab = await startLab({ dir: path.join(dir, 'lab') });
+  try {
+    const server = lab.info.servers[0]!;
+    const home = server.zimbraHome;
+    const archive = path.join(home, 'redolog', 'archive');
+    const sim = await MailboxSimulator.open(server, { seed: 'bench-incr' });
+    await sim.provision(Array.from({ length: accounts }, (_, i) => `user${i + 1}`));
+    await sim.populate(5);
+    const ssh = `ssh -i '${server.ssh.privateKeyPath}' -p ${server.ssh.port} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR ${server.ssh.user}@${server.ssh.host}`;
+    const sshTarget = [
+      '-s',
+      `ssh://${server.ssh.user}@${server.ssh.host}:${server.ssh.port}`,
+      '--identity',
+      server.ssh.privateKeyPath,
+      '--host-key',
+      server.ssh.hostKeyFingerprint,
+      '--zimbra-home',
+      home,
+    ];
+    const localTarget = ['-s', 'local', '--zimbra-home', home];
+    const cli = (mode: string, extra: string[]) =>
+      timed(process.execPath, [
+        '--import',
+        'tsx/esm',
+        'src-main/cli/main.ts',
+        'zmbackup',
+        mode,
+        '-a',
+        'all',
+        '--sync',
+        ...extra,
+      ]);
+    // Both targets hold a full backup (and so the redo position) before the new activity.
+    await cli('-f', [...localTarget, '-t', `${dir}/t-local`]);
+    await cli('-f', [...sshTarget, '-t', `${dir}/t-ssh`]);
+    const before = new Set(fs.readdirSync(archive));
+    await sim.populate(5 + messages); // the new messages, logged inline in the redo log
+    await sim.redo.rollover();
+    await sim.close();
+    const fresh = fs.readdirSync(archive).filter((n) => !before.has(n));
+    const bytes = fresh.reduce((sum, n) => sum + fs.statSync(path.join(archive, n)).size, 0);
+    const list = fresh.map((n) => `'${path.join(archive, n)}'`).join(' ');
+    await sh(`cat ${list} > /dev/null`); // page cache, for every side alike
+
+    const results: Record<string, Timed> = {};
+    fs.mkdirSync(`${dir}/cp`);
+    results.localBaseline = await sh(`cp ${list} '${dir}/cp/' && sync`);
+    results.ldap = await sh(
+      `ldapsearch -x -H '${server.ldap.url}' -D '${server.ldap.bindDn}' -w '${server.ldap.password}' -b '' -s sub '(objectClass=*)' '*' '+' > /dev/null; ` +
+        `ldapsearch -x -H '${server.ldap.url}' -D '${server.ldap.bindDn}' -w '${server.ldap.password}' -b 'cn=zimbra' > /dev/null; ` +
+        `ldapsearch -x -H '${server.ldap.url}' -D '${server.ldap.bindDn}' -w '${server.ldap.password}' -b '${server.ldap.baseDn}' > /dev/null`,
+    );
+    results.local = await cli('-i', [...localTarget, '-t', `${dir}/t-local`]);
+    fs.mkdirSync(`${dir}/ssh`);
+    results.sshBaseline = await sh(
+      fresh.map((n) => `${ssh} "cat '${path.join(archive, n)}'" > '${dir}/ssh/${n}'`).join(' && ') +
+        ' && sync',
+    );
+    results.ssh = await cli('-i', [...sshTarget, '-t', `${dir}/t-ssh`]);
+
+    console.log(
+      `data: ${accounts} accounts, ${fresh.length} new redo logs, ${(bytes / 2 ** 20).toFixed(0)} MiB`,
+    );
+    console.log(`ldap export (ldapsearch of the directory): ${results.ldap!.ms.toFixed(0)} ms`);
+    for (const [kind, baseline] of [
+      ['local', 'localBaseline'],
+      ['ssh', 'sshBaseline'],
+    ] as const) {
+      const ours = results[kind]!;
+      const base = results[baseline]!;
+      const copied = (await completeSessions(`${dir}/t-${kind}`)).find(
+        (s) => s.manifest.type === 'incremental',
+      );
+      const budget = 1.5 * base.ms + results.ldap!.ms;
+      console.log(
+        `${kind}: mailvault ${ours.ms.toFixed(0)} ms (${copied?.manifest.redoLogs?.length ?? 0} logs), peak RSS ${(ours.maxRssKiB / 1024).toFixed(0)} MiB; ` +
+          `baseline ${base.ms.toFixed(0)} ms; ratio ${(ours.ms / base.ms).toFixed(2)}x; ` +
+          `target 1.5x baseline + ldap = ${budget.toFixed(0)} ms: ${ours.ms <= budget ? 'met' : 'NOT met'}`,
+      );
+    }
+  } finally {
+    await lab.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
