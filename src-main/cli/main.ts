@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { abortCommand, backupCommand } from './backup-command';
 import { labCommand } from './lab-command';
+import { verifyCommand } from './verify-command';
 import { UsageError } from './usage-error';
 
 /**
@@ -41,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(labCommand());
   program.addCommand(backupCommand(argv));
   program.addCommand(abortCommand());
+  program.addCommand(verifyCommand());
   try {
     await program.parseAsync(zimbraFlags(argv), { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
