@@ -4,7 +4,8 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { runFullBackup } from '../engine/backup/full-backup';
 import { runIncrementalBackup } from '../engine/backup/incremental-backup';
-import { readLock } from '../engine/target/lock';
+import { deleteSessions, DeleteArgumentError, parseDeleteArgument } from '../engine/target/delete-sessions';
+import { readLock, TargetLockedError } from '../engine/target/lock';
 import { lockHolderLiveness } from '../engine/target/lock-holder';
 import { isLabel } from '../engine/target/labels';
 import { readManifest } from '../engine/target/manifest';
@@ -39,6 +40,8 @@ interface BackupFlags extends ServerFlags {
   excludeSearchIndex?: boolean;
   json?: boolean;
   worker?: boolean;
+  del?: string;
+  dryRun?: boolean;
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
@@ -186,6 +189,53 @@ async function runIncrementalHere(
   }
 }
 
+/** -del: what goes is shown first; --dry-run stops there. */
+async function runDelete(flags: BackupFlags): Promise<number> {
+  if (flags.full || flags.incremental) throw new UsageError('-del excludes -f and -i');
+  const spec = (() => {
+    try {
+      return parseDeleteArgument(flags.del!);
+    } catch (error) {
+      if (error instanceof DeleteArgumentError) throw new UsageError(error.message);
+      throw error;
+    }
+  })();
+  const target = flags.target ?? defaultTarget(parseServer(flags), flags);
+  if (!target) throw new UsageError('-t: give the backup target directory');
+  if (!path.isAbsolute(target)) throw new UsageError(`-t ${target}: not an absolute path`);
+  if (!fs.existsSync(path.join(target, 'sessions')))
+    throw new UsageError(`-t ${target}: not a backup target (no sessions/)`);
+  try {
+    const plan = await deleteSessions(target, spec, {
+      dryRun: flags.dryRun,
+      onPlan: (p) => {
+        if (flags.json) return;
+        const verb = flags.dryRun ? 'Would delete' : 'Deleting';
+        console.log(
+          `${verb} ${p.sessions.length} session(s) and ${p.redoLogs.length} redo log(s) from ${target}:`,
+        );
+        for (const s of p.sessions)
+          console.log(`  ${s.label}${s.manifest ? ` (${s.manifest.status})` : ' (invalid)'}`);
+        for (const log of p.redoLogs) console.log(`  redologs/${log}`);
+      },
+    });
+    if (flags.json)
+      console.log(
+        JSON.stringify({
+          dryRun: !!flags.dryRun,
+          sessions: plan.sessions.map((s) => s.label),
+          redoLogs: plan.redoLogs,
+        }),
+      );
+    else if (!flags.dryRun) console.log('Done.');
+    return 0;
+  } catch (error) {
+    if (error instanceof DeleteArgumentError) throw new UsageError(error.message);
+    if (error instanceof TargetLockedError) throw new Error(`nothing deleted: ${error.message}`);
+    throw error;
+  }
+}
+
 async function runHere(
   flags: BackupFlags,
   onLabel: (label: string) => void,
@@ -281,6 +331,11 @@ export function backupCommand(argv: readonly string[]): Command {
     .description('back up a server: -f full, -i incremental (redo logs since the last backup)')
     .option('-f, --full', 'full backup')
     .option('-i, --incremental', 'incremental backup')
+    .option(
+      '--del <label|date|age>',
+      'delete that session and all earlier ones, or those older than a date or an age (7d, 1m, 1y) (Zimbra: -del)',
+    )
+    .option('--dry-run', 'with -del: only show what would be deleted')
     .option('-a, --accounts <accounts...>', 'all, or the accounts to back up')
     .option('-t, --target <dir>', 'backup target directory')
     .option('--sync', 'wait for the backup to finish')
@@ -294,7 +349,8 @@ export function backupCommand(argv: readonly string[]): Command {
   addServerOptions(command, false);
   command.action(async (flags: BackupFlags) => {
     let code: number;
-    if (flags.worker) code = await runAsWorker(flags);
+    if (flags.del !== undefined) code = await runDelete(flags);
+    else if (flags.worker) code = await runAsWorker(flags);
     else if (flags.sync)
       code = await runHere(
         flags,

@@ -112,9 +112,11 @@ export const manifestSchema = manifestObject.superRefine((m, ctx) => {
   if (m.endMs < m.startMs) issue('endMs is before startMs', ['endMs']);
   if (m.status === 'in progress') issue('a committed session cannot be "in progress"', ['status']);
   (m.redoLogs ?? []).forEach((log, i) => {
-    if (!log.name.endsWith(`-seq${log.seq}.log`)) issue(`${log.name} is not sequence ${log.seq}`, ['redoLogs', i]);
+    if (!log.name.endsWith(`-seq${log.seq}.log`))
+      issue(`${log.name} is not sequence ${log.seq}`, ['redoLogs', i]);
     const previous = m.redoLogs![i - 1];
-    if (previous && log.seq <= previous.seq) issue('redo logs are not in increasing sequence', ['redoLogs', i]);
+    if (previous && log.seq <= previous.seq)
+      issue('redo logs are not in increasing sequence', ['redoLogs', i]);
   });
   for (const key of Object.keys(m.files)) {
     const reason = unsafeRelativePathReason(key);

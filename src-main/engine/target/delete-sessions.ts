@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArchiveFileName } from '../redolog/archive-names';
+import { fsyncDir } from './durable-fs';
+import { compareLabels, isLabel, parseLabel } from './labels';
+import { targetPaths } from './layout';
+import { acquireLock } from './lock';
+import type { Manifest } from './manifest';
+import { listSessions, type SessionListing } from './session-list';
+import { parseAge, parseZimbraTime, TimeArgumentError } from './zimbra-time';
+
+/**
+ * `zmbackup -del`: by label, that session and every earlier one; by date or age, every session
+ * that began before it. Redo logs go too once no remaining session needs them: a log stays while
+ * a remaining session lists it, or while a remaining full of its server began at or before it
+ * (restores from that full replay it).
+ *
+ * Crash-safe: a session is first renamed out of `sessions/` into `deleting/` (one atomic rename,
+ * then fsync), so an interrupted delete never leaves one that looks complete but is not; whatever
+ * is in `deleting/` is removed by the next delete.
+ */
+export type DeleteSpec = { kind: 'label'; label: string } | { kind: 'before'; timeMs: number; what: string };
+
+export class DeleteArgumentError extends Error {}
+
+export function parseDeleteArgument(value: string, now = Date.now()): DeleteSpec {
+  if (/^(full|incr)-/.test(value)) {
+    if (!isLabel(value))
+      throw new DeleteArgumentError(`-del ${value}: not a session label (full-YYYYMMDD.HHMMSS.mmm)`);
+    return { kind: 'label', label: value };
+  }
+  const age = parseAge(value, now);
+  if (age !== null) return { kind: 'before', timeMs: age, what: `older than ${value}` };
+  try {
+    return { kind: 'before', timeMs: parseZimbraTime(value), what: `older than ${value}` };
+  } catch (error) {
+    if (!(error instanceof TimeArgumentError)) throw error;
+    throw new DeleteArgumentError(
+      `-del ${value}: not a label, a date (YYYY/MM/DD[-hh:mm:ss]) or an age (7d, 1m, 1y)`,
+    );
+  }
+}
+
+export interface DeletePlan {
+  sessions: SessionListing[];
+  redoLogs: string[];
+}
+
+function redoLogsToDelete(
+  names: string[],
+  remaining: Array<{ manifest: Manifest }>,
+  gone: Array<{ manifest?: Manifest }>,
+): string[] {
+  const listedByRemaining = new Set(remaining.flatMap((s) => (s.manifest.redoLogs ?? []).map((l) => l.name)));
+  const hostOf = new Map<string, string>();
+  for (const s of gone)
+    for (const l of s.manifest?.redoLogs ?? []) hostOf.set(l.name, s.manifest!.server.hostname);
+  const keepFrom = new Map<string, number>();
+  for (const { manifest } of remaining)
+    if (manifest.type === 'full' && manifest.redo.seq)
+      keepFrom.set(
+        manifest.server.hostname,
+        Math.min(keepFrom.get(manifest.server.hostname) ?? Infinity, manifest.redo.seq.min),
+      );
+  return names.filter((name) => {
+    if (listedByRemaining.has(name)) return false;
+    const host = hostOf.get(name);
+    if (host === undefined) return false; // not a deleted session's: none of this delete's business
+    return parseArchiveFileName(name)!.seq < (keepFrom.get(host) ?? Infinity);
+  });
+}
+
+export async function planDelete(target: string, spec: DeleteSpec): Promise<DeletePlan> {
+  const committed = (await listSessions(target)).filter(
+    (s) => s.state === 'complete' || s.state === 'invalid',
+  );
+  let doomed: SessionListing[];
+  if (spec.kind === 'label') {
+    if (!committed.some((s) => s.label === spec.label))
+      throw new DeleteArgumentError(`-del ${spec.label}: no such session in ${target}`);
+    const at = parseLabel(spec.label).startMs;
+    doomed = committed.filter(
+      (s) => s.startMs < at || (s.startMs === at && compareLabels(s.label, spec.label) <= 0),
+    );
+  } else doomed = committed.filter((s) => s.startMs < spec.timeMs);
+  const remaining = committed.filter(
+    (s): s is SessionListing & { manifest: Manifest } => !doomed.includes(s) && s.manifest !== undefined,
+  );
+  const names = (await fs.promises.readdir(targetPaths(target).redologs).catch(() => [] as string[])).filter(
+    (n) => parseArchiveFileName(n) !== null,
+  );
+  return { sessions: doomed, redoLogs: redoLogsToDelete(names, remaining, doomed) };
+}
+
+/** Removes what an interrupted delete left in `deleting/`. */
+async function finishEarlierDeletes(root: string): Promise<void> {
+  const deleting = path.join(root, 'deleting');
+  for (const name of await fs.promises.readdir(deleting).catch(() => [] as string[]))
+    await fs.promises.rm(path.join(deleting, name), { recursive: true, force: true });
+}
+
+export async function deleteSessions(
+  target: string,
+  spec: DeleteSpec,
+  options: { dryRun?: boolean; onPlan?: (plan: DeletePlan) => void } = {},
+): Promise<DeletePlan> {
+  if (options.dryRun) {
+    const plan = await planDelete(target, spec);
+    options.onPlan?.(plan);
+    return plan;
+  }
+  const lock = await acquireLock(target, { operation: 'delete' });
+  try {
+    const paths = targetPaths(target);
+    await finishEarlierDeletes(paths.root);
+    const plan = await planDelete(target, spec);
+    options.onPlan?.(plan);
+    const deleting = path.join(paths.root, 'deleting');
+    await fs.promises.mkdir(deleting, { recursive: true });
+    for (const session of plan.sessions) {
+      // Out of sessions/ first, in one rename: from here it is not listed, whatever happens next.
+      await fs.promises.rename(session.dir, path.join(deleting, session.label));
+      await fsyncDir(paths.sessions);
+      await fsyncDir(deleting);
+      await fs.promises.rm(path.join(deleting, session.label), { recursive: true, force: true });
+    }
+    for (const name of plan.redoLogs) await fs.promises.rm(path.join(paths.redologs, name), { force: true });
+    if (plan.redoLogs.length > 0) await fsyncDir(paths.redologs);
+    return plan;
+  } finally {
+    await lock.release().catch(() => undefined);
+  }
+}
