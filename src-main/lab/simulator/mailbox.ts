@@ -39,6 +39,8 @@ export class SimMailbox {
   lastItemId = FIRST_USER_ID - 1;
   lastChangeId = 0;
   totalSize = 0;
+  /** The last committed op: its CommitTxn time and change id (tests restore to this instant). */
+  lastCommit: { ms: number; changeId: number } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -69,7 +71,6 @@ export class SimMailbox {
   }
 }
 
-const now = () => Math.floor(Date.now() / 1000);
 const table = (m: SimMailbox, name: string) => `\`${m.groupDb}\`.\`${name}\``;
 
 /** tag_names as ZCS 8+ stores them: names between NUL separators. */
@@ -85,9 +86,9 @@ export async function insertNewMailbox(
   m: SimMailbox,
   groups: number,
   indexVolumeId: number,
+  at: number,
 ): Promise<void> {
   const changeId = m.nextChangeId();
-  const at = now();
   await c.query(
     `INSERT INTO zimbra.mailbox (id, group_id, account_id, index_volume_id, item_id_checkpoint, contact_count,
        size_checkpoint, change_checkpoint, tracking_sync, tracking_imap, last_backup_at, comment, last_soap_access,
@@ -134,12 +135,28 @@ export async function insertNewMailbox(
 
 export interface NewMessageRow {
   message: SimMessage;
+  /** The received date (unix seconds): mail_item.date of a message. */
   date: number;
+  /** When the change happened (the op's timestamp, unix seconds): change_date. */
+  changeDate: number;
+  /** The message volume's id (mail_item.locator). */
+  locator: string;
   sender: string;
   recipients: string;
+  /** The normalized subject (subject column); the raw one goes in metadata ("s") when it differs. */
   subject: string;
+  rawSubject: string;
   fragment: string;
   changeId: number;
+}
+
+/** Message metadata as Message.encodeMetadata writes it for a plain delivered message. */
+export function messageMetadata(r: Pick<NewMessageRow, 'fragment' | 'subject' | 'rawSubject'>): string {
+  return encodeMetadata({
+    v: METADATA_VERSION,
+    ...(r.fragment ? { f: r.fragment } : {}),
+    ...(r.rawSubject !== r.subject ? { s: r.rawSubject } : {}),
+  });
 }
 
 export async function insertMessages(c: PoolConnection, m: SimMailbox, rows: NewMessageRow[]): Promise<void> {
@@ -154,7 +171,7 @@ export async function insertMessages(c: PoolConnection, m: SimMailbox, rows: New
     r.message.id,
     r.date,
     r.message.size,
-    '1',
+    r.locator,
     r.message.digest,
     r.message.unread ? 1 : 0,
     r.message.flags,
@@ -164,9 +181,9 @@ export async function insertMessages(c: PoolConnection, m: SimMailbox, rows: New
     r.recipients.slice(0, 128),
     r.subject,
     null,
-    encodeMetadata({ v: METADATA_VERSION, f: r.fragment }),
+    messageMetadata(r),
     r.changeId,
-    r.date,
+    r.changeDate,
     r.message.modContent,
   ]);
   await c.query(
@@ -203,8 +220,8 @@ export async function insertFolder(
   f: SimFolder,
   changeId: number,
   uuid: string,
+  at: number,
 ): Promise<void> {
-  const at = now();
   await c.query(
     `INSERT INTO ${table(m, 'mail_item')} (mailbox_id, id, type, parent_id, folder_id, date, size, unread, flags, name,
        metadata, mod_metadata, change_date, mod_content, uuid) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?)`,
@@ -230,10 +247,11 @@ export async function renameFolder(
   m: SimMailbox,
   f: SimFolder,
   changeId: number,
+  at: number,
 ): Promise<void> {
   await c.query(
     `UPDATE ${table(m, 'mail_item')} SET name = ?, mod_metadata = ?, change_date = ? WHERE mailbox_id = ? AND id = ?`,
-    [f.name, changeId, now(), m.mailboxId, f.id],
+    [f.name, changeId, at, m.mailboxId, f.id],
   );
 }
 
@@ -244,12 +262,13 @@ export async function moveMessages(
   from: Map<number, number>,
   to: number,
   changeId: number,
+  at: number,
 ): Promise<void> {
   for (const id of ids)
     await c.query(
       `UPDATE ${table(m, 'mail_item')} SET folder_id = ?, prev_folders = CONCAT_WS(';', prev_folders, ?), mod_metadata = ?, change_date = ?
         WHERE mailbox_id = ? AND id = ?`,
-      [to, `${changeId}:${from.get(id)}`, changeId, now(), m.mailboxId, id],
+      [to, `${changeId}:${from.get(id)}`, changeId, at, m.mailboxId, id],
     );
 }
 
@@ -258,10 +277,11 @@ export async function updateFlags(
   m: SimMailbox,
   msg: SimMessage,
   changeId: number,
+  at: number,
 ): Promise<void> {
   await c.query(
     `UPDATE ${table(m, 'mail_item')} SET flags = ?, unread = ?, tag_names = ?, mod_metadata = ?, change_date = ? WHERE mailbox_id = ? AND id = ?`,
-    [msg.flags, msg.unread ? 1 : 0, tagNames(msg.tags), changeId, now(), m.mailboxId, msg.id],
+    [msg.flags, msg.unread ? 1 : 0, tagNames(msg.tags), changeId, at, m.mailboxId, msg.id],
   );
 }
 
@@ -275,6 +295,16 @@ export async function insertTag(
     `INSERT INTO ${table(m, 'tag')} (mailbox_id, id, name, color, item_count, unread, listed, sequence) VALUES (?, ?, ?, ?, 0, 0, 1, ?)`,
     [m.mailboxId, tag.id, tag.name, tag.color, changeId],
   );
+}
+
+/** Tag.item_count: how many items carry the tag (Zimbra keeps it as items are tagged and deleted). */
+export async function saveTagCount(c: PoolConnection, m: SimMailbox, tag: SimTag): Promise<void> {
+  const count = [...m.messages.values()].filter((x) => x.tags.includes(tag.name)).length;
+  await c.query(`UPDATE ${table(m, 'tag')} SET item_count = ? WHERE mailbox_id = ? AND id = ?`, [
+    count,
+    m.mailboxId,
+    tag.id,
+  ]);
 }
 
 export async function setTagged(
@@ -294,12 +324,7 @@ export async function setTagged(
       `DELETE FROM ${table(m, 'tagged_item')} WHERE mailbox_id = ? AND tag_id = ? AND item_id = ?`,
       [m.mailboxId, tag.id, itemId],
     );
-  const count = [...m.messages.values()].filter((x) => x.tags.includes(tag.name)).length;
-  await c.query(`UPDATE ${table(m, 'tag')} SET item_count = ? WHERE mailbox_id = ? AND id = ?`, [
-    count,
-    m.mailboxId,
-    tag.id,
-  ]);
+  await saveTagCount(c, m, tag);
 }
 
 /** Hard delete (dumpster off, Zimbra's default): rows go, a tombstone records the ids for sync. */
@@ -308,6 +333,7 @@ export async function deleteMessages(
   m: SimMailbox,
   ids: number[],
   changeId: number,
+  at: number,
 ): Promise<void> {
   if (ids.length === 0) return;
   await c.query(`DELETE FROM ${table(m, 'tagged_item')} WHERE mailbox_id = ? AND item_id IN (?)`, [
@@ -320,6 +346,6 @@ export async function deleteMessages(
   ]);
   await c.query(
     `INSERT INTO ${table(m, 'tombstone')} (mailbox_id, sequence, date, type, ids) VALUES (?, ?, ?, ?, ?)`,
-    [m.mailboxId, changeId, now(), ITEM_TYPE.message, ids.join(',')],
+    [m.mailboxId, changeId, at, ITEM_TYPE.message, ids.join(',')],
   );
 }

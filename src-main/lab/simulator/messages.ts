@@ -9,6 +9,8 @@ export interface GeneratedMessage {
   date: Date;
   messageId: string;
   words: string[];
+  /** The text/plain content as it stands in the message (what mailboxd takes the fragment from). */
+  bodyText: string;
 }
 
 const WORDS = (
@@ -102,5 +104,6 @@ export function generateMessage(random: Random, to: string[], size: number, at: 
     date: at,
     messageId,
     words: [...subjectWords, ...bodyWords.slice(0, 40)],
+    bodyText: body,
   };
 }

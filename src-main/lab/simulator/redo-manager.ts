@@ -112,19 +112,19 @@ export class RedoManager {
     return { op };
   }
 
-  private async end(prepared: PreparedOp, kind: 'CommitTxn' | 'AbortTxn'): Promise<void> {
+  /** Logs the end marker; returns its timestamp (for a commit, the op's commit time). */
+  private async end(prepared: PreparedOp, kind: 'CommitTxn' | 'AbortTxn'): Promise<number> {
     const { header } = prepared.op;
-    await this.serial(() => {
+    const at = await this.serial(() => {
       this.active.delete(txnKey(header.txnId));
-      this.writer.append({
-        op: kind,
-        header: this.header(OP_CODES[kind]!, header.mailboxId, -1, header.txnId),
-        txnOpCode: header.opCode,
-      } as RedoOp);
+      const end = this.header(OP_CODES[kind]!, header.mailboxId, -1, header.txnId);
+      this.writer.append({ op: kind, header: end, txnOpCode: header.opCode } as RedoOp);
+      return end.timestamp;
     });
     await this.sync();
     if (this.writer.size >= this.o.rolloverBytes)
       await this.serial(() => (this.writer.size >= this.o.rolloverBytes ? this.rolloverNow() : undefined));
+    return at;
   }
 
   /** Returns once everything appended so far is on disk, sharing fsyncs between callers. */
@@ -139,12 +139,13 @@ export class RedoManager {
     }
   }
 
-  commit(prepared: PreparedOp): Promise<void> {
+  /** Commits; resolves to the CommitTxn record's timestamp once it is on disk. */
+  commit(prepared: PreparedOp): Promise<number> {
     return this.end(prepared, 'CommitTxn');
   }
 
-  abort(prepared: PreparedOp): Promise<void> {
-    return this.end(prepared, 'AbortTxn');
+  async abort(prepared: PreparedOp): Promise<void> {
+    await this.end(prepared, 'AbortTxn');
   }
 
   /**

@@ -23,6 +23,7 @@ import { RedoManager, type PreparedOp } from './redo-manager';
 import * as ops from './redo-ops';
 import { SearchIndex } from './search-index';
 import { FLAG, flagBit, FOLDER } from './system-folders';
+import { fragmentOf, normalizeSubject } from '../../engine/replay/parsed-message';
 
 /**
  * Plays mailboxd on a lab server, deterministically from a seed: provisions accounts, delivers
@@ -179,7 +180,7 @@ export class MailboxSimulator {
     m: SimMailbox,
     body: ops.OpBody,
     changeId: number,
-    apply: () => Promise<T>,
+    apply: (at: number) => Promise<T>,
   ): Promise<T | undefined> {
     const prepared: PreparedOp = await this.redo.prepare(body, m.mailboxId, changeId);
     if (this.random.chance(this.options.abortRate ?? 0.01)) {
@@ -194,8 +195,9 @@ export class MailboxSimulator {
       this.redo.abandon(prepared);
       return undefined;
     }
-    const result = await apply();
-    await this.redo.commit(prepared);
+    // Mailbox.beginTransaction takes the op's timestamp: every date a change writes is this one.
+    const result = await apply(Math.floor(prepared.op.header.timestamp / 1000));
+    m.lastCommit = { ms: await this.redo.commit(prepared), changeId };
     this.stats.operations++;
     return result;
   }
@@ -230,8 +232,9 @@ export class MailboxSimulator {
         new SearchIndex(indexDir(this.indexVolume, mailboxId)),
       );
       const prepared = await this.redo.prepare(ops.createMailbox(zimbraId), mailboxId, 1);
-      await this.transaction((c) => rows.insertNewMailbox(c, m, this.groups, this.indexVolume.id));
-      await this.redo.commit(prepared);
+      const at = Math.floor(prepared.op.header.timestamp / 1000);
+      await this.transaction((c) => rows.insertNewMailbox(c, m, this.groups, this.indexVolume.id, at));
+      m.lastCommit = { ms: await this.redo.commit(prepared), changeId: 1 };
       this.mailboxes.set(email, m);
       created.push(m);
     }
@@ -267,14 +270,18 @@ export class MailboxSimulator {
     m.totalSize += sign * msg.size;
   }
 
-  private messageRow(m: SimMailbox, msg: SimMessage, g: GeneratedMessage): rows.NewMessageRow {
+  /** The row Message.create writes, from what ParsedMessage reads out of the delivered message. */
+  private messageRow(msg: SimMessage, g: GeneratedMessage, at: number): rows.NewMessageRow {
     return {
       message: msg,
       date: Math.floor(g.date.getTime() / 1000),
+      changeDate: at,
+      locator: String(this.messageVolume.id),
       sender: g.sender,
       recipients: g.recipients.join(', '),
-      subject: g.subject,
-      fragment: g.words.slice(0, 12).join(' '),
+      subject: normalizeSubject(g.subject),
+      rawSubject: g.subject,
+      fragment: fragmentOf(g.bodyText),
       changeId: msg.modContent,
     };
   }
@@ -291,14 +298,14 @@ export class MailboxSimulator {
       const body = linkFrom
         ? ops.createMessage(m, msg, g, { link: linkFrom.path })
         : ops.createMessage(m, msg, g, { inline: g.raw });
-      const done = await this.logged(m, body, msg.modContent, async () => {
+      const done = await this.logged(m, body, msg.modContent, async (at) => {
         await fs.promises.mkdir(path.dirname(msg.blobPath), { recursive: true });
         if (linkFrom) await fs.promises.link(linkFrom.path, msg.blobPath);
         else await fs.promises.writeFile(msg.blobPath, g.raw);
         m.messages.set(msg.id, msg);
         this.countIn(m, msg, 1);
         await this.transaction(async (c) => {
-          await rows.insertMessages(c, m, [this.messageRow(m, msg, g)]);
+          await rows.insertMessages(c, m, [this.messageRow(msg, g, at)]);
           await rows.saveCounters(c, m, [msg.folderId]);
         });
         m.index.add(msg.id, g.words);
@@ -398,12 +405,16 @@ export class MailboxSimulator {
           await rows.insertMessages(
             c,
             m,
-            chunk.map(({ msg, g }) => this.messageRow(m, msg, g)),
+            chunk.map(({ msg, g, prepared }) =>
+              this.messageRow(msg, g, Math.floor(prepared.op.header.timestamp / 1000)),
+            ),
           );
           await rows.saveCounters(c, m, [FOLDER.inbox, FOLDER.sent]);
         });
         // One group commit (one fsync) for the whole batch, as mailboxd's concurrent deliveries get.
-        await Promise.all(chunk.map(({ prepared }) => this.redo.commit(prepared)));
+        const committed = await Promise.all(chunk.map(({ prepared }) => this.redo.commit(prepared)));
+        const last = chunk[chunk.length - 1];
+        if (last) m.lastCommit = { ms: Math.max(...committed), changeId: last.msg.modContent };
         m.index.addBatch(chunk.map(({ msg, g }) => ({ itemId: msg.id, words: g.words })));
         this.stats.delivered += chunk.length;
       }
@@ -459,14 +470,14 @@ export class MailboxSimulator {
       );
       if (!msg) return;
       const changeId = m.nextChangeId();
-      await this.logged(m, ops.alterItemTag(msg, flagId, on), changeId, async () => {
+      await this.logged(m, ops.alterItemTag(msg, flagId, on), changeId, async (at) => {
         const folder = m.folders.get(msg.folderId)!;
         if (flagId === FLAG.unread) {
           folder.unread += on ? 1 : -1;
           msg.unread = on;
         } else msg.flags = on ? msg.flags | flagBit(flagId) : msg.flags & ~flagBit(flagId);
         await this.transaction(async (c) => {
-          await rows.updateFlags(c, m, msg, changeId);
+          await rows.updateFlags(c, m, msg, changeId, at);
           await rows.saveCounters(c, m, [msg.folderId]);
         });
       });
@@ -492,7 +503,7 @@ export class MailboxSimulator {
           to,
         ),
         changeId,
-        async () => {
+        async (at) => {
           const from = new Map(items.map((x) => [x.id, x.folderId]));
           const touched = new Set([to, ...from.values()]);
           for (const x of items) {
@@ -508,6 +519,7 @@ export class MailboxSimulator {
               from,
               to,
               changeId,
+              at,
             );
             await rows.saveCounters(c, m, touched);
           });
@@ -526,8 +538,11 @@ export class MailboxSimulator {
         const created = { id: 64 + m.tags.size, name, color: this.random.int(0, 9) };
         const changeId = m.nextChangeId();
         const ok = await this.logged(m, ops.createTag(created), changeId, async () => {
-          await this.transaction((c) => rows.insertTag(c, m, created, changeId));
           m.tags.set(name, created);
+          await this.transaction(async (c) => {
+            await rows.insertTag(c, m, created, changeId);
+            await rows.saveCounters(c, m, []);
+          });
           return true;
         });
         if (!ok) return;
@@ -537,28 +552,41 @@ export class MailboxSimulator {
       const next = on ? [...msg.tags, name] : msg.tags.filter((t) => t !== name);
       const changeId = m.nextChangeId();
       const theTag = tag;
-      await this.logged(m, ops.setItemTags(msg, next), changeId, async () => {
+      await this.logged(m, ops.setItemTags(msg, next), changeId, async (at) => {
         msg.tags = next;
         await this.transaction(async (c) => {
-          await rows.updateFlags(c, m, msg, changeId);
+          await rows.updateFlags(c, m, msg, changeId, at);
           await rows.setTagged(c, m, theTag, msg.id, on);
+          await rows.saveCounters(c, m, []);
         });
       });
     });
   }
 
-  private async removeMessages(m: SimMailbox, items: SimMessage[], changeId: number): Promise<void> {
+  private async removeMessages(
+    m: SimMailbox,
+    items: SimMessage[],
+    changeId: number,
+    at: number,
+  ): Promise<void> {
     for (const x of items) {
       this.countIn(m, x, -1);
       m.messages.delete(x.id);
     }
+    const tags = new Set(items.flatMap((x) => x.tags));
     await this.transaction(async (c) => {
       await rows.deleteMessages(
         c,
         m,
         items.map((x) => x.id),
         changeId,
+        at,
       );
+      // Deleted items no longer count for their tags.
+      for (const name of tags) {
+        const tag = m.tags.get(name);
+        if (tag) await rows.saveTagCount(c, m, tag);
+      }
       await rows.saveCounters(c, m, new Set(items.map((x) => x.folderId)));
     });
     // Blobs go after the rows commit, as Zimbra deletes files at transaction end.
@@ -575,8 +603,8 @@ export class MailboxSimulator {
       }
       if (items.size === 0) return;
       const changeId = m.nextChangeId();
-      await this.logged(m, ops.deleteItem([...items].map((x) => x.id)), changeId, () =>
-        this.removeMessages(m, [...items], changeId),
+      await this.logged(m, ops.deleteItem([...items].map((x) => x.id)), changeId, (at) =>
+        this.removeMessages(m, [...items], changeId, at),
       );
     });
   }
@@ -585,8 +613,8 @@ export class MailboxSimulator {
     await this.userAction(m, async () => {
       const items = [...m.messages.values()].filter((x) => x.folderId === folderId);
       const changeId = m.nextChangeId();
-      await this.logged(m, ops.emptyFolder(folderId), changeId, () =>
-        this.removeMessages(m, items, changeId),
+      await this.logged(m, ops.emptyFolder(folderId), changeId, (at) =>
+        this.removeMessages(m, items, changeId, at),
       );
     });
   }
@@ -610,9 +638,9 @@ export class MailboxSimulator {
       };
       const uuid = this.random.uuid();
       const changeId = m.nextChangeId();
-      const ok = await this.logged(m, ops.createFolder(folder, uuid), changeId, async () => {
+      const ok = await this.logged(m, ops.createFolder(folder, uuid), changeId, async (at) => {
         await this.transaction(async (c) => {
-          await rows.insertFolder(c, m, folder, changeId, uuid);
+          await rows.insertFolder(c, m, folder, changeId, uuid, at);
           await rows.saveCounters(c, m, []);
         });
         m.folders.set(folder.id, folder);
@@ -631,10 +659,10 @@ export class MailboxSimulator {
       const name = `${folder.name.split(' (')[0]} (${this.random.int(1, 999)})`;
       if ([...m.folders.values()].some((f) => f.parent === folder.parent && f.name === name)) return;
       const changeId = m.nextChangeId();
-      await this.logged(m, ops.renameFolder(folder, name), changeId, async () => {
+      await this.logged(m, ops.renameFolder(folder, name), changeId, async (at) => {
         folder.name = name;
         await this.transaction(async (c) => {
-          await rows.renameFolder(c, m, folder, changeId);
+          await rows.renameFolder(c, m, folder, changeId, at);
           await rows.saveCounters(c, m, []);
         });
       });
