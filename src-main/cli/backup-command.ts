@@ -15,6 +15,7 @@ import { DEFAULT_LAB_DIR } from '../lab/sandbox';
 import { ENGINE_VERSION } from './version';
 import {
   addServerOptions,
+  checkPathArgument,
   openServer,
   parseServer,
   type ServerFlags,
@@ -44,7 +45,10 @@ interface BackupFlags extends ServerFlags {
   dryRun?: boolean;
 }
 
-const EMAIL = /^[^\s@]+@[^\s@]+$/;
+// What Zimbra's addresses are made of (ASCII dot-atom @ host name): no quotes, spaces, shell or
+// LDAP filter characters, so a value that reaches a log, a filter or a query is only an address.
+const EMAIL =
+  /^(?=.{3,254}$)[A-Za-z0-9!#%+=^_{}~-]+(?:\.[A-Za-z0-9!#%+=^_{}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 function defaultTarget(profile: ServerProfile, flags: ServerFlags): string | undefined {
   if (/^lab(:\d+)?$/.test(flags.server)) return path.join(DEFAULT_LAB_DIR, 'backup');
@@ -80,7 +84,7 @@ function validate(flags: BackupFlags): {
   const target = flags.target ?? defaultTarget(profile, flags);
   if (!target)
     throw new UsageError('-t: give the backup target directory (there is no default for a remote server)');
-  if (!path.isAbsolute(target)) throw new UsageError(`-t ${target}: not an absolute path`);
+  checkPathArgument('-t', target);
   return { profile, target, accounts, zip: zipMode(flags) };
 }
 
@@ -202,7 +206,7 @@ async function runDelete(flags: BackupFlags): Promise<number> {
   })();
   const target = flags.target ?? defaultTarget(parseServer(flags), flags);
   if (!target) throw new UsageError('-t: give the backup target directory');
-  if (!path.isAbsolute(target)) throw new UsageError(`-t ${target}: not an absolute path`);
+  checkPathArgument('-t', target);
   if (!fs.existsSync(path.join(target, 'sessions')))
     throw new UsageError(`-t ${target}: not a backup target (no sessions/)`);
   try {
@@ -371,6 +375,7 @@ export function abortCommand(): Command {
     .action(async (flags: { lb: string; target: string }) => {
       if (!isLabel(flags.lb))
         throw new UsageError(`-lb ${flags.lb}: not a session label (full-YYYYMMDD.HHMMSS.mmm)`);
+      checkPathArgument('-t', flags.target);
       const lock = await readLock(flags.target);
       if (lock.state !== 'held' || lock.info.label !== flags.lb || lockHolderLiveness(lock.info) === 'dead') {
         throw new Error(`no backup ${flags.lb} is running in ${flags.target}`);

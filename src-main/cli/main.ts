@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { abortCommand, backupCommand } from './backup-command';
 import { labCommand } from './lab-command';
 import { verifyCommand } from './verify-command';
+import { planCommand } from './plan-command';
+import { queryCommand } from './query-command';
 import { UsageError } from './usage-error';
 
 /**
@@ -43,6 +45,14 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(backupCommand(argv));
   program.addCommand(abortCommand());
   program.addCommand(verifyCommand());
+  program.addCommand(queryCommand());
+  program.addCommand(planCommand());
+  // Added commands do not inherit these: their usage errors too are one `mailvault:` line, exit 2.
+  for (const command of [program, ...program.commands])
+    command.exitOverride().configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (s, write) => write(`mailvault: ${s.replace(/^error: /, '')}`),
+    });
   try {
     await program.parseAsync(zimbraFlags(argv), { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

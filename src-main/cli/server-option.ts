@@ -45,10 +45,54 @@ export function addServerOptions(command: Command, shortIdentity = true): Comman
     .option('--zimbra-home <dir>', 'where Zimbra is installed on the server (default /opt/zimbra)');
 }
 
+/** Characters a shell, a glob or a terminal reads as more than part of a name. */
+const ODD_PATH_CHARACTER =
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
+  /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069$`;|&<>*?'"\\!(){}[\]]/;
+
+/**
+ * A directory the administrator names (target, Zimbra home): absolute, no `..` segment, within
+ * PATH_MAX, and nothing a shell, a glob or a terminal would read as more than a name.
+ */
+export function checkPathArgument(flag: string, value: string): string {
+  if (!path.posix.isAbsolute(value)) throw new UsageError(`${flag} ${value || '""'}: not an absolute path`);
+  if (value.length > 4096) throw new UsageError(`${flag} ${value}: longer than a path may be (4096)`);
+  if (value.split('/').includes('..')) throw new UsageError(`${flag} ${value}: has a ".." segment`);
+  const odd = ODD_PATH_CHARACTER.exec(value);
+  if (odd)
+    throw new UsageError(`${flag} ${value}: holds ${JSON.stringify(odd[0])}, which a path here may not`);
+  return value;
+}
+
+/** A private key file, by its PEM/OpenSSH armour; what is wrong with it is bad input, not a failure. */
+function checkKeyFile(file: string): void {
+  let head: string;
+  try {
+    if (!fs.statSync(file).isFile()) throw new UsageError(`-i ${file}: not a file`);
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buffer = Buffer.alloc(256);
+      head = buffer.subarray(0, fs.readSync(fd, buffer, 0, 256, 0)).toString('latin1');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`-i ${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read it (${code})`}`);
+  }
+  if (!/^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(head.trimStart()))
+    throw new UsageError(`-i ${file}: not an SSH private key (no BEGIN … PRIVATE KEY line)`);
+}
+
+const SSH_USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const IPV6 = /^\[[0-9A-Fa-f:.]+\]$/;
+
 export function parseServer(flags: ServerFlags): ServerProfile {
   const zimbraHome = flags.zimbraHome ?? '/opt/zimbra';
-  if (flags.zimbraHome !== undefined && !path.posix.isAbsolute(flags.zimbraHome))
-    throw new UsageError(`--zimbra-home ${flags.zimbraHome}: not an absolute path`);
+  if (flags.zimbraHome !== undefined) checkPathArgument('--zimbra-home', flags.zimbraHome);
   if (flags.server === 'local') return { kind: 'local', zimbraHome, name: 'local' };
   const lab = /^lab(?::(\d+))?$/.exec(flags.server);
   if (lab) {
@@ -62,16 +106,30 @@ export function parseServer(flags: ServerFlags): ServerProfile {
     return { kind: 'local', zimbraHome: server.zimbraHome, name: server.hostname };
   }
   if (flags.server.startsWith('ssh://')) {
+    // URL() drops tabs and newlines silently: a value holding one is not what the user meant.
+    // eslint-disable-next-line no-control-regex -- control characters are what this refuses
+    if (/[\u0000-\u001f\u007f-\u009f\s]/.test(flags.server))
+      throw new UsageError(`-s ${flags.server}: not an ssh://user@host[:port] address`);
     let url: URL;
     try {
       url = new URL(flags.server);
     } catch {
       throw new UsageError(`-s ${flags.server}: not an ssh://user@host[:port] address`);
     }
-    if (!url.hostname || url.pathname.replace(/^\/$/, '') !== '')
+    if (!url.hostname || url.pathname.replace(/^\/$/, '') !== '' || url.search || url.hash)
       throw new UsageError(`-s ${flags.server}: not an ssh://user@host[:port] address`);
-    if (flags.identity !== undefined && !fs.existsSync(flags.identity))
-      throw new UsageError(`-i ${flags.identity}: no such file`);
+    // A password in the address would sit in the shell history and the process list.
+    if (url.password) {
+      const shown = flags.server.replace(`:${url.password}@`, ':***@');
+      throw new UsageError(`-s ${shown}: no password in the address; use a key (-i) or the SSH agent`);
+    }
+    if (!HOST_NAME.test(url.hostname) && !IPV6.test(url.hostname))
+      throw new UsageError(`-s ${flags.server}: ${url.hostname} is not a host name or address`);
+    if (/^ssh:\/\/@/.test(flags.server)) throw new UsageError(`-s ${flags.server}: the user name is empty`);
+    if (url.username && !SSH_USER.test(decodeURIComponent(url.username)))
+      throw new UsageError(`-s ${flags.server}: ${decodeURIComponent(url.username)} is not a user name`);
+    if (url.port === '0') throw new UsageError(`-s ${flags.server}: port 0 is not a port`);
+    if (flags.identity !== undefined) checkKeyFile(flags.identity);
     if (flags.hostKey !== undefined && !/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(flags.hostKey))
       throw new UsageError(`--host-key ${flags.hostKey}: not a SHA256:<base64> fingerprint`);
     return {

@@ -1,7 +1,9 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { isLabel } from '../engine/target/labels';
 import { verifyTarget, type Finding } from '../engine/verify/verify-target';
+import { checkPathArgument } from './server-option';
 import { UsageError } from './usage-error';
 
 const describe = (f: Finding) => `${f.email ? `${f.email}: ` : ''}${f.file ? `${f.file} ` : ''}${f.problem}`;
@@ -16,12 +18,15 @@ export function verifyCommand(): Command {
     .option('--lb <label>', 'only this session (Zimbra: -lb)')
     .option('--json', 'print JSON')
     .action(async (flags: { target: string; lb?: string; json?: boolean }) => {
-      if (!path.isAbsolute(flags.target)) throw new UsageError(`-t ${flags.target}: not an absolute path`);
+      checkPathArgument('-t', flags.target);
       if (flags.lb !== undefined && !isLabel(flags.lb))
         throw new UsageError(`-lb ${flags.lb}: not a session label (full-YYYYMMDD.HHMMSS.mmm)`);
+      // A mistyped target holds no sessions, and "all intact" about nothing would be a lie.
+      if (!fs.existsSync(path.join(flags.target, 'sessions')))
+        throw new UsageError(`-t ${flags.target}: not a backup target (no sessions/)`);
       const verdict = await verifyTarget(flags.target, { label: flags.lb });
       if (flags.lb && verdict.sessions.length === 0 && verdict.findings.length === 0)
-        throw new Error(`no complete session ${flags.lb} in ${flags.target}`);
+        throw new UsageError(`-lb ${flags.lb}: no complete session of that label in ${flags.target}`);
       if (flags.json) console.log(JSON.stringify(verdict));
       else {
         for (const s of verdict.sessions) {

@@ -24,6 +24,12 @@ export type DeleteSpec = { kind: 'label'; label: string } | { kind: 'before'; ti
 export class DeleteArgumentError extends Error {}
 
 export function parseDeleteArgument(value: string, now = Date.now()): DeleteSpec {
+  // parseZimbraTime trims; padding, a newline or an escape in the value is a mistake: delete nothing.
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
+  if (/[\u0000-\u001f\u007f]/.test(value) || value.trim() !== value || value === '')
+    throw new DeleteArgumentError(
+      `-del ${value}: not a label, a date (YYYY/MM/DD[-hh:mm:ss]) or an age (7d, 1m, 1y)`,
+    );
   if (/^(full|incr)-/.test(value)) {
     if (!isLabel(value))
       throw new DeleteArgumentError(`-del ${value}: not a session label (full-YYYYMMDD.HHMMSS.mmm)`);

@@ -54,6 +54,8 @@ export function parseAge(value: string, now: number): number | null {
   const m = /^(\d+)([dmy])$/.exec(value.trim());
   if (!m) return null;
   const n = Number(m[1]);
+  // Beyond what a date can hold (a typo like 99999999y) is not an age.
+  if (!Number.isSafeInteger(n) || n > 1_000_000) return null;
   const date = new Date(now);
   if (m[2] === 'd') {
     date.setDate(date.getDate() - n);
