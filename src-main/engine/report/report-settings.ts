@@ -1,0 +1,121 @@
+import os from 'node:os';
+import type { Client } from 'ldapts';
+
+/**
+ * Who gets the report mail and through which SMTP server. Per server, from the directory as
+ * Zimbra keeps them (zimbraBackupReportEmailRecipients, …Sender, …SubjectPrefix, zimbraSmtpHostname,
+ * zimbraSmtpPort: the server's entry first, then the global config), and the command's flags
+ * over those.
+ */
+export interface ReportSettings {
+  to: string[];
+  from: string;
+  host: string;
+  port: number;
+  subjectPrefix: string;
+}
+
+export type PartialReportSettings = Partial<ReportSettings>;
+
+export class ReportSettingsError extends Error {}
+
+export const DEFAULT_SUBJECT_PREFIX = 'Mailvault Backup Report';
+const ADDRESS = /^[^\s@,<>]+@[^\s@,<>]+$/;
+
+/** `--mail-to a@x,b@y`, `--smtp host[:port]`, …, checked; throws naming the bad value. */
+export function reportFlags(flags: {
+  mailTo?: string;
+  mailFrom?: string;
+  smtp?: string;
+  mailSubjectPrefix?: string;
+}): PartialReportSettings {
+  const out: PartialReportSettings = {};
+  if (flags.mailTo !== undefined) {
+    const to = flags.mailTo.split(',').map((a) => a.trim());
+    for (const address of to)
+      if (!ADDRESS.test(address))
+        throw new ReportSettingsError(
+          `--mail-to ${flags.mailTo}: ${address || '(empty)'} is not a mail address`,
+        );
+    out.to = to;
+  }
+  if (flags.mailFrom !== undefined) {
+    if (!ADDRESS.test(flags.mailFrom))
+      throw new ReportSettingsError(`--mail-from ${flags.mailFrom}: not a mail address`);
+    out.from = flags.mailFrom;
+  }
+  if (flags.smtp !== undefined) {
+    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(flags.smtp);
+    const port = m?.[2] === undefined ? 25 : Number(m[2]);
+    if (!m || port < 1 || port > 65535)
+      throw new ReportSettingsError(`--smtp ${flags.smtp}: not host[:port]`);
+    out.host = m[1]!.replace(/^\[|\]$/g, '');
+    out.port = port;
+  }
+  if (flags.mailSubjectPrefix !== undefined) {
+    if (/[\r\n]/.test(flags.mailSubjectPrefix) || flags.mailSubjectPrefix.trim() === '')
+      throw new ReportSettingsError('--mail-subject-prefix: give one line of text');
+    out.subjectPrefix = flags.mailSubjectPrefix;
+  }
+  return out;
+}
+
+const ATTRIBUTES = [
+  'zimbraBackupReportEmailRecipients',
+  'zimbraBackupReportEmailSender',
+  'zimbraBackupReportEmailSubjectPrefix',
+  'zimbraSmtpHostname',
+  'zimbraSmtpPort',
+];
+
+function values(entry: Record<string, unknown> | undefined, name: string): string[] {
+  const v = entry?.[name];
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).map(String).filter((s) => s !== '');
+}
+
+/** The report settings the directory holds for `hostname` (server entry over global config). */
+export async function directoryReportSettings(
+  client: Client,
+  hostname: string,
+): Promise<PartialReportSettings> {
+  const read = async (dn: string) => {
+    try {
+      const { searchEntries } = await client.search(dn, { scope: 'base', attributes: ATTRIBUTES });
+      return searchEntries[0] as Record<string, unknown> | undefined;
+    } catch {
+      return undefined; // no such entry
+    }
+  };
+  const server = await read(`cn=${hostname},cn=servers,cn=zimbra`);
+  const global = await read('cn=config,cn=zimbra');
+  const pick = (name: string) => (values(server, name).length ? values(server, name) : values(global, name));
+  const out: PartialReportSettings = {};
+  const to = pick('zimbraBackupReportEmailRecipients');
+  if (to.length) out.to = to;
+  const [from] = pick('zimbraBackupReportEmailSender');
+  if (from) out.from = from;
+  const [prefix] = pick('zimbraBackupReportEmailSubjectPrefix');
+  if (prefix) out.subjectPrefix = prefix;
+  const [host] = pick('zimbraSmtpHostname');
+  if (host) out.host = host;
+  const [port] = pick('zimbraSmtpPort');
+  if (port && /^\d+$/.test(port)) out.port = Number(port);
+  return out;
+}
+
+/** Flags over the directory over defaults; null recipients means there is no one to tell. */
+export function resolveReportSettings(
+  flags: PartialReportSettings,
+  directory: PartialReportSettings,
+): ReportSettings | null {
+  const to = flags.to ?? directory.to;
+  if (!to?.length) return null;
+  return {
+    to,
+    from: flags.from ?? directory.from ?? `mailvault@${os.hostname()}`,
+    host: flags.host ?? directory.host ?? 'localhost',
+    port: flags.port ?? directory.port ?? 25,
+    subjectPrefix: flags.subjectPrefix ?? directory.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX,
+  };
+}

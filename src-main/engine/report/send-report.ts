@@ -1,0 +1,32 @@
+import nodemailer from 'nodemailer';
+import { reportBody, reportSubject, type RunReport } from './report-content';
+import type { ReportSettings } from './report-settings';
+
+/**
+ * Sends the report over SMTP with nodemailer: plain SMTP to the MTA the settings name (Zimbra's
+ * own postfix on the server, usually), STARTTLS when it offers it. No credentials: a mail
+ * server's MTA accepts mail from its own host.
+ */
+export async function sendReport(settings: ReportSettings, run: RunReport): Promise<{ messageId: string }> {
+  const transport = nodemailer.createTransport({
+    host: settings.host,
+    port: settings.port,
+    secure: false,
+    connectionTimeout: 30_000,
+    greetingTimeout: 30_000,
+    socketTimeout: 60_000,
+    // A server's MTA often has a self-signed certificate: encrypt when offered, do not fail on it.
+    tls: { rejectUnauthorized: false },
+  });
+  try {
+    const info = await transport.sendMail({
+      from: settings.from,
+      to: settings.to,
+      subject: reportSubject(settings.subjectPrefix, run),
+      text: reportBody(run),
+    });
+    return { messageId: String(info.messageId) };
+  } finally {
+    transport.close();
+  }
+}
