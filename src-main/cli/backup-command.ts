@@ -22,6 +22,7 @@ import {
   type ServerProfile,
 } from './server-option';
 import { UsageError } from './usage-error';
+import { addRunRecordOptions, recordedAction } from './run-record';
 
 /**
  * `mailvault zmbackup` and `zmbackupabort`, with zmbackup's flags (zimbra-facts §1.2). A backup
@@ -351,7 +352,8 @@ export function backupCommand(argv: readonly string[]): Command {
     .option('--json', 'print JSON')
     .addOption(new Option('--worker').hideHelp());
   addServerOptions(command, false);
-  command.action(async (flags: BackupFlags) => {
+  addRunRecordOptions(command);
+  const act = async (flags: BackupFlags) => {
     let code: number;
     if (flags.del !== undefined) code = await runDelete(flags);
     else if (flags.worker) code = await runAsWorker(flags);
@@ -363,7 +365,9 @@ export function backupCommand(argv: readonly string[]): Command {
       );
     else code = await startWorker(flags, [...argv]);
     process.exitCode = code;
-  });
+  };
+  // --unattended and --mail-report: the attempt record, the report mail, an honest exit status.
+  command.action(recordedAction((flags: BackupFlags) => defaultTarget(parseServer(flags), flags), act));
   return command;
 }
 
