@@ -1,0 +1,295 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { forEachLimited, writeFileAtomic } from '../target/durable-fs';
+import { compareLabels, isLabel } from '../target/labels';
+import { isZimbraId, SESSION_FILES, targetPaths } from '../target/layout';
+import { readManifest, type AccountStatus, type Manifest } from '../target/manifest';
+import {
+  accountStatusOf,
+  CATALOG_DIR,
+  CATALOG_FILE,
+  CorruptCatalogError,
+  decodeCatalog,
+  encodeCatalog,
+  STATUS_CODES,
+  type CatalogBody,
+  type CatalogInvalid,
+  type CatalogSession,
+  type FileStamp,
+} from './catalog-format';
+
+/** How the catalog was obtained: as it was on disk, brought up to date, or built from nothing. */
+export type CatalogState = 'fresh' | 'updated' | 'rebuilt';
+
+export interface CatalogLoad {
+  catalog: Catalog;
+  state: CatalogState;
+  /** Why it was updated or rebuilt: missing, corrupt (with what), or how many sessions changed. */
+  reason: string | null;
+  /** Manifests read to get here. */
+  manifestsRead: number;
+  /** False when the target could not be written (read-only media): the answer is still right. */
+  written: boolean;
+}
+
+export interface CatalogAccount {
+  index: number;
+  zimbraId: string;
+  email: string;
+  mailboxId: number | null;
+}
+
+export interface AccountInSession {
+  account: CatalogAccount;
+  status: AccountStatus;
+  bytes: number;
+  snapshotMs: number | null;
+  error?: string;
+}
+
+export const catalogFile = (target: string): string =>
+  path.join(targetPaths(target).root, CATALOG_DIR, CATALOG_FILE);
+
+/** A loaded catalog, with the look-ups query and plan need. Sessions are oldest first. */
+export class Catalog {
+  readonly accounts: CatalogAccount[];
+
+  constructor(readonly body: CatalogBody) {
+    this.accounts = body.accounts.map(([zimbraId, email, mailboxId], index) => ({
+      index,
+      zimbraId,
+      email,
+      mailboxId,
+    }));
+  }
+
+  get sessions(): CatalogSession[] {
+    return this.body.sessions;
+  }
+
+  get invalid(): CatalogInvalid[] {
+    return this.body.invalid;
+  }
+
+  /** Account entries matching an email (any case) or a zimbraId; several when a mailbox id changed. */
+  findAccount(nameOrId: string): CatalogAccount[] {
+    const wanted = nameOrId.toLowerCase();
+    const byId = isZimbraId(nameOrId);
+    return this.accounts.filter((a) => (byId ? a.zimbraId === wanted : a.email.toLowerCase() === wanted));
+  }
+
+  /** The account's entry in a session, if the session holds it. */
+  accountIn(session: CatalogSession, indexes: ReadonlySet<number>): AccountInSession | undefined {
+    const at = session.accounts.findIndex((i) => indexes.has(i));
+    if (at < 0) return undefined;
+    return this.entryAt(session, at);
+  }
+
+  /** Every account of a session, in the manifest's order. */
+  accountsOf(session: CatalogSession): AccountInSession[] {
+    return session.accounts.map((_, at) => this.entryAt(session, at));
+  }
+
+  private entryAt(session: CatalogSession, at: number): AccountInSession {
+    const error = session.accountErrors[String(at)];
+    return {
+      account: this.accounts[session.accounts[at]!]!,
+      status: accountStatusOf(session.statusCodes[at]!),
+      bytes: session.bytes[at]!,
+      snapshotMs: session.snapshotMs[at]!,
+      ...(error ? { error } : {}),
+    };
+  }
+}
+
+async function stampOf(file: string): Promise<FileStamp | null> {
+  try {
+    const st = await fs.promises.stat(file);
+    return { bytes: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+const sameStamp = (a: FileStamp | null, b: FileStamp | null): boolean =>
+  a === b || (a !== null && b !== null && a.bytes === b.bytes && a.mtimeMs === b.mtimeMs && a.ino === b.ino);
+
+/** Session labels in sessions/ and the stamp of each one's manifest.json, as they are now. */
+async function currentStamps(target: string): Promise<Map<string, FileStamp | null>> {
+  const { sessions } = targetPaths(target);
+  let entries: fs.Dirent[];
+  try {
+    entries = await fs.promises.readdir(sessions, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw error;
+  }
+  const labels = entries.filter((e) => e.isDirectory() && isLabel(e.name)).map((e) => e.name);
+  const stamps = new Map<string, FileStamp | null>();
+  await forEachLimited(labels, 64, async (label) => {
+    stamps.set(label, await stampOf(path.join(sessions, label, SESSION_FILES.manifest)));
+  });
+  return stamps;
+}
+
+type Interned = Map<string, number>;
+
+function intern(
+  table: CatalogBody['accounts'],
+  index: Interned,
+  id: string,
+  email: string,
+  mb: number | null,
+) {
+  const key = `${id}\u0000${email}\u0000${mb ?? ''}`;
+  let at = index.get(key);
+  if (at === undefined) {
+    at = table.length;
+    table.push([id, email, mb]);
+    index.set(key, at);
+  }
+  return at;
+}
+
+function sessionEntry(
+  manifest: Manifest,
+  stamp: FileStamp,
+  table: CatalogBody['accounts'],
+  index: Interned,
+): CatalogSession {
+  const accountErrors: Record<string, string> = {};
+  manifest.accounts.forEach((a, at) => {
+    if (a.error) accountErrors[String(at)] = a.error;
+  });
+  return {
+    label: manifest.label,
+    manifest: stamp,
+    type: manifest.type,
+    hostname: manifest.server.hostname,
+    serverId: manifest.server.zimbraId,
+    startMs: manifest.startMs,
+    endMs: manifest.endMs,
+    status: manifest.status,
+    redoSeq: manifest.redo.seq ? [manifest.redo.seq.min, manifest.redo.seq.max] : null,
+    redoTimeMs: manifest.redo.timeMs ? [manifest.redo.timeMs.min, manifest.redo.timeMs.max] : null,
+    redoLogs: (manifest.redoLogs ?? []).map((l) => [l.name, l.seq, l.bytes, l.firstOpMs, l.lastOpMs]),
+    errors: manifest.errors.map((e) => ({ ...(e.email ? { email: e.email } : {}), message: e.message })),
+    warnings: manifest.warnings ?? [],
+    accounts: manifest.accounts.map((a) =>
+      intern(table, index, a.zimbraId.toLowerCase(), a.email, a.mailboxId),
+    ),
+    statusCodes: manifest.accounts.map((a) => STATUS_CODES[a.status]).join(''),
+    bytes: manifest.accounts.map((a) => a.bytes),
+    snapshotMs: manifest.accounts.map((a) => a.maintenance?.startMs ?? null),
+    accountErrors,
+  };
+}
+
+async function readCatalogFile(target: string): Promise<{ body: CatalogBody | null; reason: string }> {
+  let text: string;
+  try {
+    text = await fs.promises.readFile(catalogFile(target), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { body: null, reason: 'missing' };
+    return { body: null, reason: `unreadable (${(error as Error).message})` };
+  }
+  try {
+    return { body: decodeCatalog(text), reason: '' };
+  } catch (error) {
+    if (error instanceof CorruptCatalogError) return { body: null, reason: `corrupt (${error.message})` };
+    throw error;
+  }
+}
+
+export interface LoadCatalogOptions {
+  /** Do not write the catalog back (a read-only look). */
+  readOnly?: boolean;
+}
+
+/**
+ * The target's catalog, brought up to date with sessions/: entries whose manifest has the stamp
+ * they were read with are kept, the others (new, changed, gone) are read again from their
+ * manifests. A missing or corrupt catalog is rebuilt from every manifest. Written back
+ * (temp + fsync + rename) when anything changed.
+ */
+export async function loadCatalog(target: string, options: LoadCatalogOptions = {}): Promise<CatalogLoad> {
+  const [stamps, stored] = await Promise.all([currentStamps(target), readCatalogFile(target)]);
+  const old = stored.body;
+  const known = new Map<string, { session?: CatalogSession; invalid?: CatalogInvalid }>();
+  for (const s of old?.sessions ?? []) known.set(s.label, { session: s });
+  for (const s of old?.invalid ?? []) known.set(s.label, { invalid: s });
+
+  let changed = old ? 0 : stamps.size;
+  if (old) {
+    for (const label of known.keys()) if (!stamps.has(label)) changed++;
+    for (const [label, stamp] of stamps) {
+      const was = known.get(label);
+      const wasStamp = was?.session?.manifest ?? was?.invalid?.manifest ?? undefined;
+      if (wasStamp === undefined || !sameStamp(wasStamp, stamp)) changed++;
+    }
+  }
+  if (old && changed === 0) {
+    return { catalog: new Catalog(old), state: 'fresh', reason: null, manifestsRead: 0, written: false };
+  }
+
+  const table: CatalogBody['accounts'] = [];
+  const index: Interned = new Map();
+  const sessions: CatalogSession[] = [];
+  const invalid: CatalogInvalid[] = [];
+  const toRead: string[] = [];
+  for (const [label, stamp] of stamps) {
+    const was = known.get(label);
+    if (was?.session && sameStamp(was.session.manifest, stamp)) {
+      const s = was.session;
+      // Re-interned: the old table may hold accounts no session refers to any more.
+      const accounts = s.accounts.map((i) => {
+        const [id, email, mb] = old!.accounts[i]!;
+        return intern(table, index, id, email, mb);
+      });
+      sessions.push({ ...s, accounts });
+    } else if (was?.invalid && sameStamp(was.invalid.manifest, stamp)) invalid.push(was.invalid);
+    else toRead.push(label);
+  }
+  const read = new Map<string, Manifest | CatalogInvalid>();
+  await forEachLimited(toRead, 16, async (label) => {
+    const dir = path.join(targetPaths(target).sessions, label);
+    const reading = await readManifest(dir);
+    if (reading.state === 'complete') read.set(label, reading.manifest);
+    else
+      read.set(label, {
+        label,
+        manifest: stamps.get(label) ?? null,
+        reason: reading.state === 'missing' ? 'no manifest.json' : reading.reason.split('\n')[0]!,
+      });
+  });
+  for (const label of toRead) {
+    const got = read.get(label)!;
+    // The stamp was taken before the read: a manifest replaced in between differs from it next
+    // time and is read again, never kept stale.
+    if ('format' in got) {
+      const stamp = stamps.get(label);
+      if (stamp) sessions.push(sessionEntry(got, stamp, table, index));
+    } else invalid.push(got);
+  }
+  sessions.sort((a, b) => compareLabels(a.label, b.label));
+  invalid.sort((a, b) => compareLabels(a.label, b.label));
+  const body: CatalogBody = { builtMs: Date.now(), accounts: table, sessions, invalid };
+  let written = false;
+  if (!options.readOnly) {
+    try {
+      await fs.promises.mkdir(path.dirname(catalogFile(target)), { recursive: true });
+      await writeFileAtomic(catalogFile(target), encodeCatalog(body));
+      written = true;
+    } catch {
+      // A target on read-only media is still answered, from the manifests.
+    }
+  }
+  return {
+    catalog: new Catalog(body),
+    state: old ? 'updated' : 'rebuilt',
+    reason: old ? `${changed} session(s) changed` : stored.reason,
+    manifestsRead: toRead.length,
+    written,
+  };
+}
