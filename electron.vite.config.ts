@@ -25,8 +25,14 @@ export default defineConfig({
   main: {
     build: {
       outDir: fromRoot('out/main'),
-      // index.js: package.json's "main", what `electron .` starts.
-      rollupOptions: { input: { index: fromRoot('src-main/electron/main.ts') } },
+      // index.js: package.json's "main", what `electron .` starts; backup-worker.js: the child
+      // process each backup job runs in (forked by the shell with ELECTRON_RUN_AS_NODE).
+      rollupOptions: {
+        input: {
+          index: fromRoot('src-main/electron/main.ts'),
+          'backup-worker': fromRoot('src-main/jobs/backup-worker.ts'),
+        },
+      },
     },
   },
   preload: {

@@ -20,6 +20,7 @@ let sandbox;
 let sandboxDir;
 let sandboxFailed = false;
 let host;
+let webConsole;
 let child;
 
 // Installed first: Ctrl-C while the sandbox starts must still stop it.
@@ -87,14 +88,29 @@ async function main() {
     return;
   }
 
-  const { createDispatch } = await load('src-main/api/handlers.ts');
+  const { createConsole } = await load('src-main/api/create-console.ts');
+  const { defaultConfigDir } = await load('src-main/api/config-dir.ts');
+  const { NO_SECRET_BOX } = await load('src-main/api/secrets.ts');
+  const { launchWorkerFromSource } = await load('src-main/jobs/launch-from-source.ts');
   const { startWebHost } = await load('src-main/host/web-host.ts');
   const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-  const dispatch = createDispatch(
-    { appInfo: () => ({ name: 'Mailvault', version, shell: 'web' }), servers: () => sandbox?.list() ?? [] },
+  // The web console has no keyring: it stores no passphrases (SSH agent or unencrypted keys only).
+  webConsole = createConsole({
+    info: { name: 'Mailvault', version, shell: 'web' },
+    configDir: defaultConfigDir(),
+    secrets: NO_SECRET_BOX,
+    events,
+    launchWorker: launchWorkerFromSource(),
+    sandbox,
     log,
-  );
-  host = await startWebHost({ rendererDir: path.join(root, 'out/renderer'), dispatch, events, log });
+  });
+  log(`saved servers: ${webConsole.store.file}`);
+  host = await startWebHost({
+    rendererDir: path.join(root, 'out/renderer'),
+    dispatch: webConsole.dispatch,
+    events,
+    log,
+  });
   console.log(`\nMailvault console: ${host.url}\n`);
   log('open it in a browser on this machine; Ctrl-C stops the console and the sandbox');
 }
@@ -104,6 +120,7 @@ async function shutdown(code) {
   stopping = true;
   child?.kill('SIGTERM');
   await host?.close();
+  await webConsole?.stop();
   if (sandbox && !sandboxFailed) log('stopping the sandbox server');
   await sandbox?.stop().catch((error) => console.error(`[mailvault] stopping the sandbox failed: ${error}`));
   process.exit(code);

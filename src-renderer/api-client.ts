@@ -41,7 +41,8 @@ const failure = (code: ApiError['code'], message: string) => ({
 });
 const NO_TOKEN = 'No access token: open the address that “npm start” printed, token included.';
 
-export function createWebClient(token: string | undefined): MailvaultApi {
+/** `base`: the host's origin, for callers outside its page (the contract tests in Node). */
+export function createWebClient(token: string | undefined, base = ''): MailvaultApi {
   const listeners = new Map<EventName, Set<(payload: unknown) => void>>();
   let stream: AbortController | undefined;
 
@@ -60,7 +61,10 @@ export function createWebClient(token: string | undefined): MailvaultApi {
   async function readEvents(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       try {
-        const response = await fetch(EVENTS_PATH, { headers: { [TOKEN_HEADER]: token ?? '' }, signal });
+        const response = await fetch(`${base}${EVENTS_PATH}`, {
+          headers: { [TOKEN_HEADER]: token ?? '' },
+          signal,
+        });
         if (response.status === 401 || response.status === 403) return;
         if (!response.body) throw new Error(`HTTP ${response.status}`);
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -83,7 +87,7 @@ export function createWebClient(token: string | undefined): MailvaultApi {
     async call(name: RequestName, req: unknown) {
       if (!token) return failure('unauthorized', NO_TOKEN);
       try {
-        const response = await fetch(`/api/${encodeURIComponent(name)}`, {
+        const response = await fetch(`${base}/api/${encodeURIComponent(name)}`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', [TOKEN_HEADER]: token },
           body: JSON.stringify(req),

@@ -15,12 +15,48 @@ export interface AppInfo {
   version: string;
   /** Which shell serves the console: the Electron window or the local web host in a browser. */
   shell: 'electron' | 'web';
+  /**
+   * Where secrets (SSH key passphrases) can be kept: encrypted by the OS keyring, `weak` (Linux
+   * without a keyring: a hard-coded key, refused unless accepted), or nowhere (the web console).
+   */
+  secrets: 'encrypted' | 'weak' | 'none';
 }
 
 /** How the engine reaches a server: on the server itself, or over SSH from this machine. */
 export type ServerAccess = 'local' | 'ssh';
 
-export type ServerStatus = 'starting' | 'online' | 'offline' | 'error';
+export type ServerStatus = 'starting' | 'online' | 'offline' | 'error' | 'unknown';
+
+/** One committed (or running) backup session, as the console shows it. */
+export interface SessionRef {
+  label: string;
+  startMs: number;
+  endMs: number | null;
+  status: SessionOutcome;
+}
+
+/** A manifest's status, or the state of a session that has none (yet). */
+export type SessionOutcome =
+  'completed' | 'completed with errors' | 'aborted' | 'failed' | 'in progress' | 'abandoned' | 'invalid';
+
+/** A stretch of time in which a restore to any second is possible (a full, then unbroken redo logs). */
+export interface TimeRange {
+  fromMs: number;
+  toMs: number;
+}
+
+/** What the servers screen shows at a glance for one server. */
+export interface BackupOverview {
+  lastFull: SessionRef | null;
+  lastIncremental: SessionRef | null;
+  /** The latest stretch of any-second restore, if any. */
+  coverage: TimeRange | null;
+  /** Sessions in the target that did not complete cleanly. */
+  troubled: number;
+  sessions: number;
+  /** Why the target could not be read, if it could not. */
+  problem?: string;
+}
 
 export interface ServerSummary {
   /** Stable id within this console (what `-s <name>` names on the command line). */
@@ -36,40 +72,227 @@ export interface ServerSummary {
   detail?: string;
   /** The built-in sandbox server started with the app. */
   sandbox?: boolean;
+  /** Saved by the administrator (editable, removable). */
+  saved?: boolean;
+  /** The backup target directory (on this machine). */
+  target?: string;
+  backups?: BackupOverview;
+  /** A job running on this server now. */
+  runningJobId?: string;
+}
+
+/** SSH settings of a saved server. No secret is ever part of it. */
+export interface SshSettings {
+  host: string;
+  port: number;
+  user: string;
+  /** The SSH agent (SSH_AUTH_SOCK), or a private key file. */
+  auth: 'agent' | 'key';
+  keyPath?: string;
+  /** The pinned host key, SHA256:… as `ssh-keygen -lf` prints it; set once confirmed. */
+  hostKey?: string;
+}
+
+/** A saved server as stored and shown (never with secrets). */
+export interface ServerProfile {
+  id: string;
+  name: string;
+  access: ServerAccess;
+  ssh?: SshSettings;
+  /** Where Zimbra is installed on the server. */
+  zimbraHome: string;
+  /** The backup target directory on this machine. */
+  target: string;
+  /** zimbra_server_hostname, learned by the last successful connection test. */
+  hostname?: string;
+  /** A key passphrase is stored (encrypted). */
+  hasPassphrase?: boolean;
+  sandbox?: boolean;
+}
+
+/** What the add/edit form sends. `passphrase`: a new one to store, null to forget it, absent to keep. */
+export type ServerProfileInput = Omit<ServerProfile, 'id' | 'hostname' | 'hasPassphrase' | 'sandbox'> & {
+  id?: string;
+  passphrase?: string | null;
+  /** Store the passphrase even though this machine's secret storage is `weak`. */
+  acceptWeakSecretStorage?: boolean;
+};
+
+export type ConnectionStep = 'ssh' | 'localconfig' | 'mariadb' | 'ldap' | 'volumes' | 'accounts';
+
+export interface ConnectionStepResult {
+  step: ConnectionStep;
+  /** `confirm`: the host key must be confirmed by the administrator before going on. */
+  outcome: 'ok' | 'failed' | 'confirm' | 'skipped';
+  detail: string;
+}
+
+export interface ConnectionTest {
+  ok: boolean;
+  steps: ConnectionStepResult[];
+  /** The host key the server offered (SSH). */
+  fingerprint?: string;
+  hostname?: string;
+  accounts?: number;
+}
+
+/** One session on the timeline. */
+export interface SessionInfo extends SessionRef {
+  type: 'full' | 'incremental';
+  hostname: string | null;
+  accounts: number;
+  accountErrors: number;
+  bytes: number;
+  errors: string[];
+  redoLogs: number;
+  /** Redo op times the session covers. */
+  redoTimeMs: TimeRange | null;
+  redoSeq: { min: number; max: number } | null;
+}
+
+export interface TimelineGap extends TimeRange {
+  why: string;
+}
+
+export interface ServerTimeline {
+  serverId: string;
+  sessions: SessionInfo[];
+  coverage: TimeRange[];
+  gaps: TimelineGap[];
+}
+
+export interface SessionAccount {
+  email: string;
+  status: string;
+  bytes: number;
+  error?: string;
+  maintenance: TimeRange | null;
+}
+
+export interface SessionDetail extends SessionInfo {
+  accountList: SessionAccount[];
+  warnings: string[];
+}
+
+export type BackupKind = 'full' | 'incremental';
+
+export interface JobProgress {
+  accountsDone: number;
+  /** Null until the server's account list is read. */
+  accountsTotal: number | null;
+  accountErrors: number;
+  bytes: number;
+  /** Bytes per second over the last seconds; null until measurable. */
+  bytesPerSec: number | null;
+  /** Estimated time left; null until measurable. */
+  etaMs: number | null;
+  currentAccount: string | null;
+  message: string | null;
+}
+
+export type JobState = 'running' | 'succeeded' | 'failed' | 'aborted';
+
+/** A session a job wrote, as its result lists it. */
+export interface JobSession {
+  label: string;
+  status: SessionOutcome;
+  accounts: number;
+  accountErrors: number;
+  bytes: number;
+  errors: string[];
+}
+
+export interface JobSnapshot {
+  id: string;
+  /** The sequence number of the last event of this job: events with a higher one are newer. */
+  seq: number;
+  operation: `backup.${BackupKind}`;
+  serverId: string;
+  serverName: string;
+  state: JobState;
+  startedAt: number;
+  endedAt?: number;
+  label?: string;
+  progress: JobProgress | null;
+  aborting?: boolean;
+  sessions: JobSession[];
+  warnings: string[];
+  error?: ApiError;
+}
+
+export type PruneRule =
+  | { kind: 'age'; amount: number; unit: 'minutes' | 'hours' | 'days' | 'months' | 'years' }
+  | { kind: 'label'; label: string };
+
+export interface PrunePlan {
+  /** Sessions that go, oldest first. */
+  sessions: string[];
+  redoLogs: string[];
+  /** Sessions older than this go (age rules). */
+  cutoffMs?: number;
 }
 
 export interface ApiRequests {
   'app.info': { req: NoParams; res: AppInfo };
   'servers.list': { req: NoParams; res: ServerSummary[] };
+  'servers.get': { req: { id: string }; res: ServerProfile };
+  'servers.save': { req: { profile: ServerProfileInput }; res: ServerProfile };
+  'servers.remove': { req: { id: string }; res: NoParams };
+  /** Test a saved server (id) or the form's settings (profile); hostKey confirms the offered key. */
+  'servers.test': {
+    req: { id?: string; profile?: ServerProfileInput; hostKey?: string };
+    res: ConnectionTest;
+  };
+  'sessions.list': { req: { serverId: string }; res: ServerTimeline };
+  'sessions.get': { req: { serverId: string; label: string }; res: SessionDetail };
+  'jobs.start': {
+    req: { serverId: string; operation: JobSnapshot['operation']; accounts?: 'all' | string[] };
+    res: JobSnapshot;
+  };
+  'jobs.abort': { req: { jobId: string }; res: JobSnapshot };
+  'jobs.get': { req: { jobId: string }; res: JobSnapshot };
+  /** Every job since the app started, newest first: what a reloaded window starts from. */
+  'jobs.list': { req: NoParams; res: JobSnapshot[] };
+  'prune.preview': { req: { serverId: string; rule: PruneRule }; res: PrunePlan };
+  'prune.run': { req: { serverId: string; rule: PruneRule }; res: PrunePlan };
 }
 
 export type RequestName = keyof ApiRequests;
 export type RequestOf<N extends RequestName> = ApiRequests[N]['req'];
 export type ResponseOf<N extends RequestName> = ApiRequests[N]['res'];
 
-export interface JobProgress {
-  accountsDone: number;
-  accountsTotal: number;
-  bytes: number;
-}
-
-/** What a running job reports; the full progress model comes with the jobs themselves. */
-export type JobEvent =
-  | { jobId: string; at: number; kind: 'started'; operation: string; serverId: string }
-  | { jobId: string; at: number; kind: 'progress'; progress: JobProgress }
-  | { jobId: string; at: number; kind: 'finished'; result: { ok: true } | { ok: false; error: ApiError } };
+/**
+ * What a job reports, numbered per job (seq 1, 2, 3…): a listener that sees a gap, or comes late,
+ * asks `jobs.get` for the snapshot instead of guessing.
+ */
+export type JobEvent = { jobId: string; seq: number; at: number } & (
+  | { kind: 'started'; job: JobSnapshot }
+  | { kind: 'label'; label: string }
+  | { kind: 'progress'; progress: JobProgress }
+  | { kind: 'aborting' }
+  | { kind: 'finished'; job: JobSnapshot }
+);
 
 export interface ApiEvents {
   'job.event': JobEvent;
   /** The server list changed (a server was added, or one's status changed): ask again. */
   'servers.changed': NoParams;
+  /** A server's sessions changed (a backup committed, a prune): its timeline is stale. */
+  'sessions.changed': { serverId: string };
 }
 
 export type EventName = keyof ApiEvents;
 export type EventMessage = { [E in EventName]: { name: E; payload: ApiEvents[E] } }[EventName];
 
 export type ApiErrorCode =
-  'bad-request' | 'unknown-request' | 'unauthorized' | 'forbidden' | 'unreachable' | 'internal';
+  | 'bad-request'
+  | 'unknown-request'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not-found'
+  | 'conflict'
+  | 'unreachable'
+  | 'internal';
 
 export interface ApiError {
   code: ApiErrorCode;

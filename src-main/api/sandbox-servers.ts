@@ -1,5 +1,6 @@
 import type { LabInfo, LabServerInfo } from '../lab/types';
-import type { ServerSummary } from './contract';
+import path from 'node:path';
+import type { ServerProfile, ServerSummary } from './contract';
 import type { EventHub } from './events';
 
 /** What `startSandbox` (src-main/lab/sandbox.ts) returns; injected so this file never starts a lab itself. */
@@ -13,6 +14,8 @@ export type SandboxOutcome = { ok: true; info: LabInfo } | { ok: false; message:
 /** The built-in sandbox seen as servers of the console: shown as "starting" until its lab is up. */
 export interface SandboxServers {
   list(): ServerSummary[];
+  /** The running lab's servers as profiles the console can back up (over SSH, key pinned). */
+  profiles(): ServerProfile[];
   /** Settles (never rejects) once the sandbox is up or has failed to start. */
   ready: Promise<SandboxOutcome>;
   stop(): Promise<void>;
@@ -58,6 +61,11 @@ export function startSandboxServers(start: () => Promise<RunningSandbox>, events
           return [];
       }
     },
+    profiles() {
+      if (state.phase !== 'running') return [];
+      const info = state.sandbox.info;
+      return info.servers.map((server, i, all) => labServerProfile(server, i, all.length, info.dir));
+    },
     async stop() {
       stopping = true;
       await ready;
@@ -85,6 +93,34 @@ export function labServerSummary(server: LabServerInfo, index: number, count: nu
     access: 'ssh',
     address: `${server.ssh.user}@${server.ssh.host}:${server.ssh.port}`,
     status: 'online',
+    sandbox: true,
+  };
+}
+
+/** A lab server as a saved server would be: SSH with the lab's key, its host key pinned, a target in the lab dir. */
+export function labServerProfile(
+  server: LabServerInfo,
+  index: number,
+  count: number,
+  labDir: string,
+): ServerProfile {
+  const summary = labServerSummary(server, index, count);
+  return {
+    id: summary.id,
+    name: summary.name,
+    access: 'ssh',
+    ssh: {
+      host: server.ssh.host,
+      port: server.ssh.port,
+      user: server.ssh.user,
+      auth: 'key',
+      keyPath: server.ssh.privateKeyPath,
+      hostKey: server.ssh.hostKeyFingerprint,
+    },
+    zimbraHome: server.zimbraHome,
+    // Where `mailvault zmbackup -s lab` writes too, so the CLI and the console see the same sessions.
+    target: path.join(labDir, 'backup'),
+    hostname: server.hostname,
     sandbox: true,
   };
 }

@@ -1,11 +1,14 @@
-import { app, BrowserWindow, ipcMain, session, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, ipcMain, session } from 'electron';
+import { fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { IPC_CALL, IPC_EVENT } from '../api/contract';
+import { defaultConfigDir } from '../api/config-dir';
+import { createConsole, type Console } from '../api/create-console';
 import { createEventHub } from '../api/events';
-import { createDispatch, failure } from '../api/handlers';
 import { startSandboxServers } from '../api/sandbox-servers';
 import { CONSOLE_CSP_HEADER } from '../host/csp';
+import { bindIpcCalls, forwardEvents, isFromPage } from './ipc-binding';
+import { safeStorageSecrets } from './safe-storage-secrets';
 
 /**
  * The Electron shell, and the only code that imports electron: one window on the built renderer,
@@ -28,13 +31,14 @@ const sandbox =
         const { startSandbox } = await import('../lab/sandbox');
         return startSandbox({ dir: process.env.MAILVAULT_SANDBOX_DIR || undefined, log });
       }, events);
-const dispatch = createDispatch(
-  {
-    appInfo: () => ({ name: 'Mailvault', version: app.getVersion(), shell: 'electron' }),
-    servers: () => sandbox?.list() ?? [],
-  },
-  log,
-);
+/** Backups run in a child process: the built worker (out/main/backup-worker.js), Electron as Node. */
+const launchWorker = () =>
+  fork(path.join(here, 'backup-worker.js'), [], {
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+// Built once the app is ready: safeStorage picks its Linux backend only then.
+let mailvault: Console | undefined;
 
 let mainWindow: BrowserWindow | undefined;
 
@@ -56,24 +60,13 @@ function createWindow(): BrowserWindow {
     },
   });
   win.once('ready-to-show', () => win.show());
-  const unsubscribe = events.subscribe((message) => win.webContents.send(IPC_EVENT, message));
+  const unsubscribe = forwardEvents(events, win.webContents);
   win.on('closed', () => {
     unsubscribe();
     mainWindow = undefined;
   });
   void win.loadFile(rendererIndex);
   return win;
-}
-
-/** Only our own page, in our window's main frame, may call the API. */
-function fromOurRenderer(event: IpcMainInvokeEvent): boolean {
-  const frame = event.senderFrame;
-  if (!mainWindow || event.sender !== mainWindow.webContents || !frame || frame !== event.sender.mainFrame)
-    return false;
-  const url = new URL(frame.url);
-  url.hash = '';
-  url.search = '';
-  return url.href === rendererUrl;
 }
 
 if (!primary) {
@@ -85,13 +78,20 @@ if (!primary) {
     contents.on('will-attach-webview', (event) => event.preventDefault());
     contents.setWindowOpenHandler(() => ({ action: 'deny' }));
   });
-  ipcMain.handle(IPC_CALL, (event, name: unknown, req: unknown) =>
-    fromOurRenderer(event)
-      ? dispatch(name, req)
-      : failure('forbidden', 'This page may not use the Mailvault API.'),
-  );
-
   void app.whenReady().then(() => {
+    mailvault = createConsole({
+      info: { name: 'Mailvault', version: app.getVersion(), shell: 'electron' },
+      configDir: process.env.MAILVAULT_CONFIG_DIR ? defaultConfigDir() : app.getPath('userData'),
+      secrets: safeStorageSecrets(),
+      events,
+      launchWorker,
+      sandbox,
+      log,
+    });
+    // Only our own page, in our window's main frame, may call the API.
+    bindIpcCalls(ipcMain, mailvault.dispatch, (event) =>
+      isFromPage(event, mainWindow?.webContents, rendererUrl),
+    );
     session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
     session.defaultSession.webRequest.onHeadersReceived((details, callback) =>
       callback({
@@ -103,16 +103,16 @@ if (!primary) {
   });
 
   app.on('window-all-closed', () => app.quit());
-  // Stop the sandbox before exiting, so no lab process outlives the app.
-  let sandboxStopped = !sandbox;
+  // Stop running backups (aborted, kept as such) and the sandbox before exiting: no job or lab
+  // process outlives the app.
+  let stopped = false;
   app.on('will-quit', (event) => {
-    if (sandboxStopped || !sandbox) return;
+    if (stopped) return;
     event.preventDefault();
-    void sandbox
-      .stop()
-      .catch((error: unknown) => log(`stopping the sandbox failed: ${String(error)}`))
+    void Promise.all([mailvault?.stop(), sandbox?.stop()])
+      .catch((error: unknown) => log(`stopping jobs and the sandbox failed: ${String(error)}`))
       .finally(() => {
-        sandboxStopped = true;
+        stopped = true;
         app.quit();
       });
   });

@@ -48,6 +48,8 @@ const STATUS_OF: Record<ApiErrorCode, number> = {
   unauthorized: 401,
   forbidden: 403,
   'unknown-request': 404,
+  'not-found': 404,
+  conflict: 409,
   internal: 500,
   unreachable: 502,
 };

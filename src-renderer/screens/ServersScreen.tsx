@@ -6,6 +6,7 @@ const STATUS_LABEL: Record<ServerStatus, string> = {
   online: 'Online',
   offline: 'Offline',
   error: 'Error',
+  unknown: 'Not tested',
 };
 
 export function ServersScreen({ useConsole }: { useConsole: ConsoleStore }) {

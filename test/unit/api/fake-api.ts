@@ -15,12 +15,12 @@ export const FAKE_SERVERS: ServerSummary[] = [
   },
 ];
 
-export const FAKE_INFO: AppInfo = { name: 'Mailvault', version: '0.0.0-test', shell: 'web' };
+export const FAKE_INFO: AppInfo = { name: 'Mailvault', version: '0.0.0-test', shell: 'web', secrets: 'none' };
 
 /** Handlers and events over a server list the test can change. */
 export function fakeApi(servers: ServerSummary[] = FAKE_SERVERS) {
   const state = { servers };
   const events = createEventHub();
-  const dispatch = createDispatch({ appInfo: () => FAKE_INFO, servers: () => state.servers });
+  const dispatch = createDispatch({ 'app.info': () => FAKE_INFO, 'servers.list': () => state.servers });
   return { state, events, dispatch };
 }

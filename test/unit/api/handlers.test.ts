@@ -36,8 +36,8 @@ describe('API handlers', () => {
     const lines: string[] = [];
     const dispatch = createDispatch(
       {
-        appInfo: () => FAKE_INFO,
-        servers: () => {
+        'app.info': () => FAKE_INFO,
+        'servers.list': () => {
           throw new Error('saved servers unreadable');
         },
       },
@@ -53,8 +53,8 @@ describe('API handlers', () => {
 
   it('passes an ApiFailure code through', async () => {
     const dispatch = createDispatch({
-      appInfo: () => FAKE_INFO,
-      servers: async () => {
+      'app.info': () => FAKE_INFO,
+      'servers.list': async () => {
         throw new ApiFailure('unreachable', 'mail1 does not answer on port 22');
       },
     });

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import type { RequestName, RequestOf } from './contract';
+
+/** Each request's parameters, checked before its handler runs: the caller may be a browser. */
+const noParams = z.strictObject({});
+const id = z.string().min(1).max(200);
+const label = z.string().regex(/^(full|incr)-\d{8}\.\d{6}\.\d{3}$/, 'not a session label');
+const fingerprint = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'not a SHA256:… fingerprint');
+
+const profileInput = z.strictObject({
+  id: id.optional(),
+  name: z.string().min(1).max(100),
+  access: z.enum(['local', 'ssh']),
+  ssh: z
+    .strictObject({
+      host: z.string().min(1).max(255),
+      port: z.int().min(1).max(65535),
+      user: z.string().min(1).max(64),
+      auth: z.enum(['agent', 'key']),
+      keyPath: z.string().min(1).max(4096).optional(),
+      hostKey: fingerprint.optional(),
+    })
+    .optional(),
+  zimbraHome: z.string().min(1).max(4096),
+  target: z.string().min(1).max(4096),
+  passphrase: z.string().max(1024).nullable().optional(),
+  acceptWeakSecretStorage: z.boolean().optional(),
+});
+
+const pruneRule = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('age'),
+    amount: z.int().min(0).max(100_000),
+    unit: z.enum(['minutes', 'hours', 'days', 'months', 'years']),
+  }),
+  z.strictObject({ kind: z.literal('label'), label }),
+]);
+
+const accounts = z.union([z.literal('all'), z.array(z.string().regex(/^[^\s@]+@[^\s@]+$/)).min(1)]);
+
+export const requestSchemas: { [N in RequestName]: z.ZodType<RequestOf<N>> } = {
+  'app.info': noParams,
+  'servers.list': noParams,
+  'servers.get': z.strictObject({ id }),
+  'servers.save': z.strictObject({ profile: profileInput }),
+  'servers.remove': z.strictObject({ id }),
+  'servers.test': z
+    .strictObject({ id: id.optional(), profile: profileInput.optional(), hostKey: fingerprint.optional() })
+    .refine((r) => (r.id === undefined) !== (r.profile === undefined), 'give either id or profile'),
+  'sessions.list': z.strictObject({ serverId: id }),
+  'sessions.get': z.strictObject({ serverId: id, label }),
+  'jobs.start': z.strictObject({
+    serverId: id,
+    operation: z.enum(['backup.full', 'backup.incremental']),
+    accounts: accounts.optional(),
+  }),
+  'jobs.abort': z.strictObject({ jobId: id }),
+  'jobs.get': z.strictObject({ jobId: id }),
+  'jobs.list': noParams,
+  'prune.preview': z.strictObject({ serverId: id, rule: pruneRule }),
+  'prune.run': z.strictObject({ serverId: id, rule: pruneRule }),
+};

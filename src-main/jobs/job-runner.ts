@@ -1,0 +1,227 @@
+import type { ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import { tmpSessionDir } from '../engine/target/layout';
+import { readLiveStatus } from '../engine/target/session-status';
+import type { ApiError, BackupKind, JobEvent, JobSnapshot } from '../api/contract';
+import type { EventHub } from '../api/events';
+import type { ConnectSpec } from '../api/server-connect';
+import { ProgressMeter } from './progress';
+import { isWorkerMessage, type BackupOrder, type WorkerMessage } from './worker-protocol';
+
+/**
+ * The console's jobs: each backup in a child process of its own (see backup-worker.ts), watched
+ * from here. Every change is an event numbered per job (seq), and the snapshot of every job is
+ * kept, so a window that reloads or missed an event asks `jobs.get`/`jobs.list` and is current.
+ */
+export type LaunchWorker = () => ChildProcess;
+
+export interface JobRunnerOptions {
+  launch: LaunchWorker;
+  events: EventHub;
+  /** How often progress is read from the session's status file. */
+  pollMs?: number;
+  /** After an abort, how long a worker may take to stop before it is killed. */
+  abortGraceMs?: number;
+  log?: (line: string) => void;
+  /** A job ended: the server's sessions changed. */
+  onFinished?: (job: JobSnapshot) => void;
+}
+
+export interface BackupRequest {
+  serverId: string;
+  serverName: string;
+  kind: BackupKind;
+  connect: ConnectSpec;
+  target: string;
+  accounts: 'all' | string[];
+}
+
+interface Running {
+  snapshot: JobSnapshot;
+  target: string;
+  child: ChildProcess;
+  timer?: NodeJS.Timeout;
+  meter: ProgressMeter;
+  stderr: string[];
+}
+
+export class JobRunner {
+  private readonly jobs = new Map<string, JobSnapshot>();
+  private readonly running = new Map<string, Running>();
+
+  constructor(private readonly options: JobRunnerOptions) {}
+
+  list(): JobSnapshot[] {
+    return [...this.jobs.values()].sort((a, b) => b.startedAt - a.startedAt).map((j) => structuredClone(j));
+  }
+
+  get(id: string): JobSnapshot | undefined {
+    const job = this.jobs.get(id);
+    return job && structuredClone(job);
+  }
+
+  /** A job running on this server, or writing into this target. */
+  busy(where: { serverId?: string; target?: string }): JobSnapshot | undefined {
+    for (const r of this.running.values())
+      if (r.snapshot.serverId === where.serverId || r.target === where.target)
+        return structuredClone(r.snapshot);
+    return undefined;
+  }
+
+  startBackup(request: BackupRequest): JobSnapshot {
+    const id = `job-${Date.now().toString(36)}-${crypto.randomBytes(3).toString('hex')}`;
+    const snapshot: JobSnapshot = {
+      id,
+      seq: 0,
+      operation: `backup.${request.kind}`,
+      serverId: request.serverId,
+      serverName: request.serverName,
+      state: 'running',
+      startedAt: Date.now(),
+      progress: null,
+      sessions: [],
+      warnings: [],
+    };
+    this.jobs.set(id, snapshot);
+    const child = this.options.launch();
+    const run: Running = {
+      snapshot,
+      target: request.target,
+      child,
+      meter: new ProgressMeter(snapshot.startedAt),
+      stderr: [],
+    };
+    this.running.set(id, run);
+    this.emit(snapshot, { kind: 'started', job: structuredClone(snapshot) });
+
+    child.stderr?.on('data', (chunk: Buffer) => {
+      run.stderr.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      run.stderr.splice(0, Math.max(0, run.stderr.length - 20));
+    });
+    child.stdout?.resume();
+    let outcome: { ok: true } | { ok: false; message: string } | undefined;
+    child.on('message', (message: unknown) => {
+      if (!isWorkerMessage(message)) return;
+      if (message.type === 'done')
+        outcome = message.ok ? { ok: true } : { ok: false, message: message.message };
+      else this.onWorkerMessage(run, message);
+    });
+    child.once('error', (error) => {
+      outcome ??= { ok: false, message: `The backup worker could not start: ${error.message}` };
+    });
+    child.once('exit', (code, signal) => void this.finish(run, outcome, code, signal));
+    const order: BackupOrder = {
+      type: 'run',
+      kind: request.kind,
+      connect: request.connect,
+      target: request.target,
+      accounts: request.accounts,
+    };
+    child.send(order);
+    run.timer = setInterval(() => void this.poll(run), this.options.pollMs ?? 500);
+    return structuredClone(snapshot);
+  }
+
+  abort(id: string): JobSnapshot | undefined {
+    const run = this.running.get(id);
+    if (!run) return this.get(id);
+    if (!run.snapshot.aborting) {
+      run.snapshot.aborting = true;
+      this.emit(run.snapshot, { kind: 'aborting' });
+      run.child.kill('SIGTERM');
+      const grace = setTimeout(() => run.child.kill('SIGKILL'), this.options.abortGraceMs ?? 60_000);
+      grace.unref();
+      run.child.once('exit', () => clearTimeout(grace));
+    }
+    return structuredClone(run.snapshot);
+  }
+
+  /** Stops every running job (the app quits): aborted, as the administrator would. */
+  async stopAll(): Promise<void> {
+    const exits = [...this.running.values()].map(
+      (run) => new Promise<void>((resolve) => run.child.once('exit', () => resolve())),
+    );
+    for (const id of this.running.keys()) this.abort(id);
+    await Promise.all(exits);
+  }
+
+  private onWorkerMessage(run: Running, message: Exclude<WorkerMessage, { type: 'done' }>): void {
+    const job = run.snapshot;
+    if (message.type === 'label') {
+      job.label = message.label;
+      this.emit(job, { kind: 'label', label: message.label });
+    } else if (message.type === 'warning') job.warnings.push(message.message);
+    else if (message.type === 'session') job.sessions.push(message.session);
+  }
+
+  private async poll(run: Running): Promise<void> {
+    const label = run.snapshot.label;
+    if (!label || !this.running.has(run.snapshot.id)) return;
+    const status = await readLiveStatus(tmpSessionDir(run.target, label));
+    if (!status || !this.running.has(run.snapshot.id) || run.snapshot.label !== label) return;
+    const progress = run.meter.read(status, Date.now());
+    if (JSON.stringify(progress) === JSON.stringify(run.snapshot.progress)) return;
+    run.snapshot.progress = progress;
+    this.emit(run.snapshot, { kind: 'progress', progress });
+  }
+
+  private finish(
+    run: Running,
+    outcome: { ok: true } | { ok: false; message: string } | undefined,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ): void {
+    clearInterval(run.timer);
+    this.running.delete(run.snapshot.id);
+    const job = run.snapshot;
+    job.endedAt = Date.now();
+    const sessionsOk = job.sessions.every((s) => s.status === 'completed');
+    const anyAborted = job.sessions.some((s) => s.status === 'aborted');
+    if (job.aborting && (anyAborted || !outcome || !outcome.ok)) {
+      job.state = 'aborted';
+      job.error = {
+        code: 'conflict',
+        message:
+          job.operation === 'backup.full'
+            ? 'Stopped on request; the session is kept, marked aborted.'
+            : 'Stopped on request; the next incremental starts again from the last committed redo log.',
+      };
+    } else if (outcome?.ok) {
+      job.state = sessionsOk ? 'succeeded' : 'failed';
+      if (!sessionsOk) job.error = sessionsError(job);
+    } else {
+      job.state = 'failed';
+      job.error = {
+        code: 'internal',
+        message: outcome
+          ? outcome.message
+          : `The backup worker stopped unexpectedly (${signal ? `signal ${signal}` : `exit status ${code}`})${
+              run.stderr.length ? `: ${run.stderr.at(-1)}` : ''
+            }. What was committed stays in the target; an unfinished session is cleaned up by the next backup.`,
+      };
+    }
+    if (job.state !== 'succeeded') this.options.log?.(`job ${job.id} ${job.state}: ${job.error?.message}`);
+    this.emit(job, { kind: 'finished', job: structuredClone(job) });
+    this.options.onFinished?.(structuredClone(job));
+  }
+
+  private emit(job: JobSnapshot, event: DistributiveOmit<JobEvent, 'jobId' | 'seq' | 'at'>): void {
+    job.seq += 1;
+    if (event.kind === 'started') event.job.seq = job.seq;
+    if (event.kind === 'finished') event.job.seq = job.seq;
+    this.options.events.emit('job.event', {
+      ...event,
+      jobId: job.id,
+      seq: job.seq,
+      at: Date.now(),
+    } as JobEvent);
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function sessionsError(job: JobSnapshot): ApiError {
+  const bad = job.sessions.filter((s) => s.status !== 'completed');
+  const detail = bad.map((s) => `${s.label} ${s.status}${s.errors[0] ? ` (${s.errors[0]})` : ''}`).join('; ');
+  return { code: 'internal', message: `The backup did not complete cleanly: ${detail}.` };
+}
