@@ -171,6 +171,27 @@ export function parseManifest(text: string, source = 'manifest'): Manifest {
   return validateManifest(value, source);
 }
 
+/** Beyond this a "manifest" is not one (V8 strings stop at about 512 MiB anyway). */
+const MAX_MANIFEST_BYTES = 256 * 2 ** 20;
+
+/**
+ * A manifest is a regular file the engine wrote: a FIFO or a device (/dev/zero) in its place
+ * would hang the listing, and a symbolic link could lead anywhere; opened without following
+ * links and without blocking, then checked with fstat.
+ */
+async function readRegularFile(file: string): Promise<string> {
+  const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  const handle = await fs.promises.open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new Error('not a regular file');
+    if (stat.size > MAX_MANIFEST_BYTES) throw new Error(`${stat.size} bytes is too large for a manifest`);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
 export type ManifestReading =
   { state: 'complete'; manifest: Manifest } | { state: 'missing' } | { state: 'invalid'; reason: string };
 
@@ -182,7 +203,7 @@ export async function readManifest(dir: string): Promise<ManifestReading> {
   const file = path.join(dir, SESSION_FILES.manifest);
   let text: string;
   try {
-    text = await fs.promises.readFile(file, 'utf8');
+    text = await readRegularFile(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'missing' };
     return { state: 'invalid', reason: `${file} cannot be read: ${(error as Error).message}` };

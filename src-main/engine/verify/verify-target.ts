@@ -51,7 +51,10 @@ async function sha256Of(file: string): Promise<string> {
 async function checkFile(file: string, record: { bytes: number; sha256: string }): Promise<string | null> {
   let size: number;
   try {
-    size = (await fs.promises.stat(file)).size;
+    // lstat: a FIFO, a device or a link in a file's place is damage, and reading one could hang.
+    const stat = await fs.promises.lstat(file);
+    if (!stat.isFile()) return 'is not a regular file';
+    size = stat.size;
   } catch {
     return 'is missing';
   }
