@@ -1,8 +1,8 @@
 import { Command } from 'commander';
-import { loadCatalog } from '../engine/catalog/catalog';
+import type { AccountRef } from '../engine/plan/account-ref';
 import { NoFullBackupError, planRestore, type RestorePlan } from '../engine/plan/restore-plan';
 import { formatBytes, formatRestoreTime, formatZimbraDate } from '../engine/query/time-format';
-import { accountOption, catalogInfo, findAccount, targetOf, timeOption } from './query-command';
+import { accountOption, catalogInfo, findAccount, openCatalog, targetOf, timeOption } from './query-command';
 import { addServerOptions, type ServerFlags } from './server-option';
 import { UsageError } from './usage-error';
 
@@ -76,8 +76,8 @@ export function planCommand(): Command {
     const account = accountOption(flags.account);
     const toMs = timeOption('--to', flags.to)!;
     const target = targetOf(flags);
-    const load = await loadCatalog(target);
-    const ref = findAccount(load, account);
+    let ref!: AccountRef;
+    const load = await openCatalog(target, (l) => (ref = findAccount(l, account)));
     let plan: RestorePlan;
     try {
       plan = await planRestore(target, load.catalog, ref, toMs);

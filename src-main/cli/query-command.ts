@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { loadCatalog, type CatalogLoad } from '../engine/catalog/catalog';
+import { loadCatalog, saveCatalog, type CatalogLoad } from '../engine/catalog/catalog';
 import { resolveAccount, UnknownAccountError, type AccountRef } from '../engine/plan/account-ref';
 import { queryAccount, type AccountQueryResult, type RestorePoint } from '../engine/query/account-query';
 import { tmpSessions } from '../engine/query/live-sessions';
@@ -104,6 +104,18 @@ function printSession(s: QueriedSession): void {
   console.log('');
 }
 
+/** QueryUtil ends with the target's space, in MB. */
+async function printSpace(target: string): Promise<void> {
+  try {
+    const st = await fs.promises.statfs(target);
+    const mb = (blocks: number) => Math.floor((blocks * st.bsize) / 2 ** 20);
+    console.log(`Total space: ${mb(st.blocks)} MB`);
+    console.log(`Free space: ${mb(st.bavail)} MB`);
+  } catch {
+    // Not every filesystem answers statfs; the space is a courtesy.
+  }
+}
+
 function describePoint(p: RestorePoint): string {
   const redo = p.redoSeq ? `redo logs ${p.redoSeq[0]} .. ${p.redoSeq[1]} (${p.redoLogs})` : 'no redo log';
   return `${formatZimbraDate(p.atMs)} from ${p.full} + ${redo}`;
@@ -172,10 +184,12 @@ export function queryCommand(): Command {
     const minItems = positive('--burst-items', flags.burstItems);
     const gap = positive('--burst-gap', flags.burstGap);
     const target = targetOf(flags);
-    const load = await loadCatalog(target);
+    let ref: AccountRef | undefined;
+    const load = await openCatalog(target, (l) => {
+      if (account !== undefined) ref = findAccount(l, account);
+    });
 
-    if (account !== undefined) {
-      const ref = findAccount(load, account);
+    if (ref) {
       const result = await queryAccount(target, load.catalog, ref, {
         fromMs,
         toMs: toMs ?? Date.now(),
@@ -196,8 +210,22 @@ export function queryCommand(): Command {
       throw new Error(`no session ${flags.lb} in ${target}`);
     if (flags.json) console.log(JSON.stringify({ sessions, catalog: catalogInfo(load) }));
     else if (sessions.length === 0) console.log('No sessions match.');
-    else for (const s of sessions) printSession(s);
+    else {
+      for (const s of sessions) printSession(s);
+      await printSpace(target);
+    }
   });
+}
+
+/**
+ * The catalog, written back only once the input is known good: bad input changes nothing on the
+ * target, not even the catalog.
+ */
+export async function openCatalog(target: string, check: (load: CatalogLoad) => void = () => undefined) {
+  const load = await loadCatalog(target, { readOnly: true });
+  check(load);
+  if (load.state !== 'fresh') load.written = await saveCatalog(target, load.catalog.body);
+  return load;
 }
 
 export function catalogInfo(load: CatalogLoad): object {

@@ -202,8 +202,22 @@ async function readCatalogFile(target: string): Promise<{ body: CatalogBody | nu
   }
 }
 
+/**
+ * Writes the catalog (temp + fsync + rename). False when the target cannot be written (read-only
+ * media): the answer, built from the manifests, is right all the same.
+ */
+export async function saveCatalog(target: string, body: CatalogBody): Promise<boolean> {
+  try {
+    await fs.promises.mkdir(path.dirname(catalogFile(target)), { recursive: true });
+    await writeFileAtomic(catalogFile(target), encodeCatalog(body));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface LoadCatalogOptions {
-  /** Do not write the catalog back (a read-only look). */
+  /** Do not write the catalog back (a read-only look; saveCatalog can write it later). */
   readOnly?: boolean;
 }
 
@@ -275,16 +289,7 @@ export async function loadCatalog(target: string, options: LoadCatalogOptions = 
   sessions.sort((a, b) => compareLabels(a.label, b.label));
   invalid.sort((a, b) => compareLabels(a.label, b.label));
   const body: CatalogBody = { builtMs: Date.now(), accounts: table, sessions, invalid };
-  let written = false;
-  if (!options.readOnly) {
-    try {
-      await fs.promises.mkdir(path.dirname(catalogFile(target)), { recursive: true });
-      await writeFileAtomic(catalogFile(target), encodeCatalog(body));
-      written = true;
-    } catch {
-      // A target on read-only media is still answered, from the manifests.
-    }
-  }
+  const written = options.readOnly ? false : await saveCatalog(target, body);
   return {
     catalog: new Catalog(body),
     state: old ? 'updated' : 'rebuilt',

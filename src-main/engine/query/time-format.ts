@@ -6,11 +6,18 @@
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
+/** The zone's short name as Java prints it where Intl knows one (CEST, EDT), else GMT+2. */
 function zoneName(d: Date): string {
-  const part = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' })
-    .formatToParts(d)
-    .find((p) => p.type === 'timeZoneName');
-  return part?.value ?? '';
+  let fallback = '';
+  for (const locale of ['en-US', 'en-GB']) {
+    const name =
+      new Intl.DateTimeFormat(locale, { timeZoneName: 'short' })
+        .formatToParts(d)
+        .find((p) => p.type === 'timeZoneName')?.value ?? '';
+    if (name && !/^GMT[+-]/.test(name)) return name;
+    fallback ||= name;
+  }
+  return fallback;
 }
 
 export function formatZimbraDate(ms: number): string {

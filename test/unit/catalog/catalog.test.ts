@@ -1,0 +1,140 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { catalogFile, loadCatalog } from '../../../src-main/engine/catalog/catalog';
+import { decodeCatalog, isWellFormedSession } from '../../../src-main/engine/catalog/catalog-format';
+import { completeSessions } from '../../../src-main/engine/target/session-list';
+import { tempTarget, writeSession } from '../query/hand-made-target';
+
+const ANN = { zimbraId: '11111111-2222-4333-8444-555555555555', email: 'ann@example.com', mailboxId: 7 };
+const BOB = { zimbraId: 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee', email: 'bob@example.com', mailboxId: 8 };
+const T0 = Date.UTC(2022, 0, 10, 3, 0, 0);
+const HOUR = 3_600_000;
+
+let target: string;
+beforeEach(() => {
+  target = tempTarget();
+  writeSession(target, {
+    type: 'full',
+    startMs: T0,
+    redoSeq: [1, 1],
+    accounts: [
+      { ...ANN, snapshotMs: T0 + 10 },
+      { ...BOB, status: 'ERROR' },
+    ],
+  });
+  writeSession(target, { type: 'incremental', startMs: T0 + HOUR, accounts: [{ ...ANN, mailboxId: null }] });
+});
+afterEach(() => fs.rmSync(target, { recursive: true, force: true }));
+
+/** What the manifests say, the way the catalog summarizes it: the two must always agree. */
+async function truth() {
+  return (await completeSessions(target)).map((s) => ({
+    label: s.label,
+    status: s.manifest.status,
+    accounts: s.manifest.accounts.map((a) => [a.email, a.status, a.bytes]),
+  }));
+}
+
+async function fromCatalog() {
+  const { catalog } = await loadCatalog(target);
+  return catalog.sessions.map((s) => ({
+    label: s.label,
+    status: s.status,
+    accounts: catalog.accountsOf(s).map((a) => [a.account.email, a.status, a.bytes]),
+  }));
+}
+
+describe('the catalog', () => {
+  it('is built when missing, written atomically into catalog/, then used as it is', async () => {
+    const first = await loadCatalog(target);
+    expect(first).toMatchObject({ state: 'rebuilt', reason: 'missing', manifestsRead: 2, written: true });
+    expect(fs.readdirSync(path.join(target, 'catalog'))).toEqual(['catalog.json']); // no temp left
+    const body = decodeCatalog(fs.readFileSync(catalogFile(target), 'utf8'));
+    expect(body.sessions.every(isWellFormedSession)).toBe(true);
+    const second = await loadCatalog(target);
+    expect(second).toMatchObject({ state: 'fresh', manifestsRead: 0 });
+    expect(await fromCatalog()).toEqual(await truth());
+    const [full] = second.catalog.sessions;
+    expect(second.catalog.accountsOf(full!)[1]).toMatchObject({
+      status: 'ERROR',
+      error: 'mailbox dump failed',
+    });
+  });
+
+  it('is brought up to date when a session is added, changed or removed, reading only those', async () => {
+    await loadCatalog(target);
+    const added = writeSession(target, { type: 'full', startMs: T0 + 2 * HOUR, accounts: [ANN] });
+    expect(await loadCatalog(target)).toMatchObject({ state: 'updated', manifestsRead: 1 });
+    expect(await fromCatalog()).toEqual(await truth());
+
+    // Changed in place (same label): another status.
+    const file = path.join(target, 'sessions', added, 'manifest.json');
+    const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
+    manifest.status = 'aborted';
+    fs.writeFileSync(file, JSON.stringify(manifest));
+    expect(await loadCatalog(target)).toMatchObject({ state: 'updated', manifestsRead: 1 });
+    expect((await fromCatalog()).at(-1)!.status).toBe('aborted');
+
+    fs.rmSync(path.join(target, 'sessions', added), { recursive: true });
+    expect(await loadCatalog(target)).toMatchObject({ state: 'updated', manifestsRead: 0 });
+    expect(await fromCatalog()).toEqual(await truth());
+    expect((await fromCatalog()).map((s) => s.label)).not.toContain(added);
+  });
+
+  it('is rebuilt when corrupt: a flipped byte, a truncated file, garbage, a wrong format', async () => {
+    await loadCatalog(target);
+    const good = fs.readFileSync(catalogFile(target));
+    const damaged: Array<[string, Buffer]> = [
+      ['flipped', Buffer.from(good.map((b, i) => (i === good.length - 20 ? b ^ 1 : b)))],
+      ['truncated', good.subarray(0, good.length - 30)],
+      ['garbage', Buffer.from('not a catalog at all')],
+      ['format', Buffer.from(good.toString().replace('"format":1', '"format":99'))],
+      ['empty', Buffer.alloc(0)],
+    ];
+    for (const [what, data] of damaged) {
+      fs.writeFileSync(catalogFile(target), data);
+      const load = await loadCatalog(target);
+      expect(load.state, what).toBe('rebuilt');
+      expect(load.reason, what).toMatch(/^corrupt/);
+      expect(await fromCatalog(), what).toEqual(await truth());
+      expect(fs.readFileSync(catalogFile(target)).equals(data), what).toBe(false);
+    }
+  });
+
+  it('records sessions whose manifest is missing or invalid, and keeps them out of the answers', async () => {
+    const broken = writeSession(target, { type: 'incremental', startMs: T0 + 3 * HOUR, accounts: [ANN] });
+    fs.writeFileSync(path.join(target, 'sessions', broken, 'manifest.json'), '{"format":1');
+    fs.mkdirSync(path.join(target, 'sessions', 'full-20220110.070000.000'));
+    const { catalog } = await loadCatalog(target);
+    expect(catalog.invalid.map((s) => s.label)).toEqual([broken, 'full-20220110.070000.000']);
+    expect(catalog.invalid[1]!.reason).toBe('no manifest.json');
+    expect(catalog.sessions.map((s) => s.label)).not.toContain(broken);
+    // Repaired: read again.
+    fs.rmSync(path.join(target, 'sessions', broken), { recursive: true });
+    writeSession(target, { type: 'incremental', startMs: T0 + 3 * HOUR, accounts: [ANN] });
+    const again = await loadCatalog(target);
+    expect(again.catalog.sessions.map((s) => s.label)).toContain(broken);
+    expect(again.catalog.invalid).toHaveLength(1);
+  });
+
+  it('still answers when the target cannot be written (read-only media)', async () => {
+    const load = await loadCatalog(target, { readOnly: true });
+    expect(load).toMatchObject({ state: 'rebuilt', written: false });
+    expect(fs.existsSync(catalogFile(target))).toBe(false);
+    expect(load.catalog.sessions).toHaveLength(2);
+  });
+
+  it('finds accounts by address in any case or by zimbraId, across mailbox ids', async () => {
+    writeSession(target, { type: 'full', startMs: T0 + 5 * HOUR, accounts: [{ ...ANN, mailboxId: 42 }] });
+    const { catalog } = await loadCatalog(target);
+    expect(
+      catalog
+        .findAccount('ANN@Example.com')
+        .map((a) => String(a.mailboxId))
+        .sort(),
+    ).toEqual(['42', '7', 'null']);
+    expect(catalog.findAccount(ANN.zimbraId.toUpperCase())).toHaveLength(3);
+    expect(catalog.findAccount('nobody@example.com')).toEqual([]);
+  });
+});
