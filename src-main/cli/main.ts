@@ -4,6 +4,7 @@ import { labCommand } from './lab-command';
 import { verifyCommand } from './verify-command';
 import { planCommand } from './plan-command';
 import { queryCommand } from './query-command';
+import { scheduleCommand } from './schedule-command';
 import { UsageError } from './usage-error';
 
 /**
@@ -47,6 +48,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(verifyCommand());
   program.addCommand(queryCommand());
   program.addCommand(planCommand());
+  program.addCommand(scheduleCommand());
   // Added commands do not inherit these: their usage errors too are one `mailvault:` line, exit 2.
   for (const command of [program, ...program.commands])
     command.exitOverride().configureOutput({
