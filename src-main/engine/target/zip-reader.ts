@@ -69,6 +69,7 @@ export class ZipReader {
         entries.push(info);
         raws.push(raw);
       }
+      refuseOverlaps(zipPath, raws);
     } catch (error) {
       zip.close();
       throw asCorrupt(zipPath, error);
@@ -186,6 +187,30 @@ function describeEntry(zipPath: string, raw: yauzl.Entry): ZipEntryInfo {
     mtime: raw.getLastModDate(),
     mode: unixMode ? unixMode & 0o7777 : null,
   };
+}
+
+/**
+ * Entries that share bytes (two names for one local header, or a header inside another entry's
+ * data) are how the worst zip bombs multiply a small file; no writer makes them. Each entry needs
+ * at least its 30-byte local header, its name and its compressed data before the next begins.
+ */
+function refuseOverlaps(zipPath: string, raws: yauzl.Entry[]): void {
+  const byOffset = [...raws].sort((a, b) => a.relativeOffsetOfLocalHeader - b.relativeOffsetOfLocalHeader);
+  for (let i = 1; i < byOffset.length; i++) {
+    const previous = byOffset[i - 1]!;
+    const end = previous.relativeOffsetOfLocalHeader + 30 + previous.fileNameLength + previous.compressedSize;
+    if (end > byOffset[i]!.relativeOffsetOfLocalHeader)
+      throw new UnsafeZipEntryError(
+        zipPath,
+        yauzl.getFileNameLowLevel(
+          byOffset[i]!.generalPurposeBitFlag,
+          byOffset[i]!.fileNameRaw,
+          byOffset[i]!.extraFields,
+          true,
+        ),
+        'overlaps another entry (a zip bomb)',
+      );
+  }
 }
 
 function asCorrupt(zipPath: string, error: unknown): Error {

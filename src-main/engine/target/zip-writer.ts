@@ -140,7 +140,10 @@ export class ZipWriter implements ArchiveWriter {
     this.throwIfFailed();
     if (this.state !== 'open') throw new Error(`${this.path} is ${this.state}; no more entries`);
     const added = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
-    if (Buffer.isBuffer(source)) this.appended += source.length;
+    // Deflate writes fewer bytes than it takes: counted, a compressible buffer would keep the file
+    // "behind" forever and its add would never resolve. There the pipe's backpressure paces
+    // archiver, and an add resolves when its entry is through.
+    if (Buffer.isBuffer(source) && this.mode === 'store') this.appended += source.length;
     this.archive.append(source, { name, date: options.mtime, mode: options.mode });
     return added;
   }
