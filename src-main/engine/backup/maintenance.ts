@@ -56,6 +56,22 @@ export class MaintenanceJournal {
     return restoreTo;
   }
 
+  /**
+   * Journals `restoreTo` as the status to put back, then sets maintenance if the entry exists: a
+   * restore that recreates the entry (-ra, -ca) puts back the status the backup recorded.
+   */
+  async enterAs(client: Client, account: { dn: string; email: string }, restoreTo: string): Promise<void> {
+    this.entries.push({
+      dn: account.dn,
+      email: account.email,
+      previousStatus: restoreTo,
+      sinceMs: Date.now(),
+    });
+    await this.save();
+    if ((await readAccountStatus(client, account.dn)) !== null)
+      await setAccountStatus(client, account.dn, 'maintenance');
+  }
+
   async leave(client: Client, dn: string): Promise<void> {
     const entry = this.entries.find((e) => e.dn === dn);
     if (!entry) return;

@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { LocalTransport, type Transport } from '../transport';
+
+/**
+ * Writing and removing a mailbox's files on the server, the only file changes replay and
+ * restore make: with the plain file system when the engine runs on the server, and through the
+ * transport's command channel (sh, cat, rm, tar; every value passed as its own argument, never
+ * spliced into a script) when it reaches the server over SSH.
+ */
+export interface ServerFiles {
+  readonly local: boolean;
+  writeFile(file: string, data: Buffer): Promise<void>;
+  removeFiles(files: string[]): Promise<void>;
+  removeTree(dir: string): Promise<void>;
+  /** Unpacks a tar stream (names already checked safe) under dir, creating it. */
+  untar(dir: string, tar: Buffer): Promise<void>;
+}
+
+export function serverFiles(transport: Transport): ServerFiles {
+  return transport instanceof LocalTransport ? localFiles : new RemoteFiles(transport);
+}
+
+const localFiles: ServerFiles = {
+  local: true,
+  async writeFile(file, data) {
+    await fs.promises.mkdir(path.dirname(file), { recursive: true });
+    await fs.promises.writeFile(file, data);
+  },
+  async removeFiles(files) {
+    await Promise.all(files.map((f) => fs.promises.rm(f, { force: true })));
+  },
+  async removeTree(dir) {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  },
+  async untar() {
+    throw new Error('local restores extract archives directly');
+  },
+};
+
+class RemoteFiles implements ServerFiles {
+  readonly local = false;
+
+  constructor(private readonly transport: Transport) {}
+
+  private async run(argv: string[], input?: Buffer): Promise<void> {
+    const result = await this.transport.exec(argv, { input, timeoutMs: 600_000 });
+    if (result.code !== 0)
+      throw new Error(`${this.transport.name}: ${argv[0]} failed (${result.code}): ${result.stderr.trim()}`);
+  }
+
+  writeFile(file: string, data: Buffer): Promise<void> {
+    // $1 is the path, passed as an argument: the script itself holds no value.
+    return this.run(['sh', '-c', 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"', 'sh', file], data);
+  }
+
+  async removeFiles(files: string[]): Promise<void> {
+    for (let i = 0; i < files.length; i += 500)
+      await this.run(['rm', '-f', '--', ...files.slice(i, i + 500)]);
+  }
+
+  removeTree(dir: string): Promise<void> {
+    return this.run(['rm', '-rf', '--', dir]);
+  }
+
+  untar(dir: string, tar: Buffer): Promise<void> {
+    return this.run(['sh', '-c', 'mkdir -p -- "$1" && tar -x --no-same-owner -C "$1" -f -', 'sh', dir], tar);
+  }
+}

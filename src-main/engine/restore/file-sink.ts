@@ -1,0 +1,81 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import tar from 'tar-stream';
+import { resolveInside } from '../target/layout';
+import { UnsafePathError } from '../target/errors';
+import type { ServerFiles } from '../replay/server-files';
+
+/**
+ * Where restored files go: straight to disk when the engine runs on the server, or as tar
+ * streams (one command channel per ~32 MiB) through the transport when it is remote. Every path
+ * is relative, checked safe (no `..`, not absolute) and resolved inside its root; locally the
+ * real path of each directory is checked too, so a symbolic link in place cannot lead outside.
+ */
+export interface FileSink {
+  write(root: string, relative: string, data: Buffer): Promise<void>;
+  flush(): Promise<void>;
+}
+
+const BATCH_BYTES = 32 * 1024 * 1024;
+
+export function fileSink(files: ServerFiles): FileSink {
+  return files.local ? new LocalSink() : new TarSink(files);
+}
+
+class LocalSink implements FileSink {
+  private readonly checked = new Map<string, string>();
+
+  async write(root: string, relative: string, data: Buffer): Promise<void> {
+    await fs.promises.mkdir(root, { recursive: true });
+    const realRoot = this.checked.get(root) ?? (await fs.promises.realpath(root));
+    this.checked.set(root, realRoot);
+    const target = resolveInside(realRoot, relative);
+    const dir = path.dirname(target);
+    if (!this.checked.has(dir)) {
+      await fs.promises.mkdir(dir, { recursive: true });
+      const real = await fs.promises.realpath(dir);
+      if (real !== realRoot && !real.startsWith(realRoot + path.sep))
+        throw new UnsafePathError(relative, `its directory leads outside ${realRoot}`);
+      this.checked.set(dir, real);
+    }
+    await fs.promises.writeFile(target, data);
+  }
+
+  async flush(): Promise<void> {}
+}
+
+class TarSink implements FileSink {
+  private batches = new Map<string, { entries: Array<{ name: string; data: Buffer }>; bytes: number }>();
+
+  constructor(private readonly files: ServerFiles) {}
+
+  async write(root: string, relative: string, data: Buffer): Promise<void> {
+    resolveInside('/restore-root', relative); // throws on an unsafe name
+    const batch = this.batches.get(root) ?? { entries: [], bytes: 0 };
+    this.batches.set(root, batch);
+    batch.entries.push({ name: relative, data });
+    batch.bytes += data.length + 512;
+    if (batch.bytes >= BATCH_BYTES) await this.send(root);
+  }
+
+  private async send(root: string): Promise<void> {
+    const batch = this.batches.get(root);
+    this.batches.delete(root);
+    if (!batch || batch.entries.length === 0) return;
+    const pack = tar.pack();
+    const chunks: Buffer[] = [];
+    pack.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
+    const ended = new Promise<void>((resolve, reject) => {
+      pack.on('end', resolve);
+      pack.on('error', reject);
+    });
+    for (const e of batch.entries) pack.entry({ name: e.name, size: e.data.length, mode: 0o640 }, e.data);
+    pack.finalize();
+    await ended;
+    await this.files.untar(root, Buffer.concat(chunks));
+  }
+
+  async flush(): Promise<void> {
+    for (const root of [...this.batches.keys()]) await this.send(root);
+  }
+}

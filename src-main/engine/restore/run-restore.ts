@@ -1,0 +1,225 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { JOURNAL_FILE, MaintenanceJournal, recoverMaintenance } from '../backup/maintenance';
+import { accountsOnServer } from '../ldap/directory';
+import { givenRedoLogs, selectLogs, serverRedoLogs, targetRedoLogs } from '../replay/log-files';
+import { playRedo, type ReplayReport } from '../replay/player';
+import { serverReplayBase } from '../replay/server-replay';
+import type { ServerAccess } from '../server/server-access';
+import { acquireLock } from '../target/lock';
+import { targetPaths } from '../target/layout';
+import { requestReindex } from './reindex';
+import { restoreAccountFromFull, type LoadedAccount } from './restore-account';
+import { planRestore } from './restore-plan';
+import { restoreSystemData, type SystemRestore } from './system-restore';
+
+/**
+ * zmrestore (zimbra-facts §1.4) over one server: under the target's lock, after putting back any
+ * account a dead run left in maintenance, each account is loaded from its full while in
+ * maintenance; then one replay brings every restored mailbox forward to the point in time (all
+ * mailboxes in parallel); then each is reactivated. The journal sits in the target's tmp/ so the
+ * next engine command restores accounts a killed restore left in maintenance.
+ */
+export interface RestoreOptions {
+  target: string;
+  accounts: 'all' | string[];
+  label?: string;
+  restoreToTime?: number;
+  restoreToIncrLabel?: string;
+  restoreToRedoSeq?: number;
+  fullOnly?: boolean;
+  backedUpRedoOnly?: boolean;
+  createAccount?: { prefix: string };
+  restoreAccount?: boolean;
+  systemData?: boolean;
+  continueOnError?: boolean;
+  skipDeletedAccounts?: boolean;
+  skipDeletes?: boolean;
+  ignoreRedoErrors?: boolean;
+  excludeBlobs?: boolean;
+  excludeSearchIndex?: boolean;
+  threads?: number;
+  onProgress?: (line: string) => void;
+  /** Tests: called at named steps (maintenance, rows, files, replay) to kill the process there. */
+  failpoint?: (step: string) => Promise<void>;
+}
+
+export interface RestoredAccount {
+  email: string;
+  zimbraId: string;
+  /** The new account (-ca). */
+  restoredAs?: { email: string; zimbraId: string };
+  label: string | null;
+  mailboxId: number | null;
+  status: 'restored' | 'skipped' | 'error';
+  error?: string;
+  rows?: number;
+  blobs?: number;
+  indexFiles?: number;
+}
+
+export interface RestoreResult {
+  status: 'ok' | 'err';
+  accounts: RestoredAccount[];
+  notRestored: string[];
+  redo: {
+    fromSeq: number;
+    toSeq?: number;
+    toTime?: number;
+    gaps: Array<{ from: number; to: number }>;
+  } | null;
+  replay: ReplayReport | null;
+  /** Mailboxes whose index needs rebuilding after replay, and whether a reindex was requested. */
+  reindex: Array<{ email: string; requested: boolean; note: string }>;
+  system: SystemRestore | null;
+  recoveredFromEarlierRun: string[];
+  warnings: string[];
+}
+
+export async function runRestore(server: ServerAccess, options: RestoreOptions): Promise<RestoreResult> {
+  const hostname = server.settings.hostname;
+  const lock = await acquireLock(options.target, { operation: 'restore' });
+  const ldap = await server.ldap();
+  const journalDir = path.join(targetPaths(options.target).tmp, `restore-${Date.now()}-${process.pid}`);
+  const journal = new MaintenanceJournal(path.join(journalDir, JOURNAL_FILE), hostname);
+  const result: RestoreResult = {
+    status: 'ok',
+    accounts: [],
+    notRestored: [],
+    redo: null,
+    replay: null,
+    reindex: [],
+    system: null,
+    recoveredFromEarlierRun: [],
+    warnings: [],
+  };
+  const progress = options.onProgress ?? (() => undefined);
+  try {
+    result.recoveredFromEarlierRun = (await recoverMaintenance(options.target, hostname, ldap)).map(
+      (e) => e.email,
+    );
+    const plan = await planRestore(options.target, {
+      accounts: options.accounts,
+      label: options.label,
+      hostname,
+      restoreToTime: options.restoreToTime,
+      restoreToIncrLabel: options.restoreToIncrLabel,
+      restoreToRedoSeq: options.restoreToRedoSeq,
+      fullOnly: options.fullOnly,
+    });
+    const skipMissing = options.skipDeletedAccounts || options.accounts === 'all';
+    for (const email of plan.missing) {
+      result.accounts.push({
+        email,
+        zimbraId: '',
+        label: null,
+        mailboxId: null,
+        status: skipMissing ? 'skipped' : 'error',
+        error: `no full backup in ${options.target} holds ${email}${options.restoreToTime !== undefined ? ' before that time' : ''}`,
+      });
+      if (!skipMissing) result.status = 'err';
+    }
+    if (options.systemData && plan.systemSession) {
+      progress(`system data from ${plan.systemSession.label}`);
+      result.system = await restoreSystemData(server, options.target, plan.systemSession);
+    }
+    const base = await serverReplayBase(server, ldap);
+    const directory = await accountsOnServer(ldap, hostname);
+    const loaded: LoadedAccount[] = [];
+    const stop = () => result.status === 'err' && !options.continueOnError;
+    if (!stop())
+      for (const planned of plan.accounts) {
+        progress(`${planned.email}: loading ${planned.manifest.label}`);
+        const entry: RestoredAccount = {
+          email: planned.email,
+          zimbraId: planned.zimbraId,
+          label: planned.manifest.label,
+          mailboxId: null,
+          status: 'restored',
+        };
+        result.accounts.push(entry);
+        try {
+          const account = await restoreAccountFromFull(
+            {
+              server,
+              ldap,
+              files: base.files,
+              volumes: base.volumes,
+              journal,
+              target: options.target,
+              mailboxGroups: base.mailboxGroups,
+              directory,
+              createAccount: options.createAccount,
+              restoreAccount: options.restoreAccount,
+              excludeBlobs: options.excludeBlobs,
+              excludeSearchIndex: options.excludeSearchIndex,
+              failpoint: options.failpoint,
+            },
+            planned,
+          );
+          loaded.push(account);
+          entry.mailboxId = account.replay?.mailboxId ?? null;
+          entry.rows = account.rows?.rows;
+          entry.blobs = account.files ? account.files.blobs + account.files.shared : undefined;
+          entry.indexFiles = account.files?.index;
+          if (options.createAccount) entry.restoredAs = { email: account.email, zimbraId: account.zimbraId };
+        } catch (error) {
+          entry.status = 'error';
+          entry.error = (error as Error).message;
+          result.status = 'err';
+          if (stop()) break;
+        }
+      }
+
+    const replayed = loaded.filter((a) => a.replay !== null);
+    if (plan.redo && replayed.length > 0 && !stop()) {
+      const candidates = await targetRedoLogs(options.target);
+      if (!options.backedUpRedoOnly)
+        candidates.push(...(await serverRedoLogs(server, path.join(journalDir, 'redolog'))));
+      const selection = selectLogs(candidates, { fromSeq: plan.redo.fromSeq, toSeq: plan.redo.toSeq });
+      result.redo = { ...plan.redo, gaps: selection.gaps };
+      if (selection.gaps.length > 0) {
+        const gaps = selection.gaps
+          .map((g) => (g.from === g.to ? `${g.from}` : `${g.from}-${g.to}`))
+          .join(', ');
+        const message = `redo logs missing (sequence ${gaps}): the accounts cannot be brought past them`;
+        if (!options.ignoreRedoErrors)
+          throw new Error(`${message}; --ignoreRedoErrors replays what there is`);
+        result.warnings.push(message);
+      }
+      progress(`replaying ${selection.logs.length} redo log(s) for ${replayed.length} mailbox(es)`);
+      await options.failpoint?.('replay');
+      result.replay = await playRedo({
+        ...base,
+        logs: selection.logs,
+        toTime: plan.redo.toTime,
+        mailboxes: new Map(replayed.map((a) => [a.replay!.sourceId, a.replay!])),
+        skipDeletes: options.skipDeletes,
+        stopOnError: !options.ignoreRedoErrors,
+        threads: options.threads,
+      });
+      for (const e of result.replay.errors)
+        result.warnings.push(`redo: mailbox ${e.mailboxId} ${e.op}: ${e.message}`);
+      // Lucene files are mailboxd's to write: the index is the full's, and a reindex brings it level.
+      for (const a of replayed)
+        if (result.replay.mailboxes.includes(a.replay!.mailboxId))
+          result.reindex.push({ email: a.email, ...(await requestReindex(server, a.email)) });
+    }
+    return result;
+  } catch (error) {
+    result.status = 'err';
+    throw error;
+  } finally {
+    // Reactivation comes first, whatever happened; if the link is gone the journal stays for the next run.
+    for (const e of [...journal.pending]) {
+      progress(`${e.email}: reactivating`);
+      await journal.leave(ldap, e.dn).catch(() => undefined);
+    }
+    if (journal.pending.length === 0) await fs.promises.rm(journalDir, { recursive: true, force: true });
+    await ldap.unbind().catch(() => undefined);
+    await lock.release().catch(() => undefined);
+    result.notRestored = result.accounts.filter((a) => a.status !== 'restored').map((a) => a.email);
+  }
+}
+
+export { givenRedoLogs };
