@@ -92,6 +92,14 @@ function integer(lc: Localconfig, key: string): number {
   return value;
 }
 
+/** mboxgroup1..N: a 0 would make every group name mboxgroupNaN, a huge N is a lie. */
+function mailboxGroups(lc: Localconfig): number {
+  const groups = integer(lc, 'zimbra_mailbox_groups');
+  if (groups < 1 || groups > 10_000)
+    throw new LocalconfigError(`localconfig key zimbra_mailbox_groups is ${groups}, not 1 to 10000`);
+  return groups;
+}
+
 /** The settings the engine needs, from a parsed localconfig. */
 export function serverSettings(lc: Localconfig): ServerSettings {
   const required = (key: string) => {
@@ -116,7 +124,7 @@ export function serverSettings(lc: Localconfig): ServerSettings {
       bindDn: required('zimbra_ldap_userdn'),
       password: required('zimbra_ldap_password'),
     },
-    mailboxGroups: integer(lc, 'zimbra_mailbox_groups'),
+    mailboxGroups: mailboxGroups(lc),
     archivedRedologKeepTimeSec: integer(lc, 'backup_archived_redolog_keep_time'),
   };
 }
