@@ -2,14 +2,19 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createApiClient } from './api-client';
 import { App } from './App';
-import { createConsoleStore } from './stores/console';
+import { createStores } from './stores';
 import './styles.css';
 
-const useConsole = createConsoleStore(createApiClient());
-void useConsole.getState().load();
+// The API client first: it takes the web host's token out of the URL fragment.
+const api = createApiClient();
+const stores = createStores(api, window.location.hash, (hash) =>
+  history.replaceState(null, '', `${window.location.pathname}${window.location.search}${hash}`),
+);
+void stores.console.getState().load();
+void stores.jobs.getState().resync();
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <App useConsole={useConsole} />
+    <App stores={stores} />
   </StrictMode>,
 );

@@ -30,7 +30,7 @@ export function consoleHandlers(parts: ConsoleParts): Handlers {
   /** The last test of each server in this run of the app, for its status. */
   const tested = new Map<string, ConnectionTest>();
   /** Successful tests of unsaved form settings, so saving them keeps what was learned. */
-  const learned = new Map<string, { hostname?: string }>();
+  const learned = new Map<string, ConnectionTest>();
 
   async function profile(id: string): Promise<ServerProfile> {
     const found = sandbox?.profiles().find((p) => p.id === id) ?? (await store.get(id));
@@ -99,8 +99,11 @@ export function consoleHandlers(parts: ConsoleParts): Handlers {
       if (input.id?.startsWith('lab'))
         throw new ApiFailure('bad-request', 'The sandbox server cannot be edited.');
       const saved = await store.save(input);
-      const facts = learned.get(connectionKey(input));
-      if (facts?.hostname) await store.learn(saved.id, facts);
+      const test = learned.get(connectionKey(input));
+      if (test?.hostname) {
+        await store.learn(saved.id, { hostname: test.hostname });
+        tested.set(saved.id, test);
+      }
       events.emit('servers.changed', {});
       return (await store.get(saved.id)) ?? saved;
     },
@@ -140,7 +143,7 @@ export function consoleHandlers(parts: ConsoleParts): Handlers {
         );
       const draft: ServerProfile = { ...form, id: form.id ?? 'draft' };
       const result = await testConnection(connectSpecOf(draft, form.passphrase ?? undefined, hostKey));
-      if (result.ok) learned.set(connectionKey(form), { hostname: result.hostname });
+      if (result.ok) learned.set(connectionKey(form), result);
       return result;
     },
 

@@ -10,7 +10,7 @@ export interface ConsoleState {
   load(): Promise<void>;
 }
 
-/** The console's one store: app info and the server list, refreshed when the main side says so. */
+/** App info and the server list, refreshed whenever the main side says servers changed. */
 export function createConsoleStore(api: MailvaultApi) {
   let latest = 0;
   const store = create<ConsoleState>()((set) => ({

@@ -83,10 +83,14 @@ describe.skipIf(!haveChromium && !mustRun)('the console in Chromium', () => {
       .waitFor();
 
     expect(await page.getByTestId('server-row').count()).toBe(FAKE_SERVERS.length);
-    expect(await rowsText(page, 'server-name')).toEqual(['Mail 1', 'Mail 2']);
+    expect(await page.locator('[data-testid=server-row] .server-name').allInnerTexts()).toEqual([
+      'Mail 1',
+      'Mail 2',
+    ]);
     expect(await rowsText(page, 'server-hostname')).toEqual(['mail1.example.com', 'mail2.example.com']);
     expect(await rowsText(page, 'server-access')).toEqual(['Local', 'SSH root@mail2.example.com:22']);
     expect(await rowsText(page, 'server-status')).toEqual(['Online', 'Offline']);
+    expect(await rowsText(page, 'server-last-full')).toEqual(['never', 'never']);
     expect(await page.getByTestId('app-version').innerText()).toBe('v0.0.0-test');
     // The token left the address bar once taken.
     expect(new URL(page.url()).hash).toBe('');

@@ -21,6 +21,10 @@ export const FAKE_INFO: AppInfo = { name: 'Mailvault', version: '0.0.0-test', sh
 export function fakeApi(servers: ServerSummary[] = FAKE_SERVERS) {
   const state = { servers };
   const events = createEventHub();
-  const dispatch = createDispatch({ 'app.info': () => FAKE_INFO, 'servers.list': () => state.servers });
+  const dispatch = createDispatch({
+    'app.info': () => FAKE_INFO,
+    'servers.list': () => state.servers,
+    'jobs.list': () => [],
+  });
   return { state, events, dispatch };
 }

@@ -1,0 +1,138 @@
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { ServerTimeline } from '../../src-main/api/contract';
+import type { Viewport } from '../stores/timeline';
+import { drawTimeline, LAYOUT, sessionAt, type Palette } from './timeline-draw';
+
+interface Props {
+  data: ServerTimeline;
+  viewport: Viewport;
+  selected?: string;
+  doomed: string[];
+  onSelect(label: string | undefined): void;
+  onZoom(factor: number, aroundMs?: number): void;
+  onPan(fraction: number): void;
+  onFit(): void;
+}
+
+function palette(el: Element): Palette {
+  const css = getComputedStyle(el);
+  const v = (name: string) => css.getPropertyValue(name).trim();
+  return {
+    text: v('--text'),
+    muted: v('--muted'),
+    grid: v('--grid'),
+    surface: v('--surface'),
+    ok: v('--ok'),
+    warn: v('--warn'),
+    bad: v('--bad'),
+    accent: v('--accent'),
+    coverage: v('--coverage'),
+    gap: v('--gap'),
+  };
+}
+
+/**
+ * The timeline as a canvas (one draw per change, whatever the number of sessions). Mouse: wheel
+ * zooms around the pointer, drag pans, click selects. Keyboard (when focused): ← → pan, + − zoom,
+ * 0 fits, Esc clears the selection.
+ */
+export function TimelineCanvas(props: Props) {
+  const { data, viewport, selected, doomed } = props;
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const [width, setWidth] = useState(0);
+  const [painted, setPainted] = useState({ count: 0, sessions: 0 });
+  const drag = useRef<{ x: number; moved: boolean } | null>(null);
+  const doomedSet = useMemo(() => new Set(doomed), [doomed]);
+
+  useEffect(() => {
+    const el = canvas.current?.parentElement;
+    if (!el) return;
+    const observer = new ResizeObserver(() => setWidth(el.clientWidth));
+    observer.observe(el);
+    setWidth(el.clientWidth);
+    return () => observer.disconnect();
+  }, []);
+
+  useEffect(() => {
+    const el = canvas.current;
+    if (!el || width === 0) return;
+    const ratio = window.devicePixelRatio || 1;
+    el.width = Math.round(width * ratio);
+    el.height = Math.round(LAYOUT.height * ratio);
+    const ctx = el.getContext('2d');
+    if (!ctx) return;
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    const sessions = drawTimeline(
+      ctx,
+      width,
+      { data, viewport, selected, doomed: doomedSet, now: Date.now() },
+      palette(el),
+    );
+    setPainted((p) => ({ count: p.count + 1, sessions }));
+  }, [data, viewport, selected, doomedSet, width]);
+
+  const timeAt = (clientX: number) => {
+    const rect = canvas.current!.getBoundingClientRect();
+    const plot = rect.width - LAYOUT.gutter - 8;
+    return (
+      viewport.fromMs + ((clientX - rect.left - LAYOUT.gutter) / plot) * (viewport.toMs - viewport.fromMs)
+    );
+  };
+
+  return (
+    <canvas
+      ref={canvas}
+      className="timeline-canvas"
+      style={{ width: '100%', height: LAYOUT.height }}
+      tabIndex={0}
+      role="img"
+      aria-label={`Timeline: ${data.sessions.length} sessions. Arrow keys pan, plus and minus zoom, 0 fits.`}
+      data-testid="timeline-canvas"
+      data-painted={painted.count}
+      data-sessions-drawn={painted.sessions}
+      onWheel={(e) => props.onZoom(e.deltaY > 0 ? 1.25 : 0.8, timeAt(e.clientX))}
+      onMouseDown={(e) => (drag.current = { x: e.clientX, moved: false })}
+      onMouseMove={(e) => {
+        const d = drag.current;
+        if (!d || !(e.buttons & 1)) return;
+        const dx = e.clientX - d.x;
+        if (Math.abs(dx) < 3 && !d.moved) return;
+        d.moved = true;
+        d.x = e.clientX;
+        const plot = canvas.current!.clientWidth - LAYOUT.gutter - 8;
+        props.onPan(-dx / plot);
+      }}
+      onMouseUp={(e) => {
+        const d = drag.current;
+        drag.current = null;
+        if (d?.moved) return;
+        const rect = canvas.current!.getBoundingClientRect();
+        const hit = sessionAt(
+          data.sessions,
+          viewport,
+          rect.width,
+          e.clientX - rect.left,
+          e.clientY - rect.top,
+          Date.now(),
+        );
+        props.onSelect(hit?.label);
+      }}
+      onKeyDown={(e) => {
+        const keys: Record<string, () => void> = {
+          ArrowLeft: () => props.onPan(-0.2),
+          ArrowRight: () => props.onPan(0.2),
+          '+': () => props.onZoom(0.7),
+          '=': () => props.onZoom(0.7),
+          '-': () => props.onZoom(1.4),
+          '0': () => props.onFit(),
+          Escape: () => props.onSelect(undefined),
+        };
+        const act = keys[e.key];
+        if (act) {
+          e.preventDefault();
+          act();
+        }
+      }}
+    />
+  );
+}

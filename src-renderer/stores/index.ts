@@ -1,0 +1,21 @@
+import type { MailvaultApi } from '../../src-main/api/contract';
+import { createConsoleStore } from './console';
+import { createJobsStore } from './jobs';
+import { createPruneStore } from './prune';
+import { createTimelineStore } from './timeline';
+import { createUiStore } from './ui';
+
+/** The console's small stores, each fed by the API and its events. */
+export function createStores(api: MailvaultApi, hash = '', remember?: (hash: string) => void) {
+  const timeline = createTimelineStore(api);
+  return {
+    api,
+    console: createConsoleStore(api),
+    jobs: createJobsStore(api),
+    timeline,
+    prune: createPruneStore(api, (labels) => timeline.getState().setDoomed(labels)),
+    ui: createUiStore(hash, remember),
+  };
+}
+
+export type Stores = ReturnType<typeof createStores>;

@@ -1,0 +1,36 @@
+import { create } from 'zustand';
+
+export type Screen = 'servers' | 'timeline' | 'backup' | 'prune';
+export type Theme = 'light' | 'dark' | 'system';
+
+export interface UiState {
+  screen: Screen;
+  /** The server the timeline, backup and prune screens are about. */
+  serverId?: string;
+  theme: Theme;
+  show(screen: Screen, serverId?: string): void;
+  setTheme(theme: Theme): void;
+}
+
+const SCREENS: Screen[] = ['servers', 'timeline', 'backup', 'prune'];
+
+/** Which screen and server are shown; mirrored in the URL hash so a reload comes back to it. */
+export function createUiStore(initialHash = '', remember?: (hash: string) => void) {
+  const [screen, serverId] = initialHash.replace(/^#/, '').split('/');
+  const store = create<UiState>()((set) => ({
+    screen: SCREENS.includes(screen as Screen) ? (screen as Screen) : 'servers',
+    serverId: serverId ? decodeURIComponent(serverId) : undefined,
+    theme: 'system',
+    show(next, id) {
+      set((s) => ({ screen: next, serverId: id ?? s.serverId }));
+    },
+    setTheme(theme) {
+      set({ theme });
+    },
+  }));
+  if (remember)
+    store.subscribe((s) => remember(`#${s.screen}${s.serverId ? `/${encodeURIComponent(s.serverId)}` : ''}`));
+  return store;
+}
+
+export type UiStore = ReturnType<typeof createUiStore>;
