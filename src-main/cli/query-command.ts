@@ -11,7 +11,7 @@ import { isLabel } from '../engine/target/labels';
 import { isZimbraId } from '../engine/target/layout';
 import { parseZimbraTime, TimeArgumentError } from '../engine/target/zimbra-time';
 import { DEFAULT_LAB_DIR } from '../lab/sandbox';
-import { addServerOptions, parseServer, type ServerFlags } from './server-option';
+import { addServerOptions, checkPathArgument, parseServer, type ServerFlags } from './server-option';
 import { UsageError } from './usage-error';
 
 /**
@@ -44,7 +44,7 @@ export function targetOf(flags: ServerFlags & { target?: string }): string {
     else
       throw new UsageError('-t: give the backup target directory (there is no default for a remote server)');
   }
-  if (!path.isAbsolute(target)) throw new UsageError(`-t ${target}: not an absolute path`);
+  checkPathArgument('-t', target);
   if (!fs.existsSync(path.join(target, 'sessions')) && !fs.existsSync(path.join(target, 'tmp')))
     throw new UsageError(`-t ${target}: not a backup target (no sessions/)`);
   return target;
