@@ -47,8 +47,13 @@ export function colourOf(status: SessionOutcome, p: Palette): string {
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
+const SECOND = 1000;
 const STEPS = [
+  5 * SECOND,
+  10 * SECOND,
+  30 * SECOND,
   MINUTE,
+  2 * MINUTE,
   5 * MINUTE,
   15 * MINUTE,
   HOUR,
@@ -72,7 +77,7 @@ function tickLabel(ms: number, step: number): string {
   const d = new Date(ms);
   const day = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
   if (step >= DAY) return day;
-  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}${step < MINUTE ? `:${pad(d.getSeconds())}` : ''}`;
   return d.getHours() === 0 && d.getMinutes() === 0 ? day : time;
 }
 

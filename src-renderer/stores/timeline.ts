@@ -26,7 +26,7 @@ export interface TimelineState {
   setDoomed(labels: string[]): void;
 }
 
-const MIN_SPAN = 60_000;
+const MIN_SPAN = 20_000;
 const HOUR = 3_600_000;
 
 /** The whole of a timeline, with a margin, or the last day when there is nothing. */
@@ -35,7 +35,8 @@ export function fitViewport(data: ServerTimeline | undefined, now = Date.now()):
   if (sessions.length === 0) return { fromMs: now - 24 * HOUR, toMs: now + HOUR };
   const from = sessions[0]!.startMs;
   const to = Math.max(...sessions.map((s) => s.endMs ?? now), now);
-  const margin = Math.max((to - from) * 0.04, 5 * 60_000);
+  // A margin of a tenth of the span each side (at least 20 s): the sessions fill the view.
+  const margin = Math.max((to - from) * 0.1, 20_000);
   return { fromMs: from - margin, toMs: to + margin };
 }
 
