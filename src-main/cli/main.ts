@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { abortCommand, backupCommand } from './backup-command';
 import { labCommand } from './lab-command';
+import { playRedoCommand } from './playredo-command';
+import { restoreCommand } from './restore-command';
 import { verifyCommand } from './verify-command';
 import { planCommand } from './plan-command';
 import { queryCommand } from './query-command';
@@ -46,6 +48,8 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(backupCommand(argv));
   program.addCommand(abortCommand());
   program.addCommand(verifyCommand());
+  program.addCommand(restoreCommand());
+  program.addCommand(playRedoCommand());
   program.addCommand(queryCommand());
   program.addCommand(planCommand());
   program.addCommand(scheduleCommand());
