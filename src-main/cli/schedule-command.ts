@@ -245,6 +245,16 @@ async function run(flags: ScheduleFlags, words: string[]): Promise<void> {
   const command = crontabCommand(flags);
   const transport = await crontabTransport(profile, flags);
   const place: CrontabPlace = { transport, command };
+  const reach = [
+    ...(flags.server !== 'local' ? ['--server', flags.server] : []),
+    ...(flags.identity ? ['--identity', path.resolve(flags.identity)] : []),
+    ...(flags.hostKey ? ['--host-key', flags.hostKey] : []),
+    ...(flags.pull ? ['--pull'] : []),
+    ...(flags.crontabUser ? ['--crontab-user', flags.crontabUser] : []),
+    ...(flags.launcher ? ['--launcher', launcher] : []),
+    '--zimbra-home',
+    profile.zimbraHome,
+  ];
   const where = `${transport.name}'s crontab (${command.join(' ')}), block "${scheduleKey(server)}"`;
   try {
     if (action === 'query' || action === 'save') {
@@ -256,10 +266,10 @@ async function run(flags: ScheduleFlags, words: string[]): Promise<void> {
             entries: current.entries,
             lines: current.lines,
             launcher: current.launcher ?? null,
-            command: saveCommand(current.entries, server),
+            command: saveCommand(current.entries, server, reach),
           }),
         );
-      else if (action === 'save') console.log(saveCommand(current.entries, server));
+      else if (action === 'save') console.log(saveCommand(current.entries, server, reach));
       else process.stdout.write(formatSchedule(current.entries));
       return;
     }

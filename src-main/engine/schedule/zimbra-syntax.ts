@@ -58,23 +58,28 @@ function word(value: string): string {
   return /^[A-Za-z0-9@%+=:,./_-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
 }
 
+/** The flags that reach a schedule's crontab when nothing else is known: here, or a pull from here. */
+export function defaultReach(server: ScheduledServer): string[] {
+  if (server.kind === 'local') return ['--zimbra-home', server.zimbraHome];
+  return [...serverArgv(server).map((a) => (a === '-s' ? '--server' : a)), '--pull'];
+}
+
 function sameOptions(a: BackupOptions, b: BackupOptions): boolean {
   return optionArgv(a, 'comma').join('\0') === optionArgv(b, 'comma').join('\0');
 }
 
 /**
  * zmschedulebackup -s: one command line that installs this schedule again. Entries with the same
- * options share one -R; entries with other options follow as -A commands joined by &&.
+ * options share one -R; entries with other options follow as -A commands joined by &&. `reach`
+ * are the flags that name the crontab (--server, --crontab-user …); by default those of `server`.
  */
 export function saveCommand(
   entries: ScheduleEntry[],
   server: ScheduledServer,
+  reach: string[] = defaultReach(server),
   program = 'mailvault',
 ): string {
-  const where =
-    server.kind === 'local'
-      ? ['--zimbra-home', server.zimbraHome]
-      : serverArgv(server).map((a) => (a === '-s' ? '--server' : a));
+  const where = reach;
   if (entries.length === 0) return [program, 'zmschedulebackup', '-F', ...where].map(word).join(' ');
   const groups: { options: BackupOptions; entries: ScheduleEntry[] }[] = [];
   for (const entry of entries) {

@@ -1,0 +1,352 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Attribute, Change } from 'ldapts';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAttempts } from '../../src-main/engine/schedule/attempts';
+import { cronCommand, cronLine } from '../../src-main/engine/schedule/cron-line';
+import { splitShellWords } from '../../src-main/engine/schedule/shell-words';
+import { readManifest } from '../../src-main/engine/target/manifest';
+import { acquireLock } from '../../src-main/engine/target/lock';
+import { sessionDir } from '../../src-main/engine/target/layout';
+import { openTransport, type Transport } from '../../src-main/engine/transport';
+import type { Lab } from '../../src-main/lab/lab';
+import { canConnect, freePort } from '../../src-main/lab/net';
+import { MailboxSimulator } from '../../src-main/lab/simulator/simulator';
+import { ldapClient, withLab } from '../helpers/lab-fixture';
+
+/**
+ * zmschedulebackup against a lab server reached over SSH, and the crontab lines it installs run
+ * the way cron runs them. HERMETIC: the server's crontab is the real `crontab` command of this
+ * machine, but the sshd the test talks to runs in a private mount namespace (unshare --mount)
+ * with a temp dir bind-mounted over /var/spool/cron/crontabs, so every crontab it edits is in
+ * that temp dir and the machine's real spool is never written (checked at the end).
+ */
+const ROOT = path.resolve(__dirname, '../..');
+const SPOOL = '/var/spool/cron/crontabs';
+let lab: Lab;
+let dir: string;
+let spool: string;
+let target: string;
+let sshd: ChildProcess;
+let sshPort: number;
+let ssh: Transport;
+let smtp: SMTPServer;
+let smtpPort: number;
+const mails: { to: string[]; mail: ParsedMail }[] = [];
+let realSpoolBefore: string;
+const ADMIN_LINES =
+  "# the administrator's own jobs\nMAILTO=root\n17 3 * * * /usr/bin/find /tmp -mtime +7 -delete\n";
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return run(process.execPath, ['--import', 'tsx/esm', path.join(ROOT, 'src-main/cli/main.ts'), ...args], {
+    cwd: ROOT,
+  });
+}
+
+function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** What cron does with a line: `sh -c` on the command (after % handling), from $HOME, with cron's environment. */
+function runAsCron(line: string) {
+  const { command } = cronCommand(line);
+  const home = fs.mkdtempSync(path.join(dir, 'home-'));
+  return run('/bin/sh', ['-c', command], {
+    cwd: home,
+    env: { HOME: home, LOGNAME: 'root', SHELL: '/bin/sh', PATH: '/usr/bin:/bin' },
+  });
+}
+
+const serverFlags = () => [
+  '--server',
+  `ssh://root@${lab.info.servers[0]!.ssh.host}:${sshPort}`,
+  '--identity',
+  lab.info.servers[0]!.ssh.privateKeyPath,
+  '--host-key',
+  lab.info.servers[0]!.ssh.hostKeyFingerprint,
+  '--zimbra-home',
+  lab.info.servers[0]!.zimbraHome,
+];
+
+const crontab = async () => (await ssh.exec(['crontab', '-l'])).stdout.toString();
+const ourLines = (text: string) => text.split('\n').filter((l) => l.includes("'zmbackup'"));
+
+async function waitForMail(count: number): Promise<void> {
+  for (let i = 0; i < 100 && mails.length < count; i++) await new Promise((r) => setTimeout(r, 100));
+  expect(mails).toHaveLength(count);
+}
+
+beforeAll(async () => {
+  realSpoolBefore = spawnSync('ls', ['-la', '--time-style=full-iso', SPOOL]).stdout.toString();
+  lab = await withLab({ servers: 1 });
+  const server = lab.info.servers[0]!;
+  const sim = await MailboxSimulator.open(server, { seed: 'schedule' });
+  await sim.provision(['s1', 's2', 's3']);
+  await sim.populate(5);
+  await sim.close();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mv-schedule-'));
+  target = path.join(dir, 'backup');
+  spool = path.join(dir, 'crontabs');
+  fs.mkdirSync(spool, { mode: 0o1730 });
+  // The lab's own sshd config, on another port, started inside the private mount namespace.
+  const config = fs
+    .readFileSync(path.join(lab.info.dir, 'server1', 'ssh', 'sshd_config'), 'utf8')
+    .replace(/^Port .*$/m, `Port ${(sshPort = await freePort(server.ssh.host))}`)
+    .replace(/^PidFile .*$/m, `PidFile ${path.join(dir, 'sshd.pid')}`);
+  fs.writeFileSync(path.join(dir, 'sshd_config'), config);
+  sshd = spawn(
+    'unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      `mount --bind "$0" ${SPOOL} && exec /usr/sbin/sshd -D -e -f "$1"`,
+      spool,
+      path.join(dir, 'sshd_config'),
+    ],
+    { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'sshd.log'), 'a')] },
+  );
+  for (let i = 0; i < 100 && !(await canConnect(server.ssh.host, sshPort)); i++)
+    await new Promise((r) => setTimeout(r, 100));
+  ssh = await openTransport({
+    kind: 'ssh',
+    name: 'lab over namespaced sshd',
+    host: server.ssh.host,
+    port: sshPort,
+    username: 'root',
+    privateKeyPath: server.ssh.privateKeyPath,
+    hostKeyFingerprint: server.ssh.hostKeyFingerprint,
+  });
+  expect((await ssh.exec(['crontab', '-'], { input: ADMIN_LINES })).code).toBe(0);
+
+  smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    onData(stream, session, callback) {
+      simpleParser(stream)
+        .then((mail) => {
+          mails.push({ to: session.envelope.rcptTo.map((r) => r.address), mail });
+          callback();
+        })
+        .catch(callback);
+    },
+  });
+  smtpPort = await freePort();
+  await new Promise<void>((resolve) => smtp.listen(smtpPort, '127.0.0.1', resolve));
+  // Per-server report settings, where Zimbra keeps them: the server's entry in the directory.
+  const ldap = await ldapClient(server);
+  await ldap.modify(`cn=${server.hostname},cn=servers,cn=zimbra`, [
+    new Change({
+      operation: 'replace',
+      modification: new Attribute({
+        type: 'zimbraBackupReportEmailRecipients',
+        values: ['ops@lab.example', 'boss@lab.example'],
+      }),
+    }),
+    new Change({
+      operation: 'replace',
+      modification: new Attribute({ type: 'zimbraBackupReportEmailSubjectPrefix', values: ['Lab Backup'] }),
+    }),
+  ]);
+  await ldap.unbind();
+});
+
+afterAll(async () => {
+  await ssh?.close();
+  sshd?.kill('SIGTERM');
+  await new Promise<void>((resolve) => smtp?.close(() => resolve()) ?? resolve());
+  await lab?.stop();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('zmschedulebackup over SSH', () => {
+  it("installs Zimbra's default exactly once, after the administrator's lines, and leaves them alone", async () => {
+    const args = [
+      'zmschedulebackup',
+      '-D',
+      ...serverFlags(),
+      '-t',
+      target,
+      '--mail-report',
+      '--smtp',
+      `127.0.0.1:${smtpPort}`,
+    ];
+    for (let i = 0; i < 2; i++) {
+      const result = await cli(args);
+      expect(result.code, result.stderr).toBe(0);
+    }
+    const text = await crontab();
+    expect(text.startsWith(ADMIN_LINES)).toBe(true);
+    expect(text.match(/# BEGIN mailvault/g)).toHaveLength(1);
+    const lines = ourLines(text);
+    expect(lines.map((l) => l.split(' ').slice(0, 5).join(' '))).toEqual([
+      '0 1 * * 6',
+      '0 1 * * 0-5',
+      '0 0 * * *',
+    ]);
+    // The lines run this engine's launcher by its absolute path.
+    expect(splitShellWords(cronCommand(lines[0]!).command)[0]).toBe(path.join(ROOT, 'bin/mailvault'));
+    // The crontab file is in the private spool, not the machine's.
+    expect(fs.readFileSync(path.join(spool, 'root'), 'utf8')).toContain('# BEGIN mailvault');
+  });
+
+  it('round-trips through -q and -s: the printed command installs the same crontab again', async () => {
+    const before = await crontab();
+    const query = await cli(['zmschedulebackup', '-q', '--json', ...serverFlags()]);
+    expect(query.code, query.stderr).toBe(0);
+    const listed = JSON.parse(query.stdout);
+    expect(listed.entries.map((e: { kind: string }) => e.kind)).toEqual(['full', 'incremental', 'delete']);
+    expect(listed.entries[0].options).toEqual({ target, mailReport: true, smtp: `127.0.0.1:${smtpPort}` });
+    const save = await cli(['zmschedulebackup', '-s', ...serverFlags()]);
+    expect(save.code, save.stderr).toBe(0);
+    expect(save.stdout.trim()).toBe(listed.command);
+    const flush = await cli(['zmschedulebackup', '-F', ...serverFlags()]);
+    expect(flush.code, flush.stderr).toBe(0);
+    expect(await crontab()).toBe(ADMIN_LINES);
+    for (const command of save.stdout.trim().split(' && ')) {
+      const [program, ...args] = splitShellWords(command);
+      expect(program).toBe('mailvault');
+      const again = await cli(args);
+      expect(again.code, again.stderr).toBe(0);
+    }
+    expect(await crontab()).toBe(before);
+    const requery = await cli(['zmschedulebackup', '-q', '--json', ...serverFlags()]);
+    expect(JSON.parse(requery.stdout).entries).toEqual(listed.entries);
+  });
+
+  it.each([
+    [['-R', 'f', '0 1 * * 8'], /f: "0 1 \* \* 8": .*8/],
+    [['-R', 'f', '0 1 * *'], /five fields/],
+    [['-A', 'd', '3w', '0 0 * * *'], /d 3w: not an age/],
+    [['-R', '--frobnicate', 'f', '0 1 * * 6'], /unknown option '--frobnicate'/],
+    [['-R', '--mail-to', 'ops@lab.example', 'f', '0 1 * * 6'], /--mail-to needs --mail-report/],
+    [['-R', '--mail-report', '--smtp', 'host:0x', 'f', '0 1 * * 6'], /--smtp host:0x: not host\[:port\]/],
+  ])('refuses %j: one line, exit 2, crontab unchanged', async (args, message) => {
+    const before = await crontab();
+    const result = await cli(['zmschedulebackup', ...args, ...serverFlags()]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^mailvault: /);
+    expect(result.stderr).toMatch(message);
+    expect(await crontab()).toBe(before);
+  });
+});
+
+describe('scheduled runs, as cron runs them', () => {
+  it('the full backup line writes the session, records the attempt, and mails SUCCESS to the per-server recipients', async () => {
+    const [fullLine, incrementalLine] = ourLines(await crontab());
+    const result = await runAsCron(fullLine!);
+    expect(result.code, result.stderr).toBe(0);
+    const [attempt] = await listAttempts(target);
+    expect(attempt).toMatchObject({ kind: 'full', status: 'succeeded', exitCode: 0, error: null });
+    expect(attempt!.report).toEqual({ sent: true, to: ['ops@lab.example', 'boss@lab.example'], error: null });
+    const reading = await readManifest(sessionDir(target, attempt!.labels[0]!));
+    expect(reading.state).toBe('complete');
+    const manifest = reading.state === 'complete' ? reading.manifest : null;
+    expect(manifest!.status).toBe('completed');
+    await waitForMail(1);
+    const { to, mail } = mails[0]!;
+    expect(to).toEqual(['ops@lab.example', 'boss@lab.example']);
+    expect(mail.subject).toBe('Lab Backup: SUCCESS');
+    expect(mail.text).toContain(`Server: ${lab.info.servers[0]!.hostname}`);
+    expect(mail.text).toContain(`Label: ${manifest!.label}`);
+    expect(mail.text).toContain('Type: full');
+    expect(mail.text).toContain('Status: completed');
+    expect(mail.text).toContain(`Accounts: 3/3 done`);
+    expect(mail.text).toContain('Errors: none');
+
+    // The incremental line after it: the redo range the session covers is in the mail.
+    const incremental = await runAsCron(incrementalLine!);
+    expect(incremental.code, incremental.stderr).toBe(0);
+    await waitForMail(2);
+    const incrMail = mails[1]!.mail;
+    expect(incrMail.subject).toBe('Lab Backup: SUCCESS');
+    expect(incrMail.text).toContain('Type: incremental');
+    expect(incrMail.text).toMatch(/Redo range: (sequence \d+-\d+|none)/);
+  });
+
+  it('a run that finds the target locked exits non-zero, records a failed attempt and mails FAIL naming the error', async () => {
+    const [fullLine] = ourLines(await crontab());
+    const lock = await acquireLock(target, { operation: 'a restore the test holds' });
+    try {
+      const result = await runAsCron(fullLine!);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^mailvault: .*in use/m);
+    } finally {
+      await lock.release();
+    }
+    const attempts = await listAttempts(target);
+    expect(attempts.at(-1)).toMatchObject({ kind: 'full', status: 'failed', exitCode: 1, labels: [] });
+    expect(attempts.at(-1)!.error).toMatch(/in use: a restore the test holds/);
+    await waitForMail(3);
+    expect(mails[2]!.mail.subject).toBe('Lab Backup: FAIL');
+    expect(mails[2]!.mail.text).toMatch(/Error: The backup target is in use: a restore the test holds/);
+  });
+
+  it('a pulled run whose server is unreachable exits non-zero and mails FAIL naming the server', async () => {
+    const closed = await freePort();
+    const line = cronLine(
+      {
+        kind: 'incremental',
+        cron: '0 1 * * 0-5',
+        options: {
+          target,
+          mailReport: true,
+          mailTo: ['night@lab.example'],
+          smtp: `127.0.0.1:${smtpPort}`,
+          mailSubjectPrefix: 'Pull',
+        },
+      },
+      {
+        kind: 'ssh',
+        url: `ssh://root@127.0.0.1:${closed}`,
+        identity: lab.info.servers[0]!.ssh.privateKeyPath,
+        hostKey: lab.info.servers[0]!.ssh.hostKeyFingerprint,
+        zimbraHome: '/opt/zimbra',
+      },
+      path.join(ROOT, 'bin/mailvault'),
+    );
+    const result = await runAsCron(line);
+    expect(result.code).toBe(1);
+    expect((await listAttempts(target)).at(-1)).toMatchObject({
+      kind: 'incremental',
+      status: 'failed',
+      exitCode: 1,
+    });
+    await waitForMail(4);
+    expect(mails[3]!.to).toEqual(['night@lab.example']);
+    expect(mails[3]!.mail.subject).toBe('Pull: FAIL');
+    expect(mails[3]!.mail.text).toContain(
+      `Error: 127.0.0.1 (ssh://root@127.0.0.1:${closed}): cannot connect: connect ECONNREFUSED`,
+    );
+  });
+
+  it("-F removes only our block, and the machine's real crontab spool was never written", async () => {
+    const result = await cli(['zmschedulebackup', '-F', ...serverFlags()]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(await crontab()).toBe(ADMIN_LINES);
+    expect(spawnSync('ls', ['-la', '--time-style=full-iso', SPOOL]).stdout.toString()).toBe(realSpoolBefore);
+  });
+});
