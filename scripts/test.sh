@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 declare -A needs=(
   [mariadbd]=mariadb-server [mariadb]=mariadb-client [slapd]=slapd [ldapsearch]=ldap-utils
   [sshd]=openssh-server [ssh]=openssh-client [chromium]=chromium [unzip]=unzip [zip]=zip
+  [crontab]=cron [unshare]=util-linux
 )
 missing=()
 for cmd in "${!needs[@]}"; do
@@ -26,6 +27,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 # slapd's package starts a system slapd; the lab starts its own, so the system one is not needed.
+# cron: the schedule tests run the real crontab command, but only inside a private mount namespace
+# (unshare) with a temp dir over /var/spool/cron/crontabs: the machine's own crontabs are never written.
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # Tests never launch Electron; its binary download is the postinstall npm does not run here.
