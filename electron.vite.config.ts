@@ -52,6 +52,8 @@ export default defineConfig({
     plugins: [react(), contentSecurityPolicy()],
     build: {
       outDir: fromRoot('out/renderer'),
+      // Minified: less to parse before the first paint (the console opens in a browser too).
+      minify: 'esbuild',
       rollupOptions: { input: fromRoot('src-renderer/index.html') },
     },
   },

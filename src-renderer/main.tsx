@@ -5,9 +5,10 @@ import { App } from './App';
 import { createStores } from './stores';
 import './styles.css';
 
-// The API client first: it takes the web host's token out of the URL fragment.
+// The API client takes the web host's token out of the URL fragment; the view asked for is read first.
+const initialHash = window.location.hash;
 const api = createApiClient();
-const stores = createStores(api, window.location.hash, (hash) =>
+const stores = createStores(api, initialHash, (hash) =>
   history.replaceState(null, '', `${window.location.pathname}${window.location.search}${hash}`),
 );
 void stores.console.getState().load();

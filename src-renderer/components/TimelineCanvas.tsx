@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ServerTimeline } from '../../src-main/api/contract';
 import type { Viewport } from '../stores/timeline';
+import { markOnce } from '../paint-mark';
 import { drawTimeline, LAYOUT, sessionAt, type Palette } from './timeline-draw';
 
 interface Props {
@@ -69,6 +70,8 @@ export function TimelineCanvas(props: Props) {
       palette(el),
     );
     setPainted((p) => ({ count: p.count + 1, sessions }));
+    // For bench/console-paint.ts: when the first timeline with sessions reached the screen.
+    if (sessions > 0) markOnce('mailvault:timeline-painted');
   }, [data, viewport, selected, doomedSet, width]);
 
   const timeAt = (clientX: number) => {

@@ -1,4 +1,5 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
+import { markOnce } from '../paint-mark';
 import type { ServerProfile, ServerStatus, ServerSummary } from '../../src-main/api/contract';
 import { formatAgo, formatTime } from '../format';
 import type { Stores } from '../stores';
@@ -18,6 +19,10 @@ export function ServersScreen({ stores }: { stores: Stores }) {
   const error = stores.console((s) => s.error);
   const [editing, setEditing] = useState<ServerProfile | 'new' | undefined>();
   const [problem, setProblem] = useState<string>();
+  useEffect(() => {
+    if (servers.length > 0) markOnce('mailvault:servers-painted');
+    else if (status === 'ready') markOnce('mailvault:servers-empty-painted');
+  }, [servers, status]);
 
   async function edit(id: string) {
     const answer = await stores.api.call('servers.get', { id });

@@ -16,7 +16,10 @@ const SCREENS: Screen[] = ['servers', 'timeline', 'backup', 'prune'];
 
 /** Which screen and server are shown; mirrored in the URL hash so a reload comes back to it. */
 export function createUiStore(initialHash = '', remember?: (hash: string) => void) {
-  const [screen, serverId] = initialHash.replace(/^#/, '').split('/');
+  // `#timeline/mail1`, or `#token=…&view=timeline/mail1` as a printed address may carry it.
+  const raw = initialHash.replace(/^#/, '');
+  const view = raw.includes('=') ? (new URLSearchParams(raw).get('view') ?? '') : raw;
+  const [screen, serverId] = view.split('/');
   const store = create<UiState>()((set) => ({
     screen: SCREENS.includes(screen as Screen) ? (screen as Screen) : 'servers',
     serverId: serverId ? decodeURIComponent(serverId) : undefined,

@@ -1,0 +1,157 @@
+/**
+ * First paint of the console in Chromium (headless, the built renderer over the web host):
+ *   - the Timeline screen of a server with 5,000 sessions (a year of weekly fulls and incrementals
+ *     every ~1.7 h, some with errors, a few failed, one gap in the redo logs);
+ *   - the Servers screen with 50 servers, each with its backup overview.
+ * Baseline in the same run: the same console's first paint with no servers at all (the app shell,
+ * one API round trip). Each figure is the median over fresh browser contexts, from navigation
+ * start to the frame after the screen's data was drawn (performance marks set by the renderer).
+ * Target: under 1 s each.
+ *
+ *   npx electron-vite build && node --import tsx bench/console-paint.ts [--rounds 7]
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser } from 'playwright-core';
+import type { ServerSummary, ServerTimeline, SessionInfo } from '../src-main/api/contract';
+import { createEventHub } from '../src-main/api/events';
+import { createDispatch } from '../src-main/api/handlers';
+import { overviewOf, redoCoverage } from '../src-main/api/timeline';
+import { startWebHost } from '../src-main/host/web-host';
+import { checkPrerequisites, launchChromium } from '../test/e2e/browser';
+
+const args = process.argv.slice(2);
+const at = args.indexOf('--rounds');
+const rounds = at >= 0 ? Number(args[at + 1]) : 7;
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const HOUR = 3_600_000;
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+function label(type: 'full' | 'incremental', ms: number): string {
+  const d = new Date(ms);
+  return `${type === 'full' ? 'full' : 'incr'}-${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}.${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`;
+}
+
+/** A year of one server's sessions, `count` of them, oldest first. */
+function yearOfSessions(count: number, now: number): SessionInfo[] {
+  const span = 365 * 24 * HOUR;
+  const step = span / count;
+  const sessions: SessionInfo[] = [];
+  let seq = 1;
+  for (let i = 0; i < count; i++) {
+    const startMs = Math.round(now - span + i * step);
+    const full = i % 96 === 0;
+    const logs = full ? 0 : 2;
+    if (i === 2500) seq += 5; // logs lost once: a gap
+    const status = i % 997 === 13 ? 'failed' : i % 211 === 7 ? 'completed with errors' : 'completed';
+    sessions.push({
+      label: label(full ? 'full' : 'incremental', startMs),
+      type: full ? 'full' : 'incremental',
+      startMs,
+      endMs: startMs + (full ? 40 * 60_000 : 90_000),
+      status,
+      hostname: 'mail1.example.com',
+      accounts: 420,
+      accountErrors: status === 'completed with errors' ? 1 : 0,
+      bytes: full ? 80e9 : 300e6,
+      errors: status === 'completed' ? [] : ['anna@example.com: mailbox locked'],
+      redoLogs: logs,
+      redoTimeMs: full ? null : { fromMs: startMs - step, toMs: startMs },
+      redoSeq: full ? { min: seq, max: seq } : { min: seq, max: seq + logs - 1 },
+    });
+    seq += logs;
+  }
+  return sessions;
+}
+
+const now = Date.now();
+const sessions = yearOfSessions(5000, now);
+const { coverage, gaps } = redoCoverage(sessions);
+const timeline: ServerTimeline = { serverId: 'mail1', sessions, coverage, gaps };
+const overview = overviewOf(sessions, coverage);
+const servers: ServerSummary[] = Array.from({ length: 50 }, (_, i) => ({
+  id: `mail${i + 1}`,
+  name: `Mail ${i + 1}`,
+  hostname: `mail${i + 1}.example.com`,
+  access: 'ssh',
+  address: `root@mail${i + 1}.example.com:22`,
+  status: i % 17 === 5 ? 'error' : 'online',
+  saved: true,
+  target: `/srv/backup/mail${i + 1}`,
+  backups: overview,
+}));
+
+function dispatchWith(list: ServerSummary[]) {
+  return createDispatch({
+    'app.info': () => ({ name: 'Mailvault', version: 'bench', shell: 'web', secrets: 'none' }),
+    'servers.list': () => list,
+    'jobs.list': () => [],
+    'sessions.list': () => timeline,
+  });
+}
+
+async function firstPaint(browser: Browser, url: string, mark: string): Promise<number> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  try {
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.waitForFunction((name) => performance.getEntriesByName(name).length > 0, mark, {
+      timeout: 30_000,
+    });
+    if (process.env.PROBE)
+      console.log(
+        await page.evaluate(() =>
+          JSON.stringify(
+            performance
+              .getEntries()
+              .map(
+                (e) =>
+                  `${e.name.replace(/^.*\//, '')} ${e.entryType} ${e.startTime.toFixed(0)}+${e.duration.toFixed(0)}`,
+              ),
+          ),
+        ),
+      );
+    return await page.evaluate((name) => performance.getEntriesByName(name)[0]!.startTime, mark);
+  } finally {
+    await context.close();
+  }
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function main(): Promise<void> {
+  checkPrerequisites();
+  const rendererDir = path.join(root, 'out/renderer');
+  const events = createEventHub();
+  const full = await startWebHost({ rendererDir, dispatch: dispatchWith(servers), events });
+  const empty = await startWebHost({ rendererDir, dispatch: dispatchWith([]), events });
+  const browser = await launchChromium();
+  try {
+    const runs = { baseline: [] as number[], servers: [] as number[], timeline: [] as number[] };
+    await firstPaint(browser, empty.url, 'mailvault:servers-empty-painted'); // warm the disk cache
+    for (let i = 0; i < rounds; i++) {
+      runs.baseline.push(await firstPaint(browser, empty.url, 'mailvault:servers-empty-painted'));
+      runs.servers.push(await firstPaint(browser, full.url, 'mailvault:servers-painted'));
+      runs.timeline.push(
+        await firstPaint(browser, `${full.url}&view=timeline/mail1`, 'mailvault:timeline-painted'),
+      );
+    }
+    const base = median(runs.baseline);
+    const line = (name: string, values: number[]) => {
+      const m = median(values);
+      console.log(
+        `${name.padEnd(34)} median ${m.toFixed(0).padStart(5)} ms  (min ${Math.min(...values).toFixed(0)}, max ${Math.max(...values).toFixed(0)})  ${(m / base).toFixed(2)}x baseline  ${m < 1000 ? 'target met (< 1 s)' : 'TARGET NOT MET (>= 1 s)'}`,
+      );
+    };
+    console.log(`console first paint in Chromium, ${rounds} rounds, fresh context each`);
+    console.log(`baseline: empty console (app shell + servers.list)  median ${base.toFixed(0)} ms`);
+    line('servers screen, 50 servers', runs.servers);
+    line(`timeline, ${sessions.length} sessions`, runs.timeline);
+  } finally {
+    await browser.close();
+    await full.close();
+    await empty.close();
+  }
+}
+
+await main();
