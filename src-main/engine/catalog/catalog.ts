@@ -102,9 +102,9 @@ export class Catalog {
   }
 }
 
-async function stampOf(file: string): Promise<FileStamp | null> {
+function stampOf(file: string): FileStamp | null {
   try {
-    const st = await fs.promises.stat(file);
+    const st = fs.statSync(file);
     return { bytes: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
@@ -115,21 +115,24 @@ async function stampOf(file: string): Promise<FileStamp | null> {
 const sameStamp = (a: FileStamp | null, b: FileStamp | null): boolean =>
   a === b || (a !== null && b !== null && a.bytes === b.bytes && a.mtimeMs === b.mtimeMs && a.ino === b.ino);
 
-/** Session labels in sessions/ and the stamp of each one's manifest.json, as they are now. */
-async function currentStamps(target: string): Promise<Map<string, FileStamp | null>> {
+/**
+ * Session labels in sessions/ and the stamp of each one's manifest.json, as they are now. Plain
+ * synchronous stats: the inodes are cached after the first look, and 5,000 stats in a row cost
+ * less than handing each to the thread pool.
+ */
+function currentStamps(target: string): Map<string, FileStamp | null> {
   const { sessions } = targetPaths(target);
   let entries: fs.Dirent[];
   try {
-    entries = await fs.promises.readdir(sessions, { withFileTypes: true });
+    entries = fs.readdirSync(sessions, { withFileTypes: true });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
     throw error;
   }
-  const labels = entries.filter((e) => e.isDirectory() && isLabel(e.name)).map((e) => e.name);
   const stamps = new Map<string, FileStamp | null>();
-  await forEachLimited(labels, 64, async (label) => {
-    stamps.set(label, await stampOf(path.join(sessions, label, SESSION_FILES.manifest)));
-  });
+  for (const e of entries)
+    if (e.isDirectory() && isLabel(e.name))
+      stamps.set(e.name, stampOf(path.join(sessions, e.name, SESSION_FILES.manifest)));
   return stamps;
 }
 
@@ -228,7 +231,8 @@ export interface LoadCatalogOptions {
  * (temp + fsync + rename) when anything changed.
  */
 export async function loadCatalog(target: string, options: LoadCatalogOptions = {}): Promise<CatalogLoad> {
-  const [stamps, stored] = await Promise.all([currentStamps(target), readCatalogFile(target)]);
+  const stamps = currentStamps(target);
+  const stored = await readCatalogFile(target);
   const old = stored.body;
   const known = new Map<string, { session?: CatalogSession; invalid?: CatalogInvalid }>();
   for (const s of old?.sessions ?? []) known.set(s.label, { session: s });
