@@ -26,6 +26,19 @@ export default defineConfig({
         },
       },
       {
+        // Fault injection (issue 9): kills, a full target, servers stopped mid-job, two writers
+        // at once, on real lab servers. One file at a time: kill timings need the cores.
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
+          maxWorkers: 1,
+          sequence: { groupOrder: 3 },
+        },
+      },
+      {
         // The console in Chromium over the web host; needs the built renderer (npx electron-vite build).
         test: {
           name: 'e2e',

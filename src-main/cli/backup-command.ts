@@ -121,6 +121,17 @@ function incrementalFailpoint(): ((step: string) => Promise<void>) | undefined {
   };
 }
 
+/** MAILVAULT_FAILPOINT=delete-step:<n> kills -del (SIGKILL) at its nth step (rename, log, removed). */
+function deleteFailpoint(): (() => void) | undefined {
+  const [kind, nth] = (process.env.MAILVAULT_FAILPOINT ?? '').split(':');
+  const n = Number(nth);
+  if (kind !== 'delete-step' || !Number.isInteger(n) || n <= 0) return undefined;
+  let seen = 0;
+  return () => {
+    if (++seen === n) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
 function printSummary(flags: BackupFlags, manifest: Manifest, target: string, extra: object = {}): void {
   const errors = manifest.errors.length;
   if (flags.json)
@@ -213,6 +224,7 @@ async function runDelete(flags: BackupFlags): Promise<number> {
   try {
     const plan = await deleteSessions(target, spec, {
       dryRun: flags.dryRun,
+      checkpoint: deleteFailpoint(),
       onPlan: (p) => {
         if (flags.json) return;
         const verb = flags.dryRun ? 'Would delete' : 'Deleting';

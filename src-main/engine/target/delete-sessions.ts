@@ -5,8 +5,8 @@ import { fsyncDir } from './durable-fs';
 import { compareLabels, isLabel, parseLabel } from './labels';
 import { targetPaths } from './layout';
 import { acquireLock } from './lock';
-import type { Manifest } from './manifest';
-import { listSessions, type SessionListing } from './session-list';
+import { type Manifest, readManifest } from './manifest';
+import { completeSessions, listSessions, type SessionListing } from './session-list';
 import { parseAge, parseZimbraTime, TimeArgumentError } from './zimbra-time';
 
 /**
@@ -98,17 +98,50 @@ export async function planDelete(target: string, spec: DeleteSpec): Promise<Dele
   return { sessions: doomed, redoLogs: redoLogsToDelete(names, remaining, doomed) };
 }
 
-/** Removes what an interrupted delete left in `deleting/`. */
-async function finishEarlierDeletes(root: string): Promise<void> {
+type Checkpoint = (step: string) => Promise<void> | void;
+
+async function removeLogs(dir: string, names: string[], checkpoint?: Checkpoint): Promise<void> {
+  for (const name of names) {
+    await fs.promises.rm(path.join(dir, name), { force: true });
+    await checkpoint?.('log');
+  }
+  if (names.length > 0) await fsyncDir(dir);
+}
+
+/**
+ * Finishes what an interrupted delete left in `deleting/`: first the redo logs only those
+ * sessions needed (their manifests are still there to say which), then the sessions.
+ */
+async function finishEarlierDeletes(target: string, checkpoint?: Checkpoint): Promise<void> {
+  const { root, redologs } = targetPaths(target);
   const deleting = path.join(root, 'deleting');
-  for (const name of await fs.promises.readdir(deleting).catch(() => [] as string[]))
+  const names = await fs.promises.readdir(deleting).catch(() => [] as string[]);
+  if (names.length === 0) return;
+  const gone: Array<{ manifest: Manifest }> = [];
+  for (const name of names) {
+    const reading = await readManifest(path.join(deleting, name));
+    if (reading.state === 'complete') gone.push({ manifest: reading.manifest });
+  }
+  const remaining = await completeSessions(target);
+  const logs = (await fs.promises.readdir(redologs).catch(() => [] as string[])).filter(
+    (n) => parseArchiveFileName(n) !== null,
+  );
+  await removeLogs(redologs, redoLogsToDelete(logs, remaining, gone), checkpoint);
+  for (const name of names) {
     await fs.promises.rm(path.join(deleting, name), { recursive: true, force: true });
+    await checkpoint?.('removed');
+  }
 }
 
 export async function deleteSessions(
   target: string,
   spec: DeleteSpec,
-  options: { dryRun?: boolean; onPlan?: (plan: DeletePlan) => void } = {},
+  options: {
+    dryRun?: boolean;
+    onPlan?: (plan: DeletePlan) => void;
+    /** Called after each step (fault injection in the tests). */
+    checkpoint?: Checkpoint;
+  } = {},
 ): Promise<DeletePlan> {
   if (options.dryRun) {
     const plan = await planDelete(target, spec);
@@ -118,7 +151,7 @@ export async function deleteSessions(
   const lock = await acquireLock(target, { operation: 'delete' });
   try {
     const paths = targetPaths(target);
-    await finishEarlierDeletes(paths.root);
+    await finishEarlierDeletes(target, options.checkpoint);
     const plan = await planDelete(target, spec);
     options.onPlan?.(plan);
     const deleting = path.join(paths.root, 'deleting');
@@ -128,10 +161,15 @@ export async function deleteSessions(
       await fs.promises.rename(session.dir, path.join(deleting, session.label));
       await fsyncDir(paths.sessions);
       await fsyncDir(deleting);
-      await fs.promises.rm(path.join(deleting, session.label), { recursive: true, force: true });
+      await options.checkpoint?.('renamed');
     }
-    for (const name of plan.redoLogs) await fs.promises.rm(path.join(paths.redologs, name), { force: true });
-    if (plan.redoLogs.length > 0) await fsyncDir(paths.redologs);
+    // Logs before the sessions' files: while a session is in deleting/ its manifest still says
+    // which logs it held, so a delete cut short anywhere is finished by the next one.
+    await removeLogs(paths.redologs, plan.redoLogs, options.checkpoint);
+    for (const session of plan.sessions) {
+      await fs.promises.rm(path.join(deleting, session.label), { recursive: true, force: true });
+      await options.checkpoint?.('removed');
+    }
     return plan;
   } finally {
     await lock.release().catch(() => undefined);
