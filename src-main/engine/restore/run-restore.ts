@@ -98,6 +98,7 @@ export async function runRestore(server: ServerAccess, options: RestoreOptions):
     result.recoveredFromEarlierRun = (await recoverMaintenance(options.target, hostname, ldap)).map(
       (e) => e.email,
     );
+    await removeDeadRestoreDirs(options.target);
     const plan = await planRestore(options.target, {
       accounts: options.accounts,
       label: options.label,
@@ -223,3 +224,20 @@ export async function runRestore(server: ServerAccess, options: RestoreOptions):
 }
 
 export { givenRedoLogs };
+
+/**
+ * What killed restores left in tmp/ (their journal is dealt with by recoverMaintenance, their
+ * copies of remote redo logs are scratch). Called holding the lock: none of them is live.
+ */
+async function removeDeadRestoreDirs(target: string): Promise<void> {
+  const tmp = targetPaths(target).tmp;
+  let names: string[] = [];
+  try {
+    names = await fs.promises.readdir(tmp);
+  } catch {
+    return;
+  }
+  for (const name of names)
+    if (/^restore-\d+-\d+$/.test(name) && !fs.existsSync(path.join(tmp, name, JOURNAL_FILE)))
+      await fs.promises.rm(path.join(tmp, name), { recursive: true, force: true });
+}

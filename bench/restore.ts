@@ -1,0 +1,118 @@
+/**
+ * Restore and replay speed on a lab server, each against a baseline measured in the same run:
+ *  1. the restore of one mailbox from its full only (-rf) against that mailbox's own full backup
+ *     time (target ≤ 1.5×), both in-process over the local server access;
+ *  2. redo replay throughput in committed ops applied per second, 8 mailboxes in parallel
+ *     (target ≥ 5,000 ops/s): a full of 8 accounts, then activity (deliveries with bodies inline,
+ *     moves, flags, tags, deletes, folders), then those accounts restored from the full and the
+ *     redo replayed onto them.
+ *
+ *   node --import tsx bench/restore.ts [--messages 2000] [--ops 6000]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runFullBackup } from '../src-main/engine/backup/full-backup';
+import { selectLogs, serverRedoLogs } from '../src-main/engine/replay/log-files';
+import { playRedo } from '../src-main/engine/replay/player';
+import { serverReplayBase } from '../src-main/engine/replay/server-replay';
+import { runRestore } from '../src-main/engine/restore/run-restore';
+import { openServerAccess } from '../src-main/engine/server/server-access';
+import { mailboxGroupDb } from '../src-main/engine/server/volumes';
+import { LocalTransport } from '../src-main/engine/transport';
+import { startLab } from '../src-main/lab/lab';
+import { MailboxSimulator } from '../src-main/lab/simulator/simulator';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number): number => {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
+};
+const messages = option('messages', 2000);
+const ops = option('ops', 6000);
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mv-bench-restore-'));
+  const lab = await startLab({ dir: path.join(dir, 'lab') });
+  try {
+    const server = lab.info.servers[0]!;
+    const sim = await MailboxSimulator.open(server, {
+      seed: 'bench-restore',
+      rolloverBytes: 64 * 1024 * 1024,
+    });
+    const [big] = await sim.provision(['big']);
+    await sim.populate(messages, { concurrency: 1 });
+    const eight = await sim.provision(Array.from({ length: 8 }, (_, i) => `r${i + 1}`));
+    // From here on the simulator works on the eight only.
+    sim.mailboxes.delete(big!.email);
+    await sim.populate(20);
+    const access = await openServerAccess(new LocalTransport({ name: server.hostname }), {
+      zimbraHome: server.zimbraHome,
+      local: true,
+    });
+    const target = path.join(dir, 'target');
+    const options = { target, zip: 'store' as const, blobs: true, index: true, engineVersion: 'bench' };
+
+    // 1. One mailbox: its full backup, then its full-only restore.
+    let t = performance.now();
+    await runFullBackup(access, { ...options, accounts: [big!.email] });
+    const backupMs = performance.now() - t;
+    t = performance.now();
+    const restored = await runRestore(access, { target, accounts: [big!.email], fullOnly: true });
+    const restoreMs = performance.now() - t;
+    if (restored.status !== 'ok') throw new Error(JSON.stringify(restored.accounts));
+    const bigBlobs = restored.accounts[0]!.blobs;
+
+    // 2. Replay: a full of the eight, activity, the eight back to the full, then the redo.
+    await runFullBackup(access, { ...options, accounts: eight.map((m) => m.email) });
+    const perMailbox = Math.floor(ops / 3 / eight.length);
+    await sim.populate(perMailbox, { concurrency: 8, batch: 20 });
+    await sim.run({ operations: ops - perMailbox * eight.length });
+    await sim.close();
+    const back = await runRestore(access, { target, accounts: eight.map((m) => m.email), fullOnly: true });
+    if (back.status !== 'ok') throw new Error(JSON.stringify(back.accounts));
+    const base = await serverReplayBase(access);
+    const logs = selectLogs(await serverRedoLogs(access, path.join(dir, 'logs'))).logs;
+    const mailboxes = new Map(
+      back.accounts.map((a) => {
+        const id = a.mailboxId!;
+        return [
+          id,
+          {
+            sourceId: id,
+            mailboxId: id,
+            groupDb: mailboxGroupDb(id, base.mailboxGroups),
+            accountId: a.zimbraId,
+            email: a.email,
+          },
+        ];
+      }),
+    );
+    t = performance.now();
+    const report = await playRedo({ ...base, logs, mailboxes, threads: 8 });
+    const replayMs = performance.now() - t;
+    const opsPerSecond = report.applied / (replayMs / 1000);
+    const logBytes = logs.reduce((n, l) => n + fs.statSync(l.path).size, 0);
+
+    const ratio = restoreMs / backupMs;
+    console.log(`restore of one mailbox (${messages} messages, ${bigBlobs} blobs), full only:`);
+    console.log(
+      `  full backup ${backupMs.toFixed(0)} ms, restore ${restoreMs.toFixed(0)} ms: ${ratio.toFixed(2)}x (target <= 1.5x) ${ratio <= 1.5 ? 'met' : 'NOT met'}`,
+    );
+    console.log(
+      `replay, 8 mailboxes in parallel, ${logs.length} log(s), ${(logBytes / 1048576).toFixed(1)} MiB:`,
+    );
+    console.log(
+      `  ${report.applied} committed ops applied (${report.alreadyPresent} already present, errors ${report.errors.length}) in ${replayMs.toFixed(0)} ms: ${opsPerSecond.toFixed(0)} ops/s (target >= 5000) ${opsPerSecond >= 5000 ? 'met' : 'NOT met'}`,
+    );
+    await access.close();
+  } finally {
+    await lab.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
