@@ -5,19 +5,23 @@ import { sessionStatuses, type AccountStatus } from '../target/manifest';
 /**
  * `<target>/catalog/catalog.json`: a compact index of every session's manifest, so that query and
  * plan answer without reading thousands of manifests. The manifests stay the truth: the catalog
- * records, per session, the size and mtime of the manifest it was read from, and an entry whose
- * manifest changed, vanished or appeared is read again (docs/backup-target.md, "The catalog").
+ * records, per session, the size, mtime and inode of the manifest it was read from, and an entry
+ * whose manifest changed, vanished or appeared is read again (docs/backup-target.md, "The
+ * catalog").
  *
- * The file is two lines: a header `{"format":1,"sha256":"…","bytes":N}` and the body, a JSON
- * object whose SHA-256 the header gives, so a damaged catalog is detected (and rebuilt), never
- * believed. Accounts are interned once in `accounts`; sessions refer to them by index, with their
- * statuses as one character each (`statusCodes`), so 5,000 sessions of 200 accounts stay a few MiB.
+ * The file is two lines: a header `{"format":2,"sha1":"…","bytes":N}` and the body, a JSON object
+ * whose SHA-1 the header gives, so a damaged catalog is detected (and rebuilt), never believed.
+ *
+ * Sized for 5,000 sessions of 200 accounts: a million account entries. JSON.parse is slow on a
+ * million numbers and fast on a few long strings, so per-account columns are strings (numbers in
+ * base 36, comma-separated), decoded only for the sessions or accounts a question touches; and
+ * `holders` indexes them by account, so `-a` reads one string instead of every session.
  */
-export const CATALOG_FORMAT = 1;
+export const CATALOG_FORMAT = 2;
 export const CATALOG_DIR = 'catalog';
 export const CATALOG_FILE = 'catalog.json';
 
-/** One character per account status, in the manifest's order. */
+/** One character per account status. */
 export const STATUS_CODES: Record<AccountStatus, string> = {
   NOTSTARTED: 'N',
   INPROGRESS: 'P',
@@ -28,8 +32,22 @@ const STATUS_BY_CODE = new Map(Object.entries(STATUS_CODES).map(([status, code])
 
 export function accountStatusOf(code: string): AccountStatus {
   const status = STATUS_BY_CODE.get(code);
-  if (!status) throw new Error(`catalog: unknown account status code ${code}`);
+  if (!status) throw new CorruptCatalogError(`unknown account status code ${code}`);
   return status as AccountStatus;
+}
+
+// ---- columns: numbers as base-36 text --------------------------------------------------------
+
+/** `[3, 40, null]` → `"3,14,"`: null is the empty item. */
+export function encodeColumn(values: ReadonlyArray<number | null>): string {
+  return values.map((v) => (v === null ? '' : v.toString(36))).join(',');
+}
+
+export function decodeColumn(text: string, length: number): Array<number | null> {
+  if (length === 0) return [];
+  const parts = text.split(',');
+  if (parts.length !== length) throw new CorruptCatalogError('a column has the wrong length');
+  return parts.map((p) => (p === '' ? null : parseInt(p, 36)));
 }
 
 const pair = z.tuple([z.number(), z.number()]).nullable();
@@ -55,13 +73,19 @@ export const catalogSessionSchema = z.object({
   ),
   errors: z.array(z.object({ email: z.string().optional(), message: z.string() })),
   warnings: z.array(z.string()),
-  /** Indexes into the catalog's `accounts`. */
-  accounts: z.array(z.number()),
+  /** How many accounts, and how many COMPLETED and in ERROR (for the listing, undecoded). */
+  accountCount: z.number(),
+  completed: z.number(),
+  errorCount: z.number(),
+  /** Columns, one item per account in the manifest's order: indexes into the catalog's `accounts`, */
+  accounts: z.string(),
+  /** one status character each (STATUS_CODES), */
   statusCodes: z.string(),
-  bytes: z.array(z.number()),
-  /** When each account's snapshot began (its maintenance start); null when it had none. */
-  snapshotMs: z.array(z.number().nullable()),
-  /** Error messages of accounts in ERROR, by position in `accounts`. */
+  /** bytes, */
+  bytes: z.string(),
+  /** and when each account's snapshot began, as ms after startMs (empty: no maintenance window). */
+  snapshots: z.string(),
+  /** Error messages of accounts in ERROR, by position. */
   accountErrors: z.record(z.string(), z.string()),
 });
 export type CatalogSession = z.infer<typeof catalogSessionSchema>;
@@ -79,46 +103,52 @@ export const catalogBodySchema = z.object({
   /** [zimbraId (lower case), email, mailboxId] of every account some session holds. */
   accounts: z.array(z.tuple([z.string(), z.string(), z.number().nullable()])),
   sessions: z.array(catalogSessionSchema),
+  /**
+   * By account index: where it is held, `session,position` pairs in base 36, `;`-separated, in
+   * session order (an index derived from the sessions' columns, for `-a`).
+   */
+  holders: z.array(z.string()),
   invalid: z.array(catalogInvalidSchema),
 });
 export type CatalogBody = z.infer<typeof catalogBodySchema>;
 
 const headerSchema = z.object({
   format: z.literal(CATALOG_FORMAT),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  sha1: z.string().regex(/^[0-9a-f]{40}$/),
   bytes: z.number(),
 });
 
-export function encodeCatalog(body: CatalogBody): string {
-  const text = JSON.stringify(body);
-  const sha256 = crypto.createHash('sha256').update(text).digest('hex');
-  return `${JSON.stringify({ format: CATALOG_FORMAT, sha256, bytes: Buffer.byteLength(text) })}\n${text}\n`;
+const digest = (data: Buffer | string) => crypto.createHash('sha1').update(data).digest('hex');
+
+export function encodeCatalog(body: CatalogBody): Buffer {
+  const text = Buffer.from(JSON.stringify(body));
+  const header = JSON.stringify({ format: CATALOG_FORMAT, sha1: digest(text), bytes: text.length });
+  return Buffer.concat([Buffer.from(`${header}\n`), text, Buffer.from('\n')]);
 }
 
 export class CorruptCatalogError extends Error {}
 
 /**
- * Reads a catalog file's text; throws CorruptCatalogError when the header, the checksum or the
- * shape is wrong. The sessions' arrays are checked for shape only where it is cheap: the
- * checksum already proves the body is what a catalog writer wrote.
+ * Reads a catalog file; throws CorruptCatalogError when the header, the checksum or the shape is
+ * wrong. The checksum proves the body is what a catalog writer wrote, so the shape is checked
+ * where it is cheap (scalars of the sessions), and columns when they are decoded.
  */
-export function decodeCatalog(text: string): CatalogBody {
-  const newline = text.indexOf('\n');
+export function decodeCatalog(data: Buffer): CatalogBody {
+  const newline = data.indexOf(0x0a);
   if (newline < 0) throw new CorruptCatalogError('no header line');
   let header: z.infer<typeof headerSchema>;
   try {
-    header = headerSchema.parse(JSON.parse(text.slice(0, newline)));
+    header = headerSchema.parse(JSON.parse(data.subarray(0, newline).toString('utf8')));
   } catch {
     throw new CorruptCatalogError('the header is not a catalog header of this format');
   }
-  const body = text.slice(newline + 1).replace(/\n$/, '');
-  if (Buffer.byteLength(body) !== header.bytes)
-    throw new CorruptCatalogError('the body has the wrong length');
-  if (crypto.createHash('sha256').update(body).digest('hex') !== header.sha256)
-    throw new CorruptCatalogError('the body does not match its checksum');
+  const end = data.length > 0 && data[data.length - 1] === 0x0a ? data.length - 1 : data.length;
+  const body = data.subarray(newline + 1, end);
+  if (body.length !== header.bytes) throw new CorruptCatalogError('the body has the wrong length');
+  if (digest(body) !== header.sha1) throw new CorruptCatalogError('the body does not match its checksum');
   let value: unknown;
   try {
-    value = JSON.parse(body);
+    value = JSON.parse(body.toString('utf8'));
   } catch {
     throw new CorruptCatalogError('the body is not JSON');
   }
@@ -126,27 +156,19 @@ export function decodeCatalog(text: string): CatalogBody {
     .object({
       builtMs: z.number(),
       accounts: z.array(z.unknown()),
-      sessions: z.array(z.unknown()),
+      sessions: z.array(catalogSessionSchema.omit({ accountErrors: true })),
+      holders: z.array(z.string()),
       invalid: z.array(catalogInvalidSchema),
     })
     .safeParse(value);
   if (!shallow.success) throw new CorruptCatalogError('the body is not a catalog');
   const catalog = value as CatalogBody;
-  for (const s of catalog.sessions) {
-    if (
-      typeof s !== 'object' ||
-      s === null ||
-      !Array.isArray(s.accounts) ||
-      s.statusCodes?.length !== s.accounts.length ||
-      s.bytes?.length !== s.accounts.length ||
-      s.snapshotMs?.length !== s.accounts.length
-    )
-      throw new CorruptCatalogError('a session entry is malformed');
-  }
+  if (catalog.holders.length !== catalog.accounts.length)
+    throw new CorruptCatalogError('holders do not match the accounts');
   return catalog;
 }
 
-/** Checks one session entry fully (used in tests, and on entries carried over between builds). */
+/** Checks one session entry fully (tests). */
 export function isWellFormedSession(value: unknown): value is CatalogSession {
   return catalogSessionSchema.safeParse(value).success;
 }

@@ -10,7 +10,9 @@ import {
   CATALOG_FILE,
   CorruptCatalogError,
   decodeCatalog,
+  decodeColumn,
   encodeCatalog,
+  encodeColumn,
   STATUS_CODES,
   type CatalogBody,
   type CatalogInvalid,
@@ -50,6 +52,31 @@ export interface AccountInSession {
 export const catalogFile = (target: string): string =>
   path.join(targetPaths(target).root, CATALOG_DIR, CATALOG_FILE);
 
+/** A session of the catalog and one account's entry in it. */
+export interface Holding {
+  session: CatalogSession;
+  entry: AccountInSession;
+}
+
+interface Columns {
+  accounts: number[];
+  statusCodes: string;
+  bytes: number[];
+  snapshots: Array<number | null>;
+}
+
+function decodeColumns(s: CatalogSession): Columns {
+  const n = s.accountCount;
+  if (s.statusCodes.length !== n)
+    throw new CorruptCatalogError(`${s.label}: status column has the wrong length`);
+  return {
+    accounts: decodeColumn(s.accounts, n) as number[],
+    statusCodes: s.statusCodes,
+    bytes: decodeColumn(s.bytes, n) as number[],
+    snapshots: decodeColumn(s.snapshots, n).map((d) => (d === null ? null : s.startMs + d)),
+  };
+}
+
 /** A loaded catalog, with the look-ups query and plan need. Sessions are oldest first. */
 export class Catalog {
   readonly accounts: CatalogAccount[];
@@ -78,27 +105,52 @@ export class Catalog {
     return this.accounts.filter((a) => (byId ? a.zimbraId === wanted : a.email.toLowerCase() === wanted));
   }
 
-  /** The account's entry in a session, if the session holds it. */
-  accountIn(session: CatalogSession, indexes: ReadonlySet<number>): AccountInSession | undefined {
-    const at = session.accounts.findIndex((i) => indexes.has(i));
-    if (at < 0) return undefined;
-    return this.entryAt(session, at);
+  /**
+   * Every session holding one of these account entries, oldest first, with the account's entry
+   * there: read from `holders`, without decoding the sessions.
+   */
+  holdings(indexes: ReadonlySet<number>): Holding[] {
+    const found: Array<Holding & { at: number }> = [];
+    for (const index of indexes) {
+      const text = this.body.holders[index];
+      if (!text) continue;
+      for (const item of text.split(';')) {
+        const [s, p, code, b, t] = item.split(',');
+        const at = parseInt(s!, 36);
+        const session = this.body.sessions[at];
+        if (!session || code === undefined || b === undefined || t === undefined)
+          throw new CorruptCatalogError('a holder names no session');
+        const position = parseInt(p!, 36);
+        const error = session.accountErrors[String(position)];
+        found.push({
+          at,
+          session,
+          entry: {
+            account: this.accounts[index]!,
+            status: accountStatusOf(code),
+            bytes: parseInt(b, 36),
+            snapshotMs: t === '' ? null : session.startMs + parseInt(t, 36),
+            ...(error ? { error } : {}),
+          },
+        });
+      }
+    }
+    return found.sort((x, y) => x.at - y.at).map(({ session, entry }) => ({ session, entry }));
   }
 
   /** Every account of a session, in the manifest's order. */
   accountsOf(session: CatalogSession): AccountInSession[] {
-    return session.accounts.map((_, at) => this.entryAt(session, at));
-  }
-
-  private entryAt(session: CatalogSession, at: number): AccountInSession {
-    const error = session.accountErrors[String(at)];
-    return {
-      account: this.accounts[session.accounts[at]!]!,
-      status: accountStatusOf(session.statusCodes[at]!),
-      bytes: session.bytes[at]!,
-      snapshotMs: session.snapshotMs[at]!,
-      ...(error ? { error } : {}),
-    };
+    const c = decodeColumns(session);
+    return c.accounts.map((index, at) => {
+      const error = session.accountErrors[String(at)];
+      return {
+        account: this.accounts[index]!,
+        status: accountStatusOf(c.statusCodes[at]!),
+        bytes: c.bytes[at]!,
+        snapshotMs: c.snapshots[at]!,
+        ...(error ? { error } : {}),
+      };
+    });
   }
 }
 
@@ -179,20 +231,42 @@ function sessionEntry(
     redoLogs: (manifest.redoLogs ?? []).map((l) => [l.name, l.seq, l.bytes, l.firstOpMs, l.lastOpMs]),
     errors: manifest.errors.map((e) => ({ ...(e.email ? { email: e.email } : {}), message: e.message })),
     warnings: manifest.warnings ?? [],
-    accounts: manifest.accounts.map((a) =>
-      intern(table, index, a.zimbraId.toLowerCase(), a.email, a.mailboxId),
+    accountCount: manifest.accounts.length,
+    completed: manifest.accounts.filter((a) => a.status === 'COMPLETED').length,
+    errorCount: manifest.accounts.filter((a) => a.status === 'ERROR').length,
+    accounts: encodeColumn(
+      manifest.accounts.map((a) => intern(table, index, a.zimbraId.toLowerCase(), a.email, a.mailboxId)),
     ),
     statusCodes: manifest.accounts.map((a) => STATUS_CODES[a.status]).join(''),
-    bytes: manifest.accounts.map((a) => a.bytes),
-    snapshotMs: manifest.accounts.map((a) => a.maintenance?.startMs ?? null),
+    bytes: encodeColumn(manifest.accounts.map((a) => a.bytes)),
+    snapshots: encodeColumn(
+      manifest.accounts.map((a) => (a.maintenance ? a.maintenance.startMs - manifest.startMs : null)),
+    ),
     accountErrors,
   };
 }
 
+/** The holders index, from the sessions' columns (sessions in their final order). */
+function holdersOf(sessions: CatalogSession[], accountCount: number): string[] {
+  const lists: string[][] = Array.from({ length: accountCount }, () => []);
+  sessions.forEach((s, at) => {
+    const accounts = s.accounts === '' ? [] : s.accounts.split(',');
+    const bytes = s.bytes === '' ? [] : s.bytes.split(',');
+    const snapshots = s.snapshots === '' && s.accountCount === 0 ? [] : s.snapshots.split(',');
+    const sAt = at.toString(36);
+    accounts.forEach((a, p) =>
+      lists[parseInt(a, 36)]!.push(
+        `${sAt},${p.toString(36)},${s.statusCodes[p]},${bytes[p]},${snapshots[p]}`,
+      ),
+    );
+  });
+  return lists.map((l) => l.join(';'));
+}
+
 async function readCatalogFile(target: string): Promise<{ body: CatalogBody | null; reason: string }> {
-  let text: string;
+  let text: Buffer;
   try {
-    text = await fs.promises.readFile(catalogFile(target), 'utf8');
+    text = await fs.promises.readFile(catalogFile(target));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { body: null, reason: 'missing' };
     return { body: null, reason: `unreadable (${(error as Error).message})` };
@@ -261,11 +335,13 @@ export async function loadCatalog(target: string, options: LoadCatalogOptions = 
     if (was?.session && sameStamp(was.session.manifest, stamp)) {
       const s = was.session;
       // Re-interned: the old table may hold accounts no session refers to any more.
-      const accounts = s.accounts.map((i) => {
-        const [id, email, mb] = old!.accounts[i]!;
+      const accounts = decodeColumns(s).accounts.map((i) => {
+        const entry = old!.accounts[i];
+        if (!entry) throw new CorruptCatalogError(`${s.label}: an account index is out of range`);
+        const [id, email, mb] = entry;
         return intern(table, index, id, email, mb);
       });
-      sessions.push({ ...s, accounts });
+      sessions.push({ ...s, accounts: encodeColumn(accounts) });
     } else if (was?.invalid && sameStamp(was.invalid.manifest, stamp)) invalid.push(was.invalid);
     else toRead.push(label);
   }
@@ -292,7 +368,13 @@ export async function loadCatalog(target: string, options: LoadCatalogOptions = 
   }
   sessions.sort((a, b) => compareLabels(a.label, b.label));
   invalid.sort((a, b) => compareLabels(a.label, b.label));
-  const body: CatalogBody = { builtMs: Date.now(), accounts: table, sessions, invalid };
+  const body: CatalogBody = {
+    builtMs: Date.now(),
+    accounts: table,
+    sessions,
+    holders: holdersOf(sessions, table.length),
+    invalid,
+  };
   const written = options.readOnly ? false : await saveCatalog(target, body);
   return {
     catalog: new Catalog(body),

@@ -21,15 +21,8 @@ export function resolveAccount(catalog: Catalog, nameOrId: string): AccountRef {
     throw new UnknownAccountError(`-a ${nameOrId}: no session in this target holds that account`);
   // Several ids under one address: an account deleted and created again. The address names the
   // latest one; the older one is reached by its zimbraId.
-  const all = new Set(found.map((a) => a.index));
-  let latest = found[0]!;
-  for (let k = catalog.sessions.length - 1; k >= 0; k--) {
-    const entry = catalog.accountIn(catalog.sessions[k]!, all);
-    if (entry) {
-      latest = entry.account;
-      break;
-    }
-  }
+  const holdings = catalog.holdings(new Set(found.map((a) => a.index)));
+  const latest = holdings.at(-1)?.entry.account ?? found[0]!;
   const sameAccount = found.filter((a) => a.zimbraId === latest.zimbraId);
   return {
     indexes: new Set(sameAccount.map((a) => a.index)),

@@ -19,10 +19,9 @@ export interface FullOfAccount {
 /** Every usable full of the account, oldest first. */
 export function fullsOf(catalog: Catalog, accountIndexes: ReadonlySet<number>): FullOfAccount[] {
   const out: FullOfAccount[] = [];
-  for (const session of catalog.sessions) {
+  for (const { session, entry } of catalog.holdings(accountIndexes)) {
     if (session.type !== 'full' || session.status === 'failed') continue;
-    const entry = catalog.accountIn(session, accountIndexes);
-    if (!entry || entry.status !== 'COMPLETED' || entry.account.mailboxId === null) continue;
+    if (entry.status !== 'COMPLETED' || entry.account.mailboxId === null) continue;
     out.push({ session, entry, snapshotMs: entry.snapshotMs ?? session.startMs });
   }
   return out;

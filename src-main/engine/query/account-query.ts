@@ -91,11 +91,9 @@ export async function queryAccount(
   window: AccountWindow,
 ): Promise<AccountQueryResult> {
   const sessions: SessionWithAccount[] = [];
-  for (const s of catalog.sessions) {
+  for (const { session: s, entry } of catalog.holdings(account.indexes)) {
     if (window.fromMs !== undefined && s.startMs < window.fromMs) continue;
     if (s.startMs > window.toMs) continue;
-    const entry = catalog.accountIn(s, account.indexes);
-    if (!entry) continue;
     sessions.push({
       label: s.label,
       type: s.type,
@@ -126,6 +124,10 @@ export async function queryAccount(
   else if (!base.session.redoSeq)
     notes.push(`${base.session.label} records no redo log sequence: no redo to look at`);
   else {
+    if (base.snapshotMs > windowStart)
+      notes.push(
+        `ops before ${base.session.label} are not looked at: no full backup before them to start from`,
+      );
     const model: MailboxModel | null = await modelAtFull(target, base);
     if (!model)
       notes.push(

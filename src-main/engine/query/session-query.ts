@@ -72,12 +72,6 @@ function matches(label: string, filter: SessionFilter): boolean {
 }
 
 export function describeSession(catalog: Catalog, s: CatalogSession, verbose: boolean): QueriedSession {
-  let completed = 0;
-  let errors = 0;
-  for (const c of s.statusCodes) {
-    if (c === 'C') completed++;
-    else if (c === 'E') errors++;
-  }
   return {
     label: s.label,
     type: s.type,
@@ -86,7 +80,7 @@ export function describeSession(catalog: Catalog, s: CatalogSession, verbose: bo
     startMs: s.startMs,
     endMs: s.endMs,
     redoSeq: s.redoSeq,
-    accounts: { total: s.accounts.length, completed, errors },
+    accounts: { total: s.accountCount, completed: s.completed, errors: s.errorCount },
     currentAccount: null,
     errors: s.errors,
     warnings: s.warnings,

@@ -50,7 +50,7 @@ describe('the catalog', () => {
     const first = await loadCatalog(target);
     expect(first).toMatchObject({ state: 'rebuilt', reason: 'missing', manifestsRead: 2, written: true });
     expect(fs.readdirSync(path.join(target, 'catalog'))).toEqual(['catalog.json']); // no temp left
-    const body = decodeCatalog(fs.readFileSync(catalogFile(target), 'utf8'));
+    const body = decodeCatalog(fs.readFileSync(catalogFile(target)));
     expect(body.sessions.every(isWellFormedSession)).toBe(true);
     const second = await loadCatalog(target);
     expect(second).toMatchObject({ state: 'fresh', manifestsRead: 0 });
@@ -76,6 +76,18 @@ describe('the catalog', () => {
     expect(await loadCatalog(target)).toMatchObject({ state: 'updated', manifestsRead: 1 });
     expect((await fromCatalog()).at(-1)!.status).toBe('aborted');
 
+    // The by-account index agrees with the sessions' columns after the update.
+    const { catalog } = await loadCatalog(target);
+    const byAccount = catalog.holdings(new Set(catalog.findAccount(ANN.email).map((a) => a.index)));
+    expect(byAccount.map((h) => [h.session.label, h.entry.status, h.entry.bytes])).toEqual(
+      (await truth()).flatMap((s) =>
+        s.accounts
+          .filter(([email]) => email === ANN.email)
+          .map(([, status, bytes]) => [s.label, status, bytes]),
+      ),
+    );
+    expect(byAccount[0]!.entry.snapshotMs).toBe(T0 + 10);
+
     fs.rmSync(path.join(target, 'sessions', added), { recursive: true });
     expect(await loadCatalog(target)).toMatchObject({ state: 'updated', manifestsRead: 0 });
     expect(await fromCatalog()).toEqual(await truth());
@@ -89,7 +101,7 @@ describe('the catalog', () => {
       ['flipped', Buffer.from(good.map((b, i) => (i === good.length - 20 ? b ^ 1 : b)))],
       ['truncated', good.subarray(0, good.length - 30)],
       ['garbage', Buffer.from('not a catalog at all')],
-      ['format', Buffer.from(good.toString().replace('"format":1', '"format":99'))],
+      ['format', Buffer.from(good.toString().replace('"format":2', '"format":99'))],
       ['empty', Buffer.alloc(0)],
     ];
     for (const [what, data] of damaged) {
