@@ -5,7 +5,8 @@ import path from 'node:path';
 import { Attribute, Change } from 'ldapts';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src-main/cli/main';
 import { listAttempts } from '../../src-main/engine/schedule/attempts';
 import { cronCommand, cronLine } from '../../src-main/engine/schedule/cron-line';
 import { splitShellWords } from '../../src-main/engine/schedule/shell-words';
@@ -41,10 +42,32 @@ let realSpoolBefore: string;
 const ADMIN_LINES =
   "# the administrator's own jobs\nMAILTO=root\n17 3 * * * /usr/bin/find /tmp -mtime +7 -delete\n";
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return run(process.execPath, ['--import', 'tsx/esm', path.join(ROOT, 'src-main/cli/main.ts'), ...args], {
-    cwd: ROOT,
-  });
+/**
+ * zmschedulebackup in this process (no tsx start-up per call). Only ever against the namespaced
+ * sshd: a command without --server ssh:// would edit this machine's real crontab, so it is refused.
+ */
+async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const at = args.indexOf('--server');
+  if (at < 0 || !args[at + 1]!.startsWith(`ssh://root@${lab.info.servers[0]!.ssh.host}:${sshPort}`))
+    throw new Error(`in-process zmschedulebackup only over the namespaced sshd: ${args.join(' ')}`);
+  let stdout = '';
+  let stderr = '';
+  const spies = [
+    vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (stdout += `${a.join(' ')}\n`)),
+    vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void (stderr += `${a.join(' ')}\n`)),
+    vi
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)),
+    vi
+      .spyOn(process.stderr, 'write')
+      .mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)),
+  ];
+  try {
+    return { code: await main(args), stdout, stderr };
+  } finally {
+    spies.forEach((spy) => spy.mockRestore());
+    process.exitCode = undefined;
+  }
 }
 
 function run(
@@ -237,11 +260,8 @@ describe('zmschedulebackup over SSH', () => {
 
   it.each([
     [['-R', 'f', '0 1 * * 8'], /f: "0 1 \* \* 8": .*8/],
-    [['-R', 'f', '0 1 * *'], /five fields/],
     [['-A', 'd', '3w', '0 0 * * *'], /d 3w: not an age/],
     [['-R', '--frobnicate', 'f', '0 1 * * 6'], /unknown option '--frobnicate'/],
-    [['-R', '--mail-to', 'ops@lab.example', 'f', '0 1 * * 6'], /--mail-to needs --mail-report/],
-    [['-R', '--mail-report', '--smtp', 'host:0x', 'f', '0 1 * * 6'], /--smtp host:0x: not host\[:port\]/],
   ])('refuses %j: one line, exit 2, crontab unchanged', async (args, message) => {
     const before = await crontab();
     const result = await cli(['zmschedulebackup', ...args, ...serverFlags()]);
@@ -287,6 +307,23 @@ describe('scheduled runs, as cron runs them', () => {
     expect(incrMail.text).toMatch(/Redo range: (sequence \d+-\d+|none)/);
   });
 
+  it('the delete line runs -del with its age and reports what it removed', async () => {
+    const deleteLine = ourLines(await crontab())[2]!;
+    expect(splitShellWords(cronCommand(deleteLine).command)).toEqual(expect.arrayContaining(['-del', '1m']));
+    const result = await runAsCron(deleteLine);
+    expect(result.code, result.stderr).toBe(0);
+    expect((await listAttempts(target)).at(-1)).toMatchObject({
+      kind: 'delete',
+      status: 'succeeded',
+      labels: [],
+    });
+    await waitForMail(3);
+    expect(mails[2]!.mail.subject).toBe('Lab Backup: SUCCESS');
+    expect(mails[2]!.mail.text).toContain('Operation: delete old backups');
+    // Nothing is a month old yet: both sessions stay.
+    expect(mails[2]!.mail.text).toContain('Deleted sessions: 0');
+  });
+
   it('a run that finds the target locked exits non-zero, records a failed attempt and mails FAIL naming the error', async () => {
     const [fullLine] = ourLines(await crontab());
     const lock = await acquireLock(target, { operation: 'a restore the test holds' });
@@ -300,9 +337,9 @@ describe('scheduled runs, as cron runs them', () => {
     const attempts = await listAttempts(target);
     expect(attempts.at(-1)).toMatchObject({ kind: 'full', status: 'failed', exitCode: 1, labels: [] });
     expect(attempts.at(-1)!.error).toMatch(/in use: a restore the test holds/);
-    await waitForMail(3);
-    expect(mails[2]!.mail.subject).toBe('Lab Backup: FAIL');
-    expect(mails[2]!.mail.text).toMatch(/Error: The backup target is in use: a restore the test holds/);
+    await waitForMail(4);
+    expect(mails[3]!.mail.subject).toBe('Lab Backup: FAIL');
+    expect(mails[3]!.mail.text).toMatch(/Error: The backup target is in use: a restore the test holds/);
   });
 
   it('a pulled run whose server is unreachable exits non-zero and mails FAIL naming the server', async () => {
@@ -335,12 +372,77 @@ describe('scheduled runs, as cron runs them', () => {
       status: 'failed',
       exitCode: 1,
     });
-    await waitForMail(4);
-    expect(mails[3]!.to).toEqual(['night@lab.example']);
-    expect(mails[3]!.mail.subject).toBe('Pull: FAIL');
-    expect(mails[3]!.mail.text).toContain(
+    await waitForMail(5);
+    expect(mails[4]!.to).toEqual(['night@lab.example']);
+    expect(mails[4]!.mail.subject).toBe('Pull: FAIL');
+    expect(mails[4]!.mail.text).toContain(
       `Error: 127.0.0.1 (ssh://root@127.0.0.1:${closed}): cannot connect: connect ECONNREFUSED`,
     );
+  });
+
+  it("--pull installs in this machine's crontab (private namespace too), and its line backs up over SSH", async () => {
+    const local = path.join(dir, 'local-crontabs');
+    fs.mkdirSync(local, { mode: 0o1730 });
+    const here = (command: string, args: string[]) =>
+      run(
+        'unshare',
+        [
+          '--mount',
+          '--propagation',
+          'private',
+          'sh',
+          '-c',
+          `mount --bind "$0" ${SPOOL} && exec "$@"`,
+          local,
+          command,
+          ...args,
+        ],
+        {
+          cwd: ROOT,
+        },
+      );
+    const installed = await here(process.execPath, [
+      '--import',
+      'tsx/esm',
+      path.join(ROOT, 'src-main/cli/main.ts'),
+      'zmschedulebackup',
+      '-R',
+      '--pull',
+      ...serverFlags(),
+      '-t',
+      target,
+      '--mail-report',
+      '--mail-to',
+      'pull@lab.example',
+      '--smtp',
+      `127.0.0.1:${smtpPort}`,
+      'i',
+      '30 2 * * *',
+    ]);
+    expect(installed.code, installed.stderr).toBe(0);
+    const listing = await here('crontab', ['-l']);
+    const [line] = ourLines(listing.stdout);
+    expect(listing.stdout).toContain(
+      `# BEGIN mailvault zmschedulebackup for ssh://root@${lab.info.servers[0]!.ssh.host}:${sshPort} `,
+    );
+    expect(splitShellWords(cronCommand(line!).command)).toEqual(
+      expect.arrayContaining([
+        '-s',
+        `ssh://root@${lab.info.servers[0]!.ssh.host}:${sshPort}`,
+        '--host-key',
+        lab.info.servers[0]!.ssh.hostKeyFingerprint,
+      ]),
+    );
+    // The server's crontab did not get it.
+    expect(ourLines(await crontab())).toHaveLength(3);
+    const result = await runAsCron(line!);
+    expect(result.code, result.stderr).toBe(0);
+    const attempt = (await listAttempts(target)).at(-1)!;
+    expect(attempt).toMatchObject({ kind: 'incremental', status: 'succeeded', exitCode: 0 });
+    expect(attempt.labels[0]).toMatch(/^incr-/);
+    await waitForMail(6);
+    expect(mails[5]!.to).toEqual(['pull@lab.example']);
+    expect(mails[5]!.mail.subject).toBe('Lab Backup: SUCCESS');
   });
 
   it("-F removes only our block, and the machine's real crontab spool was never written", async () => {
