@@ -13,56 +13,18 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
-import type { ServerSummary, ServerTimeline, SessionInfo } from '../src-main/api/contract';
+import type { ServerSummary, ServerTimeline } from '../src-main/api/contract';
 import { createEventHub } from '../src-main/api/events';
 import { createDispatch } from '../src-main/api/handlers';
 import { overviewOf, redoCoverage } from '../src-main/api/timeline';
 import { startWebHost } from '../src-main/host/web-host';
 import { checkPrerequisites, launchChromium } from '../test/e2e/browser';
+import { yearOfSessions } from '../test/e2e/fake-timeline';
 
 const args = process.argv.slice(2);
 const at = args.indexOf('--rounds');
 const rounds = at >= 0 ? Number(args[at + 1]) : 7;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-const HOUR = 3_600_000;
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-function label(type: 'full' | 'incremental', ms: number): string {
-  const d = new Date(ms);
-  return `${type === 'full' ? 'full' : 'incr'}-${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}.${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`;
-}
-
-/** A year of one server's sessions, `count` of them, oldest first. */
-function yearOfSessions(count: number, now: number): SessionInfo[] {
-  const span = 365 * 24 * HOUR;
-  const step = span / count;
-  const sessions: SessionInfo[] = [];
-  let seq = 1;
-  for (let i = 0; i < count; i++) {
-    const startMs = Math.round(now - span + i * step);
-    const full = i % 96 === 0;
-    const logs = full ? 0 : 2;
-    if (i === 2500) seq += 5; // logs lost once: a gap
-    const status = i % 997 === 13 ? 'failed' : i % 211 === 7 ? 'completed with errors' : 'completed';
-    sessions.push({
-      label: label(full ? 'full' : 'incremental', startMs),
-      type: full ? 'full' : 'incremental',
-      startMs,
-      endMs: startMs + (full ? 40 * 60_000 : 90_000),
-      status,
-      hostname: 'mail1.example.com',
-      accounts: 420,
-      accountErrors: status === 'completed with errors' ? 1 : 0,
-      bytes: full ? 80e9 : 300e6,
-      errors: status === 'completed' ? [] : ['anna@example.com: mailbox locked'],
-      redoLogs: logs,
-      redoTimeMs: full ? null : { fromMs: startMs - step, toMs: startMs },
-      redoSeq: full ? { min: seq, max: seq } : { min: seq, max: seq + logs - 1 },
-    });
-    seq += logs;
-  }
-  return sessions;
-}
 
 const now = Date.now();
 const sessions = yearOfSessions(5000, now);

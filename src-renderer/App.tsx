@@ -20,10 +20,6 @@ export function App({ stores }: { stores: Stores }) {
   const theme = stores.ui((s) => s.theme);
   const running = stores.jobs((s) => jobList(s.jobs).filter((j) => j.state === 'running').length);
 
-  useEffect(() => {
-    document.documentElement.dataset.theme = theme;
-  }, [theme]);
-
   // Alt+1…4 switch screens from anywhere.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {

@@ -11,6 +11,11 @@ const api = createApiClient();
 const stores = createStores(api, initialHash, (hash) =>
   history.replaceState(null, '', `${window.location.pathname}${window.location.search}${hash}`),
 );
+// The theme goes on the document before React renders with it, so a canvas redrawn for the change
+// reads the new colours.
+const applyTheme = (theme: string) => (document.documentElement.dataset.theme = theme);
+applyTheme(stores.ui.getState().theme);
+stores.ui.subscribe((s) => applyTheme(s.theme));
 void stores.console.getState().load();
 void stores.jobs.getState().resync();
 

@@ -5,6 +5,8 @@ import { markOnce } from '../paint-mark';
 import { drawTimeline, LAYOUT, sessionAt, type Palette } from './timeline-draw';
 
 interface Props {
+  /** The colour theme: a change redraws with the new palette. */
+  theme: string;
   data: ServerTimeline;
   viewport: Viewport;
   selected?: string;
@@ -44,6 +46,16 @@ export function TimelineCanvas(props: Props) {
   const [painted, setPainted] = useState({ count: 0, sessions: 0 });
   const drag = useRef<{ x: number; moved: boolean } | null>(null);
   const doomedSet = useMemo(() => new Set(doomed), [doomed]);
+  // The system's light/dark preference matters when the theme follows it.
+  const [systemDark, setSystemDark] = useState(
+    () => window.matchMedia('(prefers-color-scheme: dark)').matches,
+  );
+  useEffect(() => {
+    const query = window.matchMedia('(prefers-color-scheme: dark)');
+    const onChange = () => setSystemDark(query.matches);
+    query.addEventListener('change', onChange);
+    return () => query.removeEventListener('change', onChange);
+  }, []);
 
   useEffect(() => {
     const el = canvas.current?.parentElement;
@@ -72,7 +84,7 @@ export function TimelineCanvas(props: Props) {
     setPainted((p) => ({ count: p.count + 1, sessions }));
     // For bench/console-paint.ts: when the first timeline with sessions reached the screen.
     if (sessions > 0) markOnce('mailvault:timeline-painted');
-  }, [data, viewport, selected, doomedSet, width]);
+  }, [data, viewport, selected, doomedSet, width, props.theme, systemDark]);
 
   const timeAt = (clientX: number) => {
     const rect = canvas.current!.getBoundingClientRect();

@@ -28,7 +28,7 @@ export const LAYOUT = {
   bandTop: 140,
   bandHeight: 12,
   height: 168,
-  gutter: 92,
+  gutter: 108,
 };
 
 export function colourOf(status: SessionOutcome, p: Palette): string {
@@ -174,40 +174,47 @@ export function drawTimeline(
     ctx.fillRect(x0, LAYOUT.bandTop, Math.max(2, x(g.toMs) - x0), LAYOUT.bandHeight);
   }
 
-  // Sessions in view (and those that began earlier but reach into it).
+  // Sessions in view (and those that began earlier but reach into it); troubled ones in a second
+  // pass, on top, so a failure shows even among thousands of good sessions.
   const sessions = data.sessions;
   let drawn = 0;
   const begin = firstFrom(sessions, viewport.fromMs - longest(sessions, now));
-  for (let i = begin; i < sessions.length; i++) {
-    const s = sessions[i]!;
-    if (s.startMs > viewport.toMs) break;
+  const troubled: number[] = [];
+  const drawOne = (s: SessionInfo) => {
     const end = s.endMs ?? now;
     const x0 = x(s.startMs);
     const w = Math.max(3, x(end) - x0);
-    if (x0 + w < gutter) continue;
+    if (x0 + w < gutter) return false;
     const full = s.type === 'full';
     const top = full ? LAYOUT.fullTop : LAYOUT.incrTop;
     const height = full ? LAYOUT.fullHeight : LAYOUT.incrHeight;
     ctx.fillStyle = colourOf(s.status, p);
     ctx.fillRect(x0, top, w, height);
     if (state.doomed.has(s.label)) {
+      ctx.fillStyle = p.surface;
+      ctx.globalAlpha = 0.55;
+      ctx.fillRect(x0, top, w, height);
+      ctx.globalAlpha = 1;
       ctx.strokeStyle = p.bad;
       ctx.lineWidth = 2;
       ctx.setLineDash([4, 3]);
       ctx.strokeRect(x0 - 2, top - 3, w + 4, height + 6);
       ctx.setLineDash([]);
-      ctx.fillStyle = p.surface;
-      ctx.globalAlpha = 0.55;
-      ctx.fillRect(x0, top, w, height);
-      ctx.globalAlpha = 1;
     }
     if (s.label === state.selected) {
-      ctx.strokeStyle = p.text;
-      ctx.lineWidth = 2;
-      ctx.strokeRect(x0 - 1.5, top - 1.5, w + 3, height + 3);
+      ctx.strokeStyle = p.accent;
+      ctx.lineWidth = 3;
+      ctx.strokeRect(x0 - 3, top - 4, w + 6, height + 8);
     }
-    drawn++;
+    return true;
+  };
+  for (let i = begin; i < sessions.length; i++) {
+    const s = sessions[i]!;
+    if (s.startMs > viewport.toMs) break;
+    if (s.status !== 'completed' || s.label === state.selected) troubled.push(i);
+    else if (drawOne(s)) drawn++;
   }
+  for (const i of troubled) if (drawOne(sessions[i]!)) drawn++;
 
   // Now.
   if (now >= viewport.fromMs && now <= viewport.toMs) {

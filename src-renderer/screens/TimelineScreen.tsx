@@ -6,6 +6,7 @@ import { formatBytes, formatDuration, formatTime } from '../format';
 import type { Stores } from '../stores';
 
 const LIST_LIMIT = 200;
+const GAPS_LISTED = 4;
 
 export function TimelineScreen({ stores }: { stores: Stores }) {
   const serverId = stores.ui((s) => s.serverId);
@@ -26,6 +27,7 @@ export function TimelineScreen({ stores }: { stores: Stores }) {
 
 export function TimelineBody({ stores, compact = false }: { stores: Stores; compact?: boolean }) {
   const t = stores.timeline();
+  const theme = stores.ui((s) => s.theme);
   if (t.error && !t.data)
     return (
       <p className="notice notice-error" role="alert" data-testid="timeline-error">
@@ -56,6 +58,7 @@ export function TimelineBody({ stores, compact = false }: { stores: Stores; comp
       </div>
       <div className="timeline-frame">
         <TimelineCanvas
+          theme={theme}
           data={data}
           viewport={viewport}
           selected={t.selected}
@@ -73,12 +76,17 @@ export function TimelineBody({ stores, compact = false }: { stores: Stores; comp
       )}
       {data.gaps.length > 0 && !compact && (
         <ul className="gaps" data-testid="timeline-gaps">
-          {data.gaps.map((g) => (
+          {data.gaps.slice(-GAPS_LISTED).map((g) => (
             <li key={g.fromMs}>
               <span className="status status-error">Gap</span> {formatTime(g.fromMs)} → {formatTime(g.toMs)}:{' '}
               {g.why}
             </li>
           ))}
+          {data.gaps.length > GAPS_LISTED && (
+            <li className="muted">
+              and {data.gaps.length - GAPS_LISTED} earlier gap(s), shaded on the timeline
+            </li>
+          )}
         </ul>
       )}
       <div className={compact ? 'timeline-lower compact' : 'timeline-lower'}>

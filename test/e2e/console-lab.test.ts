@@ -191,6 +191,17 @@ describe.skipIf(!haveChromium && !mustRun)('the console against a lab server', (
     const sessions = await completeSessions(target);
     expect(sessions.find((s) => s.label === incrementalLabel)!.manifest.redoLogs!.length).toBeGreaterThan(0);
     await screenshot(page, '08-timeline-full-and-incremental');
+
+    // The servers screen at a glance: both backups, and any-second restore up to the incremental.
+    await page.getByTestId('tab-servers').click();
+    const row = page.locator('[data-testid=server-row][data-server-id=mail-lab]');
+    await row.getByTestId('server-last-incremental').locator(`[title^="${incrementalLabel}"]`).waitFor();
+    expect(await row.getByTestId('server-last-full').locator('span').first().getAttribute('title')).toBe(
+      `${fullLabel} — completed`,
+    );
+    expect(await row.getByTestId('server-coverage').innerText()).toMatch(/^up to (just now|\d+ min ago)$/);
+    expect(await row.getByTestId('server-problems').innerText()).toBe('none');
+    await screenshot(page, '08b-servers-after-backups');
   });
 
   it('prunes by age: the preview shows what goes, on the timeline too, then it goes', async () => {

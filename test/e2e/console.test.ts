@@ -7,7 +7,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerSummary } from '../../src-main/api/contract';
 import type { EventHub } from '../../src-main/api/events';
 import { startWebHost, type WebHost } from '../../src-main/host/web-host';
+import { ApiFailure } from '../../src-main/api/failure';
+import { redoCoverage } from '../../src-main/api/timeline';
 import { FAKE_SERVERS, fakeApi } from '../unit/api/fake-api';
+import { screenshot } from './browser';
+import { yearOfSessions } from './fake-timeline';
 
 // The real console (the built renderer) in Chromium, over the web host, with fake servers behind
 // the API: this is about the UI/API seam, not the lab. Build first: npx electron-vite build.
@@ -60,8 +64,11 @@ describe.skipIf(!haveChromium && !mustRun)('the console in Chromium', () => {
   });
 
   /** A fresh page (own session storage) that fails the test on any console error or CSP violation. */
-  async function open(url: string): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 560 } });
+  async function open(
+    url: string,
+    viewport = { width: 1100, height: 560 },
+  ): Promise<{ page: Page; problems: string[] }> {
+    const context = await browser.newContext({ viewport });
     contexts.push(context);
     const page = await context.newPage();
     const problems: string[] = [];
@@ -129,6 +136,52 @@ describe.skipIf(!haveChromium && !mustRun)('the console in Chromium', () => {
     await page.screenshot({ path: path.join(shots, 'servers-with-sandbox.png'), fullPage: true });
     expect(problems).toEqual([]);
     api.state.servers = structuredClone(FAKE_SERVERS);
+  });
+
+  it('draws a year of 5,000 sessions, selects one by clicking the canvas, zooms by keyboard, in light and dark', async () => {
+    const sessions = yearOfSessions(5000, Date.now());
+    const { coverage, gaps } = redoCoverage(sessions);
+    api.answer('sessions.list', ({ serverId }) => ({ serverId, sessions, coverage, gaps }));
+    api.answer('sessions.get', ({ label }) => {
+      const found = sessions.find((s) => s.label === label);
+      if (!found) throw new ApiFailure('not-found', `no ${label}`);
+      return { ...found, accountList: [], warnings: [] };
+    });
+    const { page, problems } = await open(`${host.url}&view=timeline/mail1`, { width: 1280, height: 900 });
+    const canvas = page.getByTestId('timeline-canvas');
+    await page.locator('[data-testid=timeline-canvas][data-sessions-drawn="5000"]').waitFor();
+    expect(await page.getByTestId('timeline-count').innerText()).toBe('5000 session(s), 5000 in view');
+    // The gap (logs lost once) is listed.
+    expect(await page.getByTestId('timeline-gaps').innerText()).toContain('redo logs');
+    await screenshot(page, '11-timeline-5000-light');
+
+    // Zoom in on the newest part by keyboard, then click the last full on the canvas.
+    await canvas.focus();
+    for (let i = 0; i < 6; i++) await page.keyboard.press('-');
+    await page.keyboard.press('0');
+    for (let i = 0; i < 8; i++) await page.keyboard.press('+');
+    const drawn = Number(await canvas.getAttribute('data-sessions-drawn'));
+    expect(drawn).toBeGreaterThan(0);
+    expect(drawn).toBeLessThan(5000);
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    const box = (await canvas.boundingBox())!;
+    // Walk along the full lane until a click selects a full backup.
+    let selected: string | null = null;
+    for (let x = box.x + box.width - 12; x > box.x + 100 && !selected; x -= 3) {
+      await page.mouse.click(x, box.y + 62);
+      if (await page.getByTestId('session-detail').count())
+        selected = await page.locator('.session-detail h3').innerText();
+    }
+    expect(selected).toMatch(/^full-/);
+    await screenshot(page, '12-timeline-zoomed-selected');
+
+    await page.getByTestId('theme-toggle').click(); // auto -> dark
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await screenshot(page, '13-timeline-dark');
+    await page.getByTestId('tab-servers').click();
+    await screenshot(page, '14-servers-dark');
+    expect(problems).toEqual([]);
   });
 
   it('without the token, says how to get in and lists nothing', async () => {

@@ -1,6 +1,6 @@
 import type { AppInfo, ServerSummary } from '../../../src-main/api/contract';
 import { createEventHub } from '../../../src-main/api/events';
-import { createDispatch } from '../../../src-main/api/handlers';
+import { createDispatch, type ApiContext, type Handlers } from '../../../src-main/api/handlers';
 
 /** Servers as the console would list them, without any lab behind them. */
 export const FAKE_SERVERS: ServerSummary[] = [
@@ -21,10 +21,15 @@ export const FAKE_INFO: AppInfo = { name: 'Mailvault', version: '0.0.0-test', sh
 export function fakeApi(servers: ServerSummary[] = FAKE_SERVERS) {
   const state = { servers };
   const events = createEventHub();
-  const dispatch = createDispatch({
+  const handlers: ApiContext = {
     'app.info': () => FAKE_INFO,
     'servers.list': () => state.servers,
     'jobs.list': () => [],
-  });
-  return { state, events, dispatch };
+  };
+  const dispatch = createDispatch(handlers);
+  /** Adds or replaces a handler. */
+  const answer = <N extends keyof Handlers>(name: N, handler: Handlers[N]) => {
+    (handlers as Record<string, unknown>)[name] = handler;
+  };
+  return { state, events, dispatch, answer };
 }
