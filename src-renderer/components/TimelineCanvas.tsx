@@ -57,8 +57,9 @@ export function TimelineCanvas(props: Props) {
     return () => query.removeEventListener('change', onChange);
   }, []);
 
+  // The canvas's own CSS width (100% of its frame's content box); the bitmap follows it.
   useEffect(() => {
-    const el = canvas.current?.parentElement;
+    const el = canvas.current;
     if (!el) return;
     const observer = new ResizeObserver(() => setWidth(el.clientWidth));
     observer.observe(el);
@@ -70,8 +71,13 @@ export function TimelineCanvas(props: Props) {
     const el = canvas.current;
     if (!el || width === 0) return;
     const ratio = window.devicePixelRatio || 1;
-    el.width = Math.round(width * ratio);
-    el.height = Math.round(LAYOUT.height * ratio);
+    // Reallocating the bitmap clears it: only when the size really changed.
+    const w = Math.round(width * ratio);
+    const h = Math.round(LAYOUT.height * ratio);
+    if (el.width !== w || el.height !== h) {
+      el.width = w;
+      el.height = h;
+    }
     const ctx = el.getContext('2d');
     if (!ctx) return;
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
