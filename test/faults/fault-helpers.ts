@@ -34,6 +34,8 @@ export interface CliRun {
   pid: number;
   done: Promise<CliResult>;
   kill(signal?: NodeJS.Signals): void;
+  /** Whether the process has ended. */
+  exited(): boolean;
 }
 
 /** `mailvault <args>` as a child process (kill -9 needs a process of its own). */
@@ -54,7 +56,12 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
   const done = new Promise<CliResult>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
-  return { pid: child.pid!, done, kill: (signal = 'SIGKILL') => child.kill(signal) };
+  return {
+    pid: child.pid!,
+    done,
+    kill: (signal = 'SIGKILL') => child.kill(signal),
+    exited: () => child.exitCode !== null || child.signalCode !== null,
+  };
 }
 
 export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {

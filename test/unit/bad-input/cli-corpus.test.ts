@@ -289,7 +289,7 @@ describe('bad input on the command line', () => {
     expect(snapshotTree(root)).toEqual(before);
     expect(fs.existsSync(PWNED)).toBe(false);
     expect(fs.existsSync('/tmp/mv-no-such-target')).toBe(false);
-  });
+  }, 120_000);
 
   it('is not so strict that good values fail: the same target verifies, also from a Unicode path', async () => {
     const ok = await runCli(['verify', '-t', target]);
