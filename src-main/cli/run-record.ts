@@ -154,6 +154,8 @@ export function recordedAction<F extends RunRecordFlags>(
     } catch (error) {
       failure = error;
     }
+    // Bad input typed by hand changes nothing, mail included; from cron it is worth a report.
+    if (failure instanceof UsageError && !flags.unattended) throw failure;
     const after = target ? await listSessions(target).catch(() => []) : [];
     const written = after.filter((s) => !before.has(s.label) && s.startMs >= startMs - 1000);
     const sessions = written.flatMap((s) => (s.manifest ? [summarizeManifest(s.manifest)] : []));

@@ -445,6 +445,62 @@ describe('scheduled runs, as cron runs them', () => {
     expect(mails[5]!.mail.subject).toBe('Lab Backup: SUCCESS');
   });
 
+  it('zmbackup --mail-report by hand, asynchronous: the detached worker mails the report when it ends', async () => {
+    const server = lab.info.servers[0]!;
+    const started = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx/esm',
+        path.join(ROOT, 'src-main/cli/main.ts'),
+        'zmbackup',
+        '-i',
+        '-a',
+        'all',
+        '-s',
+        'local',
+        '--zimbra-home',
+        server.zimbraHome,
+        '-t',
+        target,
+        '--mail-report',
+        '--mail-to',
+        'hand@lab.example',
+        '--smtp',
+        `127.0.0.1:${smtpPort}`,
+        '--mail-subject-prefix',
+        'By hand',
+      ],
+      { cwd: ROOT },
+    );
+    expect(started.code, started.stderr).toBe(0);
+    const label = started.stdout.trim();
+    expect(label).toMatch(/^incr-/);
+    for (let i = 0; i < 600 && mails.length < 7; i++) await new Promise((r) => setTimeout(r, 100));
+    await waitForMail(7);
+    expect(mails[6]!.to).toEqual(['hand@lab.example']);
+    expect(mails[6]!.mail.subject).toBe('By hand: SUCCESS');
+    expect(mails[6]!.mail.text).toContain(`Label: ${label}`);
+    // Not --unattended: no attempt recorded for it.
+    expect((await listAttempts(target)).some((a) => a.labels.includes(label))).toBe(false);
+  });
+
+  it('refuses to install lines whose launcher is not on the server (exit 1, crontab unchanged)', async () => {
+    const before = await crontab();
+    const result = await cli([
+      'zmschedulebackup',
+      '-A',
+      '--launcher',
+      '/nonexistent/bin/mailvault',
+      'i',
+      '0 5 * * *',
+      ...serverFlags(),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^mailvault: .*\/nonexistent\/bin\/mailvault is not an executable there/);
+    expect(await crontab()).toBe(before);
+  });
+
   it("-F removes only our block, and the machine's real crontab spool was never written", async () => {
     const result = await cli(['zmschedulebackup', '-F', ...serverFlags()]);
     expect(result.code, result.stderr).toBe(0);
