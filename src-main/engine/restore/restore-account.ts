@@ -194,6 +194,10 @@ export async function restoreAccountFromFull(
       for (const id of new Set([...own, mailboxId]))
         await deleteMailboxRows(c, id, ctx.mailboxGroups, ctx.server.db);
       loaded.rows = await loadSqlDump(c, sql, remap);
+      // A mailbox put back under its old id on a server that had forgotten it: new ones come after.
+      await c.query('UPDATE zimbra.current_volumes SET next_mailbox_id = GREATEST(next_mailbox_id, ?)', [
+        mailboxId + 1,
+      ]);
       await c.commit();
     } catch (error) {
       await c.rollback().catch(() => undefined);

@@ -8,6 +8,7 @@ import { serverReplayBase } from '../replay/server-replay';
 import type { ServerAccess } from '../server/server-access';
 import { acquireLock } from '../target/lock';
 import { targetPaths } from '../target/layout';
+import { restoreDirectorySkeleton } from './directory-restore';
 import { requestReindex } from './reindex';
 import { restoreAccountFromFull, type LoadedAccount } from './restore-account';
 import { planRestore } from './restore-plan';
@@ -73,6 +74,8 @@ export interface RestoreResult {
   reindex: Array<{ email: string; requested: boolean; note: string }>;
   system: SystemRestore | null;
   recoveredFromEarlierRun: string[];
+  /** -ra: directory entries (domains, COS, …) added before the accounts. */
+  directoryEntriesAdded: number;
   warnings: string[];
 }
 
@@ -91,6 +94,7 @@ export async function runRestore(server: ServerAccess, options: RestoreOptions):
     reindex: [],
     system: null,
     recoveredFromEarlierRun: [],
+    directoryEntriesAdded: 0,
     warnings: [],
   };
   const progress = options.onProgress ?? (() => undefined);
@@ -123,6 +127,13 @@ export async function runRestore(server: ServerAccess, options: RestoreOptions):
     if (options.systemData && plan.systemSession) {
       progress(`system data from ${plan.systemSession.label}`);
       result.system = await restoreSystemData(server, options.target, plan.systemSession);
+    }
+    // Disaster recovery: the directory's domains, COS and the like before the accounts in them.
+    if (options.restoreAccount && plan.systemSession) {
+      const added = await restoreDirectorySkeleton(ldap, options.target, plan.systemSession);
+      if (added.length > 0)
+        progress(`directory: ${added.length} entries added from ${plan.systemSession.label}`);
+      result.directoryEntriesAdded = added.length;
     }
     const base = await serverReplayBase(server, ldap);
     const directory = await accountsOnServer(ldap, hostname);
