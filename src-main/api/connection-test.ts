@@ -65,7 +65,8 @@ export async function testConnection(spec: ConnectSpec): Promise<ConnectionTest>
     try {
       settings = serverSettings(parseLocalconfig((await transport.readFile(file)).toString('utf8')));
     } catch (error) {
-      done('localconfig', 'failed', `${file}: ${message(error)}`);
+      const why = message(error);
+      done('localconfig', 'failed', why.includes(file) ? why : `${file}: ${why}`);
       return finish();
     }
     result.hostname = settings.hostname;

@@ -230,6 +230,8 @@ export interface PrunePlan {
   redoLogs: string[];
   /** Sessions older than this go (age rules). */
   cutoffMs?: number;
+  /** What the administrator should weigh before confirming (restores this makes impossible). */
+  warnings?: string[];
 }
 
 export interface ApiRequests {

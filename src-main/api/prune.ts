@@ -6,6 +6,7 @@ import {
   type DeleteSpec,
 } from '../engine/target/delete-sessions';
 import { TargetLockedError } from '../engine/target/lock';
+import { listSessions, type SessionListing } from '../engine/target/session-list';
 import type { PrunePlan, PruneRule } from './contract';
 import { ApiFailure } from './failure';
 
@@ -31,18 +32,45 @@ export function specOf(rule: PruneRule, now = Date.now()): DeleteSpec {
   return { kind: 'before', timeMs: date.getTime(), what: `older than ${n} ${rule.unit}` };
 }
 
-function planOf(plan: DeletePlan, spec: DeleteSpec): PrunePlan {
+function planOf(plan: DeletePlan, spec: DeleteSpec, remaining: SessionListing[] = []): PrunePlan {
+  const warnings = orphanWarnings(plan, remaining);
   return {
     sessions: plan.sessions.map((s) => s.label),
     redoLogs: plan.redoLogs,
     ...(spec.kind === 'before' ? { cutoffMs: spec.timeMs } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
+}
+
+/**
+ * Incrementals that would be left with no usable full before them (per server): their redo logs
+ * have nothing to be replayed onto, so no restore can use them.
+ */
+function orphanWarnings(plan: DeletePlan, all: SessionListing[]): string[] {
+  const gone = new Set(plan.sessions.map((s) => s.label));
+  const kept = all.filter((s) => !gone.has(s.label) && s.manifest);
+  const warnings: string[] = [];
+  const hosts = new Set(kept.map((s) => s.manifest!.server.hostname));
+  for (const host of hosts) {
+    const mine = kept.filter((s) => s.manifest!.server.hostname === host);
+    const firstFull = mine.find(
+      (s) => s.type === 'full' && s.manifest!.status !== 'failed' && s.manifest!.status !== 'aborted',
+    );
+    const orphans = mine.filter(
+      (s) => s.type === 'incremental' && (!firstFull || s.startMs < firstFull.startMs),
+    );
+    if (orphans.length > 0 && plan.sessions.some((s) => s.type === 'full'))
+      warnings.push(
+        `${orphans.length} incremental(s) of ${host} would remain with no full backup before them (first: ${orphans[0]!.label}): they cannot be restored from until the next full.`,
+      );
+  }
+  return warnings;
 }
 
 export async function previewPrune(target: string, rule: PruneRule): Promise<PrunePlan> {
   const spec = specOf(rule);
   try {
-    return planOf(await planDelete(target, spec), spec);
+    return planOf(await planDelete(target, spec), spec, await listSessions(target));
   } catch (error) {
     throw asFailure(error);
   }

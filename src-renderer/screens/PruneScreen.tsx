@@ -151,6 +151,11 @@ export function PruneScreen({ stores }: { stores: Stores }) {
                     and <strong>{p.plan.redoLogs.length} redo log(s)</strong> will be deleted (outlined in red
                     below).
                   </p>
+                  {p.plan.warnings?.map((w) => (
+                    <p key={w} className="notice notice-warn" data-testid="prune-warning">
+                      {w}
+                    </p>
+                  ))}
                   <ul className="plan-list mono small" data-testid="prune-plan-sessions">
                     {p.plan.sessions.map((l) => (
                       <li key={l}>{l}</li>

@@ -216,6 +216,10 @@ describe.skipIf(!haveChromium && !mustRun)('the console against a lab server', (
     await page.getByTestId('prune-plan').waitFor();
     expect(await page.getByTestId('prune-plan').getAttribute('data-sessions')).toBe('1');
     expect(await page.getByTestId('prune-plan-sessions').innerText()).toContain(fullLabel);
+    // Only the incremental would remain: the console says it cannot be restored from on its own.
+    expect(await page.getByTestId('prune-warning').innerText()).toContain(
+      `1 incremental(s) of ${server.hostname} would remain with no full backup before them (first: ${incrementalLabel})`,
+    );
     expect(
       await page
         .locator(`[data-testid=timeline-session][data-label="${fullLabel}"]`)
