@@ -1,4 +1,5 @@
 import path from 'node:path';
+import readline from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { ReportSettingsError, reportFlags } from '../engine/report/report-settings';
@@ -173,33 +174,34 @@ function scheduledServer(profile: ServerProfile, flags: ScheduleFlags): Schedule
 /** The crontab to use: the server's (here or over SSH), or this machine's for --pull. */
 async function crontabTransport(profile: ServerProfile, flags: ScheduleFlags): Promise<Transport> {
   if (profile.kind === 'local' || flags.pull) return openTransport({ kind: 'local', name: 'this machine' });
-  if (!flags.hostKey)
-    return openTransport(
-      {
-        kind: 'ssh',
-        name: profile.name,
-        host: profile.host,
-        port: profile.port,
-        username: profile.username,
-        privateKeyPath: profile.identity,
-      },
-      {
-        onUnknownHostKey: async (fingerprint) => {
+  const address = `ssh://${profile.username}@${profile.host}:${profile.port}`;
+  return openTransport(
+    {
+      kind: 'ssh',
+      name: profile.name,
+      host: profile.host,
+      port: profile.port,
+      username: profile.username,
+      privateKeyPath: profile.identity,
+      hostKeyFingerprint: profile.hostKey,
+    },
+    {
+      // As zmbackup does: trust on first use only with a person at a terminal.
+      onUnknownHostKey: async (fingerprint) => {
+        if (!process.stdin.isTTY || !process.stderr.isTTY)
           throw new UsageError(
-            `ssh://${profile.username}@${profile.host}:${profile.port} offers host key ${fingerprint}; pin it with --host-key ${fingerprint} after checking it on the server`,
+            `${address} offers host key ${fingerprint}; pin it with --host-key ${fingerprint} after checking it on the server`,
           );
-        },
+        const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+        try {
+          const answer = await rl.question(`${address} offers host key ${fingerprint}. Trust it? (yes/no) `);
+          return answer.trim().toLowerCase() === 'yes';
+        } finally {
+          rl.close();
+        }
       },
-    );
-  return openTransport({
-    kind: 'ssh',
-    name: profile.name,
-    host: profile.host,
-    port: profile.port,
-    username: profile.username,
-    privateKeyPath: profile.identity,
-    hostKeyFingerprint: profile.hostKey,
-  });
+    },
+  );
 }
 
 function crontabCommand(flags: ScheduleFlags): string[] {
