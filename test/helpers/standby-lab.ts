@@ -1,0 +1,144 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from 'ldapts';
+import type { Pool } from 'mysql2/promise';
+import type { MailboxDigest } from '../../src-main/engine/digest/mailbox-digest';
+import { readRedoLog, txnKey } from '../../src-main/engine/redolog';
+import { openServerAccess, type ServerAccess } from '../../src-main/engine/server/server-access';
+import { StandbyDir } from '../../src-main/engine/standby/standby-dir';
+import { LocalTransport, SshTransport } from '../../src-main/engine/transport';
+import { isAlive } from '../../src-main/lab/daemon';
+import type { Lab } from '../../src-main/lab/lab';
+import { MailboxSimulator } from '../../src-main/lab/simulator/simulator';
+import type { LabServerInfo } from '../../src-main/lab/types';
+import { homePaths } from '../../src-main/lab/zimbra-home';
+import { digestAccount, ldapClient, pool, withLab } from './lab-fixture';
+
+/**
+ * A primary and its standby in one lab: server 2 is the primary (the simulator plays mailboxd
+ * there), server 1 the standby, each with its own zimbra_home, MariaDB and sshd. Both use the
+ * lab's one OpenLDAP (on server 1), standing for the replica Zimbra keeps at a standby site:
+ * LDAP is replicated by Zimbra itself, not shipped with the four volumes (docs/standby.md).
+ */
+export interface StandbyLab {
+  lab: Lab;
+  primaryInfo: LabServerInfo;
+  standbyInfo: LabServerInfo;
+  primary: ServerAccess;
+  standby: ServerAccess;
+  dir: StandbyDir;
+  sim: MailboxSimulator;
+  primaryDb: Pool;
+  standbyDb: Pool;
+  ldap: Client;
+  emails: string[];
+  digestPrimary(email: string): Promise<MailboxDigest>;
+  digestStandby(email: string): Promise<MailboxDigest>;
+  sshToStandby(): Promise<SshTransport>;
+  /** Kills the primary's mariadbd and sshd (SIGKILL), as a failed site. */
+  killPrimary(): void;
+  stop(): Promise<void>;
+}
+
+export async function startStandbyLab(
+  seed: string,
+  accounts: string[],
+  messages: number,
+): Promise<StandbyLab> {
+  const lab = await withLab({ servers: 2, mailboxGroups: 10 });
+  const [standbyInfo, primaryInfo] = lab.info.servers as [LabServerInfo, LabServerInfo];
+  const sim = await MailboxSimulator.open(primaryInfo, {
+    seed,
+    rolloverBytes: 96 * 1024,
+    abortRate: 0.03,
+    abandonRate: 0.01,
+  });
+  await sim.provision(accounts);
+  await sim.populate(messages);
+  const open = (s: LabServerInfo) =>
+    openServerAccess(new LocalTransport({ name: s.hostname }), { zimbraHome: s.zimbraHome, local: true });
+  const primary = await open(primaryInfo);
+  const standby = await open(standbyInfo);
+  const primaryDb = pool(primaryInfo);
+  const standbyDb = pool(standbyInfo);
+  const ldap = await ldapClient(standbyInfo);
+  const dir = new StandbyDir(standby.transport, path.join(standbyInfo.zimbraHome, 'standby'));
+  return {
+    lab,
+    primaryInfo,
+    standbyInfo,
+    primary,
+    standby,
+    dir,
+    sim,
+    primaryDb,
+    standbyDb,
+    ldap,
+    emails: [...sim.mailboxes.keys()].sort(),
+    digestPrimary: (email) => digestAccount(primaryInfo, primaryDb, ldap, email),
+    digestStandby: (email) => digestAccount(standbyInfo, standbyDb, ldap, email),
+    sshToStandby: () =>
+      SshTransport.connect({
+        name: standbyInfo.hostname,
+        host: standbyInfo.ssh.host,
+        port: standbyInfo.ssh.port,
+        username: standbyInfo.ssh.user,
+        privateKey: fs.readFileSync(standbyInfo.ssh.privateKeyPath),
+        hostKeyFingerprint: standbyInfo.ssh.hostKeyFingerprint,
+      }),
+    killPrimary: () => {
+      const pidFiles = [
+        path.join(homePaths(primaryInfo.zimbraHome).mysqlData, 'mariadbd.pid'),
+        path.join(lab.info.dir, 'server2', 'ssh', 'sshd.pid'),
+      ];
+      for (const file of pidFiles) {
+        const pid = Number(fs.readFileSync(file, 'utf8').trim());
+        if (pid > 0 && isAlive(pid)) process.kill(pid, 'SIGKILL');
+      }
+    },
+    stop: async () => {
+      await primary.close().catch(() => undefined);
+      await standby.close().catch(() => undefined);
+      await primaryDb.end().catch(() => undefined);
+      await standbyDb.end().catch(() => undefined);
+      await ldap.unbind().catch(() => undefined);
+      await lab.stop();
+    },
+  };
+}
+
+/** Runs `work` with every mailbox of the simulator locked: no op is half done meanwhile. */
+export function withEveryMailboxLocked<T>(sim: MailboxSimulator, work: () => Promise<T>): Promise<T> {
+  const boxes = [...sim.mailboxes.values()];
+  const step = (i: number): Promise<T> =>
+    i === boxes.length ? work() : boxes[i]!.exclusive(() => step(i + 1));
+  return step(0);
+}
+
+/** Commit times of every committed mailbox op in the primary's redo logs (read from its disk). */
+export async function primaryCommits(
+  server: LabServerInfo,
+): Promise<Array<{ mailboxId: number; committedAt: number }>> {
+  const p = homePaths(server.zimbraHome);
+  const files = [
+    ...fs
+      .readdirSync(p.redoArchive)
+      .filter((f) => f.endsWith('.log'))
+      .map((f) => path.join(p.redoArchive, f)),
+    p.redoLog,
+  ];
+  const pending = new Map<string, number>();
+  const out = new Map<string, { mailboxId: number; committedAt: number }>();
+  for (const file of files)
+    for await (const event of readRedoLog(file)) {
+      if (event.kind !== 'op') continue;
+      const key = txnKey(event.op.header.txnId);
+      if (event.op.op === 'CommitTxn') {
+        const box = pending.get(key);
+        if (box !== undefined && box > 0)
+          out.set(key, { mailboxId: box, committedAt: event.op.header.timestamp });
+      } else if (event.op.op !== 'Checkpoint' && event.op.op !== 'AbortTxn')
+        pending.set(key, event.op.header.mailboxId);
+    }
+  return [...out.values()];
+}
