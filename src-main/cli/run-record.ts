@@ -121,8 +121,14 @@ export function recordedAction<F extends RunRecordFlags>(
   action: (flags: F) => Promise<void>,
 ): (flags: F) => Promise<void> {
   return async (flags: F) => {
-    const inThisProcess = flags.sync || flags.worker || flags.del !== undefined;
-    if (!(flags.unattended || flags.mailReport) || !inThisProcess) return action(flags);
+    // Checked here, before an asynchronous backup starts its worker: bad input is exit 2 at once.
+    const mailFlag = (['mailTo', 'mailFrom', 'smtp', 'mailSubjectPrefix'] as const).find(
+      (f) => flags[f] !== undefined,
+    );
+    if (mailFlag && !flags.mailReport)
+      throw new UsageError(
+        `--${mailFlag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --mail-report`,
+      );
     let fromFlags: PartialReportSettings;
     try {
       fromFlags = reportFlags(flags);
@@ -130,6 +136,8 @@ export function recordedAction<F extends RunRecordFlags>(
       if (error instanceof ReportSettingsError) throw new UsageError(error.message);
       throw error;
     }
+    const inThisProcess = flags.sync || flags.worker || flags.del !== undefined;
+    if (!(flags.unattended || flags.mailReport) || !inThisProcess) return action(flags);
     let target: string | undefined;
     try {
       target = flags.target ?? defaultTarget(flags);

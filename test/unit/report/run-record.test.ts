@@ -95,6 +95,21 @@ describe('unattended runs are honest', () => {
     expect(await listAttempts(target)).toMatchObject([{ status: 'failed', exitCode: 2 }]);
   });
 
+  it('bad report flags are exit 2 before anything runs, asynchronous or not', async () => {
+    const action = vi.fn(async () => undefined);
+    for (const bad of [
+      { mailTo: 'a@x.example' },
+      { mailReport: true, mailTo: 'nobody' },
+      { mailReport: true, smtp: 'mx:0' },
+    ])
+      for (const sync of [true, false])
+        await expect(wrapped(action)({ ...flags(), unattended: false, sync, ...bad })).rejects.toThrow(
+          UsageError,
+        );
+    expect(action).not.toHaveBeenCalled();
+    expect(await listAttempts(target)).toEqual([]);
+  });
+
   it('the parent of an asynchronous backup is not recorded (its worker is)', async () => {
     await wrapped(async () => {
       process.exitCode = 0;

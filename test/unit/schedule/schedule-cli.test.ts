@@ -73,7 +73,9 @@ describe('zmschedulebackup bad input', () => {
     expect(errors.at(-1)).toContain("--pull: pin the server's host key with --host-key");
     expect(await main(['zmschedulebackup', '-D', '--pull', ...unreachable])).toBe(2);
     expect(errors.at(-1)).toContain('-t: a pulled backup needs its target directory on this machine');
-    expect(await main(['zmschedulebackup', '-D', '--pull', '-t', '/b'])).toBe(2);
+    expect(
+      await main(['zmschedulebackup', '-D', '--pull', '-t', '/b', '--crontab-user', 'mv-no-such-user']),
+    ).toBe(2);
     expect(errors.at(-1)).toContain('--pull: give the server to pull from with --server ssh://');
   });
 
