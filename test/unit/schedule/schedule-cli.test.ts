@@ -68,10 +68,22 @@ describe('zmschedulebackup bad input', () => {
 
   it('a pulled schedule needs the host key pinned and a target here', async () => {
     expect(
-      await main(['zmschedulebackup', '-D', '--pull', '--server', 'ssh://root@127.0.0.1:1', '-t', '/b']),
+      await main([
+        'zmschedulebackup',
+        '-D',
+        '--pull',
+        '--server',
+        'ssh://root@127.0.0.1:1',
+        '-t',
+        '/b',
+        '--crontab-user',
+        'mv-no-such-user',
+      ]),
     ).toBe(2);
     expect(errors.at(-1)).toContain("--pull: pin the server's host key with --host-key");
-    expect(await main(['zmschedulebackup', '-D', '--pull', ...unreachable])).toBe(2);
+    expect(
+      await main(['zmschedulebackup', '-D', '--pull', ...unreachable, '--crontab-user', 'mv-no-such-user']),
+    ).toBe(2);
     expect(errors.at(-1)).toContain('-t: a pulled backup needs its target directory on this machine');
     expect(
       await main(['zmschedulebackup', '-D', '--pull', '-t', '/b', '--crontab-user', 'mv-no-such-user']),
