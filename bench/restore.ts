@@ -31,6 +31,8 @@ const option = (name: string, fallback: number): number => {
 const messages = option('messages', 2000);
 const ops = option('ops', 6000);
 
+const step = (what: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${what}`);
+
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mv-bench-restore-'));
   const lab = await startLab({ dir: path.join(dir, 'lab') });
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
       seed: 'bench-restore',
       rolloverBytes: 64 * 1024 * 1024,
     });
+    step('lab up; populating');
     const [big] = await sim.provision(['big']);
     await sim.populate(messages, { concurrency: 1 });
     const eight = await sim.provision(Array.from({ length: 8 }, (_, i) => `r${i + 1}`));
@@ -53,6 +56,7 @@ async function main(): Promise<void> {
     const target = path.join(dir, 'target');
     const options = { target, zip: 'store' as const, blobs: true, index: true, engineVersion: 'bench' };
 
+    step('full backup and restore of one mailbox');
     // 1. One mailbox: its full backup, then its full-only restore.
     let t = performance.now();
     await runFullBackup(access, { ...options, accounts: [big!.email] });
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
     if (restored.status !== 'ok') throw new Error(JSON.stringify(restored.accounts));
     const bigBlobs = restored.accounts[0]!.blobs;
 
+    step('replay: full of eight, activity');
     // 2. Replay: a full of the eight, activity, the eight back to the full, then the redo.
     await runFullBackup(access, { ...options, accounts: eight.map((m) => m.email) });
     const perMailbox = Math.floor(ops / 3 / eight.length);
@@ -88,6 +93,7 @@ async function main(): Promise<void> {
         ];
       }),
     );
+    step('replaying');
     t = performance.now();
     const report = await playRedo({ ...base, logs, mailboxes, threads: 8 });
     const replayMs = performance.now() - t;

@@ -108,7 +108,6 @@ class Player {
   private wake: (() => void) | null = null;
   private space: Array<() => void> = [];
   private closed = false;
-  private connection: PoolConnection | null = null;
   readonly done: Promise<void>;
 
   constructor(
@@ -144,18 +143,22 @@ class Player {
         while (n < this.queue.length && n < BATCH && this.queue[n]!.box === first.box) n++;
         const batch = this.queue.splice(0, n);
         for (const resolve of this.space.splice(0)) resolve();
-        this.connection ??= await this.run.options.db.getConnection();
-        await this.run.applyBatch(
-          this.connection,
-          first.box,
-          batch.map((i) => i.op),
-        );
+        // A connection per batch: players may outnumber the pool's connections.
+        const connection = await this.run.options.db.getConnection();
+        try {
+          await this.run.applyBatch(
+            connection,
+            first.box,
+            batch.map((i) => i.op),
+          );
+        } finally {
+          connection.release();
+        }
       }
     } catch (error) {
       this.run.fail(error);
     } finally {
       for (const resolve of this.space.splice(0)) resolve();
-      this.connection?.release();
     }
   }
 }
