@@ -336,19 +336,19 @@ async function main(): Promise<void> {
       [
         `zmbackupquery -a <account> (best point in time, bursts over ${SESSIONS - 1 - lastFull} logs)`,
         async () => {
-          const { catalog } = await loadCatalog(target);
+          const { catalog } = await loadCatalog(target, { parts: ['holders'] });
           return queryAccount(target, catalog, resolveAccount(catalog, account), { toMs: endMs });
         },
       ],
       [
         `plan -a <account> --to <end>`,
         async () => {
-          const { catalog } = await loadCatalog(target);
+          const { catalog } = await loadCatalog(target, { parts: ['holders'] });
           return planRestore(target, catalog, resolveAccount(catalog, account), endMs);
         },
       ],
     ];
-    const q = (await loadCatalog(target)).catalog;
+    const q = (await loadCatalog(target, { parts: ['holders'] })).catalog;
     const sample = await queryAccount(target, q, resolveAccount(q, account), { toMs: endMs });
     const plan = await planRestore(target, q, resolveAccount(q, account), endMs);
     console.log(

@@ -77,7 +77,7 @@ export function planCommand(): Command {
     const toMs = timeOption('--to', flags.to)!;
     const target = targetOf(flags);
     let ref!: AccountRef;
-    const load = await openCatalog(target, (l) => (ref = findAccount(l, account)));
+    const load = await openCatalog(target, ['holders'], (l) => (ref = findAccount(l, account)));
     let plan: RestorePlan;
     try {
       plan = await planRestore(target, load.catalog, ref, toMs);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { loadCatalog, saveCatalog, type CatalogLoad } from '../engine/catalog/catalog';
+import { loadCatalog, saveCatalog, type CatalogLoad, type CatalogPart } from '../engine/catalog/catalog';
 import { resolveAccount, UnknownAccountError, type AccountRef } from '../engine/plan/account-ref';
 import { queryAccount, type AccountQueryResult, type RestorePoint } from '../engine/query/account-query';
 import { tmpSessions } from '../engine/query/live-sessions';
@@ -185,7 +185,8 @@ export function queryCommand(): Command {
     const gap = positive('--burst-gap', flags.burstGap);
     const target = targetOf(flags);
     let ref: AccountRef | undefined;
-    const load = await openCatalog(target, (l) => {
+    const parts: CatalogPart[] = account !== undefined ? ['holders'] : flags.verbose ? ['columns'] : [];
+    const load = await openCatalog(target, parts, (l) => {
       if (account !== undefined) ref = findAccount(l, account);
     });
 
@@ -221,10 +222,14 @@ export function queryCommand(): Command {
  * The catalog, written back only once the input is known good: bad input changes nothing on the
  * target, not even the catalog.
  */
-export async function openCatalog(target: string, check: (load: CatalogLoad) => void = () => undefined) {
-  const load = await loadCatalog(target, { readOnly: true });
+export async function openCatalog(
+  target: string,
+  parts: CatalogPart[],
+  check: (load: CatalogLoad) => void = () => undefined,
+) {
+  const load = await loadCatalog(target, { readOnly: true, parts });
   check(load);
-  if (load.state !== 'fresh') load.written = await saveCatalog(target, load.catalog.body);
+  if (load.state !== 'fresh') load.written = await saveCatalog(target, load.catalog);
   return load;
 }
 

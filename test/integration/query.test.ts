@@ -142,7 +142,7 @@ describe('best point in time and plan on an engine-written target', () => {
   let burst: BurstAdvice;
 
   it('suggests an instant just before the EmptyFolder, from the full and the redo logs after it', async () => {
-    const { catalog } = await loadCatalog(target);
+    const { catalog } = await loadCatalog(target, { parts: ['holders'] });
     const ref = resolveAccount(catalog, ann.email);
     // A 1 ms gap keeps the simulator's quick single deletes out of the EmptyFolder's group.
     const result = await queryAccount(target, catalog, ref, { toMs: Date.now(), bursts: { gapMs: 1 } });
@@ -160,7 +160,7 @@ describe('best point in time and plan on an engine-written target', () => {
   });
 
   it('plans that restore: the full, the logs up to the EmptyFolder, and the counts the rows had', async () => {
-    const { catalog } = await loadCatalog(target);
+    const { catalog } = await loadCatalog(target, { parts: ['holders'] });
     const plan = await planRestore(target, catalog, resolveAccount(catalog, ann.email), burst.restoreToMs);
     expect(plan.full.label).toBe(full.label);
     expect(plan.reachable).toBe(true);
@@ -177,7 +177,7 @@ describe('best point in time and plan on an engine-written target', () => {
   });
 
   it('plans a full-only restore: nothing replayed, exactly the rows at the full', async () => {
-    const { catalog } = await loadCatalog(target);
+    const { catalog } = await loadCatalog(target, { parts: ['holders'] });
     const snapshot = full.accounts.find((a) => a.email === ann.email)!.maintenance!.startMs;
     const plan = await planRestore(target, catalog, resolveAccount(catalog, ann.email), snapshot);
     expect(plan).toMatchObject({ reachable: true, replay: { total: 0 } });

@@ -4,20 +4,25 @@ import { forEachLimited, writeFileAtomic } from '../target/durable-fs';
 import { compareLabels, isLabel } from '../target/labels';
 import { isZimbraId, SESSION_FILES, targetPaths } from '../target/layout';
 import { readManifest, type AccountStatus, type Manifest } from '../target/manifest';
+import crypto from 'node:crypto';
 import {
   accountStatusOf,
   CATALOG_DIR,
   CATALOG_FILE,
+  COLUMNS_FILE,
   CorruptCatalogError,
   decodeCatalog,
   decodeColumn,
-  encodeCatalog,
+  decodePart,
+  encodeCatalogFile,
   encodeColumn,
+  HOLDERS_FILE,
   STATUS_CODES,
   type CatalogBody,
   type CatalogInvalid,
   type CatalogSession,
   type FileStamp,
+  type SessionColumns,
 } from './catalog-format';
 
 /** How the catalog was obtained: as it was on disk, brought up to date, or built from nothing. */
@@ -65,23 +70,32 @@ interface Columns {
   snapshots: Array<number | null>;
 }
 
-function decodeColumns(s: CatalogSession): Columns {
+function decodeColumns(s: CatalogSession, c: SessionColumns): Columns {
   const n = s.accountCount;
-  if (s.statusCodes.length !== n)
+  if (c.statusCodes.length !== n)
     throw new CorruptCatalogError(`${s.label}: status column has the wrong length`);
   return {
-    accounts: decodeColumn(s.accounts, n) as number[],
-    statusCodes: s.statusCodes,
-    bytes: decodeColumn(s.bytes, n) as number[],
-    snapshots: decodeColumn(s.snapshots, n).map((d) => (d === null ? null : s.startMs + d)),
+    accounts: decodeColumn(c.accounts, n) as number[],
+    statusCodes: c.statusCodes,
+    bytes: decodeColumn(c.bytes, n) as number[],
+    snapshots: decodeColumn(c.snapshots, n).map((d) => (d === null ? null : s.startMs + d)),
   };
 }
+
+/** The parts of a catalog beyond catalog.json, each loaded when a question needs it. */
+export type CatalogPart = 'columns' | 'holders';
 
 /** A loaded catalog, with the look-ups query and plan need. Sessions are oldest first. */
 export class Catalog {
   readonly accounts: CatalogAccount[];
+  private positions: Map<CatalogSession, number> | null = null;
 
-  constructor(readonly body: CatalogBody) {
+  constructor(
+    readonly body: CatalogBody,
+    readonly generation: string,
+    private columns: SessionColumns[] | null,
+    private holders: string[] | null,
+  ) {
     this.accounts = body.accounts.map(([zimbraId, email, mailboxId], index) => ({
       index,
       zimbraId,
@@ -98,6 +112,17 @@ export class Catalog {
     return this.body.invalid;
   }
 
+  /** The columns of every session (for writing the catalog, and -v). */
+  get allColumns(): SessionColumns[] {
+    if (!this.columns) throw new Error('catalog loaded without its columns');
+    return this.columns;
+  }
+
+  get allHolders(): string[] {
+    if (!this.holders) throw new Error('catalog loaded without its holders');
+    return this.holders;
+  }
+
   /** Account entries matching an email (any case) or a zimbraId; several when a mailbox id changed. */
   findAccount(nameOrId: string): CatalogAccount[] {
     const wanted = nameOrId.toLowerCase();
@@ -107,12 +132,12 @@ export class Catalog {
 
   /**
    * Every session holding one of these account entries, oldest first, with the account's entry
-   * there: read from `holders`, without decoding the sessions.
+   * there: read from the holders index, without decoding the sessions.
    */
   holdings(indexes: ReadonlySet<number>): Holding[] {
     const found: Array<Holding & { at: number }> = [];
     for (const index of indexes) {
-      const text = this.body.holders[index];
+      const text = this.allHolders[index];
       if (!text) continue;
       for (const item of text.split(';')) {
         const [s, p, code, b, t] = item.split(',');
@@ -140,14 +165,17 @@ export class Catalog {
 
   /** Every account of a session, in the manifest's order. */
   accountsOf(session: CatalogSession): AccountInSession[] {
-    const c = decodeColumns(session);
-    return c.accounts.map((index, at) => {
-      const error = session.accountErrors[String(at)];
+    this.positions ??= new Map(this.body.sessions.map((s, at) => [s, at]));
+    const at = this.positions.get(session);
+    if (at === undefined) throw new Error(`${session.label} is not in this catalog`);
+    const c = decodeColumns(session, this.allColumns[at]!);
+    return c.accounts.map((index, p) => {
+      const error = session.accountErrors[String(p)];
       return {
         account: this.accounts[index]!,
-        status: accountStatusOf(c.statusCodes[at]!),
-        bytes: c.bytes[at]!,
-        snapshotMs: c.snapshots[at]!,
+        status: accountStatusOf(c.statusCodes[p]!),
+        bytes: c.bytes[p]!,
+        snapshotMs: c.snapshots[p]!,
         ...(error ? { error } : {}),
       };
     });
@@ -212,12 +240,12 @@ function sessionEntry(
   stamp: FileStamp,
   table: CatalogBody['accounts'],
   index: Interned,
-): CatalogSession {
+): { session: CatalogSession; columns: SessionColumns } {
   const accountErrors: Record<string, string> = {};
   manifest.accounts.forEach((a, at) => {
     if (a.error) accountErrors[String(at)] = a.error;
   });
-  return {
+  const session: CatalogSession = {
     label: manifest.label,
     manifest: stamp,
     type: manifest.type,
@@ -234,6 +262,9 @@ function sessionEntry(
     accountCount: manifest.accounts.length,
     completed: manifest.accounts.filter((a) => a.status === 'COMPLETED').length,
     errorCount: manifest.accounts.filter((a) => a.status === 'ERROR').length,
+    accountErrors,
+  };
+  const columns: SessionColumns = {
     accounts: encodeColumn(
       manifest.accounts.map((a) => intern(table, index, a.zimbraId.toLowerCase(), a.email, a.mailboxId)),
     ),
@@ -242,51 +273,85 @@ function sessionEntry(
     snapshots: encodeColumn(
       manifest.accounts.map((a) => (a.maintenance ? a.maintenance.startMs - manifest.startMs : null)),
     ),
-    accountErrors,
   };
+  return { session, columns };
 }
 
 /** The holders index, from the sessions' columns (sessions in their final order). */
-function holdersOf(sessions: CatalogSession[], accountCount: number): string[] {
+function holdersOf(sessions: CatalogSession[], columns: SessionColumns[], accountCount: number): string[] {
   const lists: string[][] = Array.from({ length: accountCount }, () => []);
   sessions.forEach((s, at) => {
-    const accounts = s.accounts === '' ? [] : s.accounts.split(',');
-    const bytes = s.bytes === '' ? [] : s.bytes.split(',');
-    const snapshots = s.snapshots === '' && s.accountCount === 0 ? [] : s.snapshots.split(',');
+    const c = columns[at]!;
+    if (s.accountCount === 0) return;
+    const accounts = c.accounts.split(',');
+    const bytes = c.bytes.split(',');
+    const snapshots = c.snapshots.split(',');
     const sAt = at.toString(36);
     accounts.forEach((a, p) =>
       lists[parseInt(a, 36)]!.push(
-        `${sAt},${p.toString(36)},${s.statusCodes[p]},${bytes[p]},${snapshots[p]}`,
+        `${sAt},${p.toString(36)},${c.statusCodes[p]},${bytes[p]},${snapshots[p]}`,
       ),
     );
   });
   return lists.map((l) => l.join(';'));
 }
 
-async function readCatalogFile(target: string): Promise<{ body: CatalogBody | null; reason: string }> {
-  let text: Buffer;
+const partFile = (target: string, name: string) => path.join(targetPaths(target).root, CATALOG_DIR, name);
+
+async function readCatalogFile(
+  target: string,
+): Promise<{ stored: { generation: string; body: CatalogBody } | null; reason: string }> {
+  let data: Buffer;
   try {
-    text = await fs.promises.readFile(catalogFile(target));
+    data = await fs.promises.readFile(catalogFile(target));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { body: null, reason: 'missing' };
-    return { body: null, reason: `unreadable (${(error as Error).message})` };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { stored: null, reason: 'missing' };
+    return { stored: null, reason: `unreadable (${(error as Error).message})` };
   }
   try {
-    return { body: decodeCatalog(text), reason: '' };
+    return { stored: decodeCatalog(data), reason: '' };
   } catch (error) {
-    if (error instanceof CorruptCatalogError) return { body: null, reason: `corrupt (${error.message})` };
+    if (error instanceof CorruptCatalogError) return { stored: null, reason: `corrupt (${error.message})` };
     throw error;
   }
 }
 
+/** columns.json or holders.json of that generation; throws CorruptCatalogError if it is not. */
+async function readPart(
+  target: string,
+  part: CatalogPart,
+  generation: string,
+  length: number,
+): Promise<unknown[]> {
+  const name = part === 'columns' ? COLUMNS_FILE : HOLDERS_FILE;
+  let data: Buffer;
+  try {
+    data = await fs.promises.readFile(partFile(target, name));
+  } catch (error) {
+    throw new CorruptCatalogError(`${name} cannot be read (${(error as NodeJS.ErrnoException).code})`);
+  }
+  return decodePart(data, name, part, generation, length);
+}
+
 /**
- * Writes the catalog (temp + fsync + rename). False when the target cannot be written (read-only
+ * Writes the catalog's three files (each temp + fsync + rename), catalog.json last: until it is
+ * renamed, readers see the previous generation whole, or (after a crash in between) a set whose
+ * generations differ, which they rebuild. False when the target cannot be written (read-only
  * media): the answer, built from the manifests, is right all the same.
  */
-export async function saveCatalog(target: string, body: CatalogBody): Promise<boolean> {
+export async function saveCatalog(target: string, catalog: Catalog): Promise<boolean> {
   try {
-    await fs.promises.mkdir(path.dirname(catalogFile(target)), { recursive: true });
-    await writeFileAtomic(catalogFile(target), encodeCatalog(body));
+    await fs.promises.mkdir(path.join(targetPaths(target).root, CATALOG_DIR), { recursive: true });
+    const g = catalog.generation;
+    await writeFileAtomic(
+      partFile(target, COLUMNS_FILE),
+      encodeCatalogFile(g, { columns: catalog.allColumns }),
+    );
+    await writeFileAtomic(
+      partFile(target, HOLDERS_FILE),
+      encodeCatalogFile(g, { holders: catalog.allHolders }),
+    );
+    await writeFileAtomic(catalogFile(target), encodeCatalogFile(g, catalog.body));
     return true;
   } catch {
     return false;
@@ -296,90 +361,124 @@ export async function saveCatalog(target: string, body: CatalogBody): Promise<bo
 export interface LoadCatalogOptions {
   /** Do not write the catalog back (a read-only look; saveCatalog can write it later). */
   readOnly?: boolean;
+  /** What the caller will use besides the sessions: the columns (-v), the holders index (-a, plan). */
+  parts?: CatalogPart[];
 }
 
 /**
  * The target's catalog, brought up to date with sessions/: entries whose manifest has the stamp
  * they were read with are kept, the others (new, changed, gone) are read again from their
- * manifests. A missing or corrupt catalog is rebuilt from every manifest. Written back
- * (temp + fsync + rename) when anything changed.
+ * manifests. A missing or corrupt catalog (any of its files) is rebuilt from every manifest.
+ * Written back when anything changed.
  */
 export async function loadCatalog(target: string, options: LoadCatalogOptions = {}): Promise<CatalogLoad> {
   const stamps = currentStamps(target);
-  const stored = await readCatalogFile(target);
-  const old = stored.body;
-  const known = new Map<string, { session?: CatalogSession; invalid?: CatalogInvalid }>();
-  for (const s of old?.sessions ?? []) known.set(s.label, { session: s });
-  for (const s of old?.invalid ?? []) known.set(s.label, { invalid: s });
-
-  let changed = old ? 0 : stamps.size;
+  const read = await readCatalogFile(target);
+  let reason = read.reason;
+  let old = read.stored;
+  const known = new Map<string, { session?: CatalogSession; at?: number; invalid?: CatalogInvalid }>();
+  const recount = () => {
+    known.clear();
+    old?.body.sessions.forEach((s, at) => known.set(s.label, { session: s, at }));
+    for (const s of old?.body.invalid ?? []) known.set(s.label, { invalid: s });
+    let changed = old ? 0 : stamps.size;
+    if (old) {
+      for (const label of known.keys()) if (!stamps.has(label)) changed++;
+      for (const [label, stamp] of stamps) {
+        const was = known.get(label);
+        const wasStamp = was?.session?.manifest ?? was?.invalid?.manifest ?? undefined;
+        if (wasStamp === undefined || !sameStamp(wasStamp, stamp)) changed++;
+      }
+    }
+    return changed;
+  };
+  let changed = recount();
+  // The parts needed: to answer (when fresh), or the columns to carry entries over (when not).
+  const wanted = new Set<CatalogPart>(changed === 0 ? (options.parts ?? []) : ['columns']);
+  const parts: { columns: SessionColumns[] | null; holders: string[] | null } = {
+    columns: null,
+    holders: null,
+  };
   if (old) {
-    for (const label of known.keys()) if (!stamps.has(label)) changed++;
-    for (const [label, stamp] of stamps) {
-      const was = known.get(label);
-      const wasStamp = was?.session?.manifest ?? was?.invalid?.manifest ?? undefined;
-      if (wasStamp === undefined || !sameStamp(wasStamp, stamp)) changed++;
+    try {
+      for (const part of wanted) {
+        const length = part === 'columns' ? old.body.sessions.length : old.body.accounts.length;
+        parts[part] = (await readPart(target, part, old.generation, length)) as never;
+      }
+    } catch (error) {
+      if (!(error instanceof CorruptCatalogError)) throw error;
+      reason = `corrupt (${error.message})`;
+      old = null;
+      changed = recount();
     }
   }
   if (old && changed === 0) {
-    return { catalog: new Catalog(old), state: 'fresh', reason: null, manifestsRead: 0, written: false };
+    return {
+      catalog: new Catalog(old.body, old.generation, parts.columns, parts.holders),
+      state: 'fresh',
+      reason: null,
+      manifestsRead: 0,
+      written: false,
+    };
   }
 
   const table: CatalogBody['accounts'] = [];
   const index: Interned = new Map();
-  const sessions: CatalogSession[] = [];
+  const entries: Array<{ session: CatalogSession; columns: SessionColumns }> = [];
   const invalid: CatalogInvalid[] = [];
   const toRead: string[] = [];
   for (const [label, stamp] of stamps) {
     const was = known.get(label);
-    if (was?.session && sameStamp(was.session.manifest, stamp)) {
+    if (old && was?.session && was.at !== undefined && sameStamp(was.session.manifest, stamp)) {
       const s = was.session;
+      const columns = parts.columns![was.at]!;
       // Re-interned: the old table may hold accounts no session refers to any more.
-      const accounts = decodeColumns(s).accounts.map((i) => {
-        const entry = old!.accounts[i];
+      const accounts = decodeColumns(s, columns).accounts.map((i) => {
+        const entry = old!.body.accounts[i];
         if (!entry) throw new CorruptCatalogError(`${s.label}: an account index is out of range`);
         const [id, email, mb] = entry;
         return intern(table, index, id, email, mb);
       });
-      sessions.push({ ...s, accounts: encodeColumn(accounts) });
+      entries.push({ session: s, columns: { ...columns, accounts: encodeColumn(accounts) } });
     } else if (was?.invalid && sameStamp(was.invalid.manifest, stamp)) invalid.push(was.invalid);
     else toRead.push(label);
   }
-  const read = new Map<string, Manifest | CatalogInvalid>();
+  const manifests = new Map<string, Manifest | CatalogInvalid>();
   await forEachLimited(toRead, 16, async (label) => {
     const dir = path.join(targetPaths(target).sessions, label);
     const reading = await readManifest(dir);
-    if (reading.state === 'complete') read.set(label, reading.manifest);
+    if (reading.state === 'complete') manifests.set(label, reading.manifest);
     else
-      read.set(label, {
+      manifests.set(label, {
         label,
         manifest: stamps.get(label) ?? null,
         reason: reading.state === 'missing' ? 'no manifest.json' : reading.reason.split('\n')[0]!,
       });
   });
   for (const label of toRead) {
-    const got = read.get(label)!;
+    const got = manifests.get(label)!;
     // The stamp was taken before the read: a manifest replaced in between differs from it next
     // time and is read again, never kept stale.
     if ('format' in got) {
       const stamp = stamps.get(label);
-      if (stamp) sessions.push(sessionEntry(got, stamp, table, index));
+      if (stamp) entries.push(sessionEntry(got, stamp, table, index));
     } else invalid.push(got);
   }
-  sessions.sort((a, b) => compareLabels(a.label, b.label));
+  entries.sort((a, b) => compareLabels(a.session.label, b.session.label));
   invalid.sort((a, b) => compareLabels(a.label, b.label));
-  const body: CatalogBody = {
-    builtMs: Date.now(),
-    accounts: table,
-    sessions,
-    holders: holdersOf(sessions, table.length),
-    invalid,
-  };
-  const written = options.readOnly ? false : await saveCatalog(target, body);
+  const sessions = entries.map((e) => e.session);
+  const columns = entries.map((e) => e.columns);
+  const catalog = new Catalog(
+    { builtMs: Date.now(), accounts: table, sessions, invalid },
+    crypto.randomBytes(8).toString('hex'),
+    columns,
+    holdersOf(sessions, columns, table.length),
+  );
+  const written = options.readOnly ? false : await saveCatalog(target, catalog);
   return {
-    catalog: new Catalog(body),
+    catalog,
     state: old ? 'updated' : 'rebuilt',
-    reason: old ? `${changed} session(s) changed` : stored.reason,
+    reason: old ? `${changed} session(s) changed` : reason,
     manifestsRead: toRead.length,
     written,
   };

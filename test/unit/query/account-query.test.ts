@@ -17,12 +17,12 @@ beforeEach(async () => {
 afterEach(() => fs.rmSync(target, { recursive: true, force: true }));
 
 async function ask(window: { fromMs?: number; toMs: number }, by = ANN.email) {
-  const { catalog } = await loadCatalog(target);
+  const { catalog } = await loadCatalog(target, { parts: ['holders'] });
   return queryAccount(target, catalog, resolveAccount(catalog, by), window);
 }
 
 async function plan(toMs: number) {
-  const { catalog } = await loadCatalog(target);
+  const { catalog } = await loadCatalog(target, { parts: ['holders'] });
   return planRestore(target, catalog, resolveAccount(catalog, ANN.email), toMs);
 }
 
@@ -77,7 +77,7 @@ describe('zmbackupquery -a: sessions and the best point in time', () => {
   it('looks only inside the window, and follows the thresholds', async () => {
     const r = await ask({ fromMs: T0 + 15 * MIN, toMs: T0 + 45 * MIN });
     expect(r.bursts.map((b) => b.startMs)).toEqual([scenario.deleteBurstAt]);
-    const { catalog } = await loadCatalog(target);
+    const { catalog } = await loadCatalog(target, { parts: ['holders'] });
     const ref = resolveAccount(catalog, ANN.email);
     const strict = await queryAccount(target, catalog, ref, { toMs: T0 + 45 * MIN, bursts: { minItems: 5 } });
     // The 5 messages moved to Trash now count; the single delete still does not.

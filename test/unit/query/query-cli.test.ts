@@ -103,7 +103,7 @@ afterAll(async () => {
 });
 
 async function labels(filter: SessionFilter) {
-  const { catalog } = await loadCatalog(edges);
+  const { catalog } = await loadCatalog(edges, { parts: ['columns', 'holders'] });
   return querySessions(catalog, await tmpSessions(edges), filter).map((s) => s.startMs);
 }
 
@@ -132,7 +132,7 @@ describe('zmbackupquery: sessions by label, type and local time', () => {
   });
 
   it('filters by type and label, and shows live and abandoned sessions', async () => {
-    const { catalog } = await loadCatalog(edges);
+    const { catalog } = await loadCatalog(edges, { parts: ['columns', 'holders'] });
     const tmp = await tmpSessions(edges);
     expect(querySessions(catalog, tmp, { type: 'incremental' }).map((s) => [s.startMs, s.status])).toEqual([
       [EDGES.afterSpring, 'completed'],
