@@ -118,7 +118,7 @@ describe('failover after the primary dies', () => {
         .run({ operations: 1_000_000, perSecond: 40, signal: simStop.signal })
         .catch((e: unknown) => e);
       const schedule = runSchedule({
-        intervals: { mysql: 8000, blobs: 8000, index: 8000, redolog: 1000 },
+        intervals: { mysql: 15_000, blobs: 15_000, index: 15_000, redolog: 1000 },
         tickMs: 150,
         signal: scheduleStop.signal,
         records: () => s.dir.readRecords(),
@@ -187,7 +187,7 @@ describe('failover after the primary dies', () => {
       expect(report.set.fromTime).toBe(set[0]);
       expect(
         records.redolog!.snapshots.filter((e) => e.complete && e.takenAt > set[2]!).length,
-      ).toBeGreaterThanOrEqual(2);
+      ).toBeGreaterThanOrEqual(1);
       expect(time('redolog', report.set.redolog)).toBe(lastRedo);
       expect(report.replay!.errors).toEqual([]);
       expect(report.replay!.damage).toEqual([]);
