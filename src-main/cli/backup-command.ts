@@ -284,10 +284,14 @@ async function runHere(
       target,
     };
     if (flags.json) console.log(JSON.stringify(summary));
-    else
+    else {
       console.log(
         `${manifest.label} ${manifest.status}: ${manifest.accounts.length} account(s), ${errors} error(s), in ${target}`,
       );
+      // Which account failed and why: "1 error(s)" alone leaves the administrator guessing.
+      for (const error of manifest.errors)
+        console.log(`  error: ${error.email ? `${error.email}: ` : ''}${error.message}`);
+    }
     return manifest.status === 'completed' ? 0 : 1;
   } finally {
     await server.close();

@@ -257,6 +257,9 @@ export async function runFullBackup(server: ServerAccess, options: FullBackupOpt
     if (journal) await restoreAccounts(journal, ldap, options.reconnect).catch(() => undefined);
     const explained = await explainFailure(server, error);
     await session?.discard(explained.message).catch(() => undefined);
+    // Discarding removed the journal with the session: accounts still in maintenance (LDAP was
+    // down too) must stay journalled for the next run, or they stay in maintenance for good.
+    if (journal && journal.pending.length > 0) await journal.keepForNextRun().catch(() => undefined);
     throw explained;
   } finally {
     await ldap.unbind().catch(() => undefined);

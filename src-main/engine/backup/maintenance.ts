@@ -85,6 +85,14 @@ export class MaintenanceJournal {
     for (const entry of [...this.entries]) await this.leave(client, entry.dn);
   }
 
+  /**
+   * Writes the journal again (its directory recreated): after a failed run discards its session
+   * with accounts it could not put back, the next run still finds them.
+   */
+  async keepForNextRun(): Promise<void> {
+    await this.save();
+  }
+
   get pending(): readonly MaintenanceEntry[] {
     return this.entries;
   }

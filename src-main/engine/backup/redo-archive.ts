@@ -132,7 +132,8 @@ export async function copyLogToTarget(
   log: ServerLog,
 ): Promise<{ record: RedoLogRecord; problems: string[] }> {
   const dir = targetPaths(target).redologs;
-  await fs.promises.mkdir(dir, { recursive: true });
+  // Owner only: redo logs hold message bodies.
+  await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
   const final = path.join(dir, log.name);
   const temp = path.join(dir, `.${log.name}.${process.pid}.tmp`);
   await fs.promises.rm(temp, { force: true });

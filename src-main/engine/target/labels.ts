@@ -99,7 +99,8 @@ export async function newLabel(
   for (let attempt = 0; attempt < 100_000; attempt++, startMs++) {
     const label = formatLabel(type, startMs);
     try {
-      await fs.promises.mkdir(path.join(tmp, label));
+      // Owner only: a session holds every mailbox and the server's localconfig.xml (passwords).
+      await fs.promises.mkdir(path.join(tmp, label), { mode: 0o700 });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
       throw error;
