@@ -17,6 +17,9 @@ const applyTheme = (theme: string) => (document.documentElement.dataset.theme = 
 applyTheme(stores.ui.getState().theme);
 stores.ui.subscribe((s) => applyTheme(s.theme));
 void stores.console.getState().load();
+// A window opened (or reloaded) on a timeline asks for it at once, alongside the server list.
+const { screen, serverId } = stores.ui.getState();
+if (serverId && (screen === 'timeline' || screen === 'prune')) void stores.timeline.getState().load(serverId);
 void stores.jobs.getState().resync();
 
 createRoot(document.getElementById('root')!).render(

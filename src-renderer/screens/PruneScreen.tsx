@@ -4,7 +4,7 @@ import { ServerPicker } from '../components/ServerPicker';
 import { formatTime } from '../format';
 import type { Stores } from '../stores';
 import { jobList } from '../stores/jobs';
-import { TimelineBody } from './TimelineScreen';
+import { loadTimeline, TimelineBody } from './TimelineScreen';
 
 const UNITS: Extract<PruneRule, { kind: 'age' }>['unit'][] = ['minutes', 'hours', 'days', 'months', 'years'];
 
@@ -20,7 +20,7 @@ export function PruneScreen({ stores }: { stores: Stores }) {
   useEffect(() => {
     if (!serverId) return;
     stores.prune.getState().setServer(serverId);
-    void stores.timeline.getState().load(serverId);
+    loadTimeline(stores, serverId);
   }, [serverId, stores]);
 
   const rule = p.rule;

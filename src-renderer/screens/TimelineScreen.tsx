@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { useDeferredValue, useEffect } from 'react';
 import type { SessionInfo } from '../../src-main/api/contract';
 import { ServerPicker } from '../components/ServerPicker';
 import { TimelineCanvas } from '../components/TimelineCanvas';
@@ -11,7 +11,7 @@ const GAPS_LISTED = 4;
 export function TimelineScreen({ stores }: { stores: Stores }) {
   const serverId = stores.ui((s) => s.serverId);
   useEffect(() => {
-    if (serverId) void stores.timeline.getState().load(serverId);
+    if (serverId) loadTimeline(stores, serverId);
   }, [serverId, stores]);
   return (
     <section className="panel" aria-labelledby="timeline-title">
@@ -25,9 +25,25 @@ export function TimelineScreen({ stores }: { stores: Stores }) {
   );
 }
 
+/** Loads a server's timeline unless it is already there or on its way (events keep it current). */
+export function loadTimeline(stores: Stores, serverId: string): void {
+  const t = stores.timeline.getState();
+  if (t.serverId === serverId && (t.data || t.loading)) return;
+  void t.load(serverId);
+}
+
+const NO_SESSIONS: SessionInfo[] = [];
+
 export function TimelineBody({ stores, compact = false }: { stores: Stores; compact?: boolean }) {
   const t = stores.timeline();
   const theme = stores.ui((s) => s.theme);
+  const v = t.viewport;
+  const inView =
+    !t.data || !v
+      ? NO_SESSIONS
+      : t.data.sessions.filter((s) => s.startMs <= v.toMs && (s.endMs ?? Date.now()) >= v.fromMs);
+  // The list follows the canvas: the timeline paints first, the table right after.
+  const listed = useDeferredValue(inView, NO_SESSIONS);
   if (t.error && !t.data)
     return (
       <p className="notice notice-error" role="alert" data-testid="timeline-error">
@@ -36,9 +52,6 @@ export function TimelineBody({ stores, compact = false }: { stores: Stores; comp
     );
   if (!t.data || !t.viewport) return <p className="notice">Loading sessions…</p>;
   const { data, viewport } = t;
-  const inView = data.sessions.filter(
-    (s) => s.startMs <= viewport.toMs && (s.endMs ?? Date.now()) >= viewport.fromMs,
-  );
   const act = t;
   return (
     <div className="timeline">
@@ -91,7 +104,7 @@ export function TimelineBody({ stores, compact = false }: { stores: Stores; comp
       )}
       <div className={compact ? 'timeline-lower compact' : 'timeline-lower'}>
         <SessionList
-          sessions={inView}
+          sessions={listed}
           selected={t.selected}
           doomed={t.doomed}
           onSelect={(l) => void act.select(l)}
