@@ -501,6 +501,48 @@ describe('scheduled runs, as cron runs them', () => {
     expect(await crontab()).toBe(before);
   });
 
+  it("Debian's cron itself runs a line (cron -f in a private namespace: its own spool, no system cron jobs)", async () => {
+    // The delete line, every minute: quick, and nothing is a month old. Only this line is in the
+    // namespace's spool; /etc/crontab and /etc/cron.d are empty there, so no system job runs.
+    const deleteLine = ourLines(await crontab())[2]!;
+    const everyMinute = deleteLine.replace(/^0 0 \* \* \* /, '* * * * * ');
+    const cronDir = path.join(dir, 'cron');
+    for (const sub of ['crontabs', 'cron.d', 'run'])
+      fs.mkdirSync(path.join(cronDir, sub), { recursive: true });
+    fs.chmodSync(path.join(cronDir, 'crontabs'), 0o1730);
+    fs.writeFileSync(path.join(cronDir, 'crontab'), '');
+    const inNamespace = [
+      `mount --bind "$0/crontabs" ${SPOOL}`,
+      'mount --bind "$0/cron.d" /etc/cron.d',
+      'mount --bind "$0/crontab" /etc/crontab',
+      'mount --bind "$0/run" /run',
+      `printf '%s\\n' "$1" | crontab -`,
+      'exec cron -f',
+    ].join(' && ');
+    const mailsBefore = mails.length;
+    const attemptsBefore = (await listAttempts(target)).length;
+    const cron = spawn(
+      'unshare',
+      ['--mount', '--propagation', 'private', 'sh', '-c', inNamespace, cronDir, everyMinute],
+      {
+        stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'cron.log'), 'a')],
+      },
+    );
+    try {
+      // cron starts jobs at the top of a minute; the attempt is finished last (after the mail).
+      const finished = async () =>
+        (await listAttempts(target)).slice(attemptsBefore).some((a) => a.status !== 'running');
+      for (let i = 0; i < 1500 && !(await finished()); i++) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      cron.kill('SIGTERM');
+    }
+    expect(mails.length, fs.readFileSync(path.join(dir, 'cron.log'), 'utf8')).toBeGreaterThan(mailsBefore);
+    expect(mails[mailsBefore]!.mail.subject).toBe('Lab Backup: SUCCESS');
+    expect(mails[mailsBefore]!.mail.text).toContain('Operation: delete old backups');
+    const started = (await listAttempts(target)).slice(attemptsBefore);
+    expect(started[0]).toMatchObject({ kind: 'delete', status: 'succeeded', exitCode: 0 });
+  }, 180_000);
+
   it("-F removes only our block, and the machine's real crontab spool was never written", async () => {
     const result = await cli(['zmschedulebackup', '-F', ...serverFlags()]);
     expect(result.code, result.stderr).toBe(0);
