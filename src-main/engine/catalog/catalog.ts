@@ -89,6 +89,7 @@ export type CatalogPart = 'columns' | 'holders';
 export class Catalog {
   readonly accounts: CatalogAccount[];
   private positions: Map<CatalogSession, number> | null = null;
+  private readonly holdingsCache = new Map<string, Holding[]>();
 
   constructor(
     readonly body: CatalogBody,
@@ -135,6 +136,17 @@ export class Catalog {
    * there: read from the holders index, without decoding the sessions.
    */
   holdings(indexes: ReadonlySet<number>): Holding[] {
+    // A query asks for the same account several times (resolve, sessions, fulls): decoded once.
+    const key = [...indexes].sort((a, b) => a - b).join(',');
+    let cached = this.holdingsCache.get(key);
+    if (!cached) {
+      cached = this.decodeHoldings(indexes);
+      this.holdingsCache.set(key, cached);
+    }
+    return cached;
+  }
+
+  private decodeHoldings(indexes: ReadonlySet<number>): Holding[] {
     const found: Array<Holding & { at: number }> = [];
     for (const index of indexes) {
       const text = this.allHolders[index];
@@ -443,27 +455,28 @@ export async function loadCatalog(target: string, options: LoadCatalogOptions = 
     } else if (was?.invalid && sameStamp(was.invalid.manifest, stamp)) invalid.push(was.invalid);
     else toRead.push(label);
   }
-  const manifests = new Map<string, Manifest | CatalogInvalid>();
+  // Each manifest becomes its entry as soon as it is read: 5,000 manifests of 200 accounts held
+  // at once would be over a GiB.
   await forEachLimited(toRead, 16, async (label) => {
     const dir = path.join(targetPaths(target).sessions, label);
     const reading = await readManifest(dir);
-    if (reading.state === 'complete') manifests.set(label, reading.manifest);
-    else
-      manifests.set(label, {
-        label,
-        manifest: stamps.get(label) ?? null,
-        reason: reading.state === 'missing' ? 'no manifest.json' : reading.reason.split('\n')[0]!,
-      });
-  });
-  for (const label of toRead) {
-    const got = manifests.get(label)!;
     // The stamp was taken before the read: a manifest replaced in between differs from it next
     // time and is read again, never kept stale.
-    if ('format' in got) {
-      const stamp = stamps.get(label);
-      if (stamp) entries.push(sessionEntry(got, stamp, table, index));
-    } else invalid.push(got);
-  }
+    const stamp = stamps.get(label) ?? null;
+    if (reading.state === 'complete' && stamp)
+      entries.push(sessionEntry(reading.manifest, stamp, table, index));
+    else
+      invalid.push({
+        label,
+        manifest: stamp,
+        reason:
+          reading.state === 'missing'
+            ? 'no manifest.json'
+            : reading.state === 'invalid'
+              ? reading.reason.split('\n')[0]!
+              : 'the manifest vanished while being read',
+      });
+  });
   entries.sort((a, b) => compareLabels(a.session.label, b.session.label));
   invalid.sort((a, b) => compareLabels(a.label, b.label));
   const sessions = entries.map((e) => e.session);
