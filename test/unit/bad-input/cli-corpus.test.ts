@@ -245,7 +245,7 @@ function needle(value: string): string {
   return s.slice(0, Math.min(40, s.length));
 }
 
-describe('bad input on the command line', () => {
+describe('bad input on the command line', { timeout: 60_000 }, () => {
   it(`has a corpus of at least 400 values over every command and flag (${cases.length})`, () => {
     expect(cases.length).toBeGreaterThanOrEqual(400);
     const flags = new Set(cases.map((c) => `${c.command} ${c.flag}`));

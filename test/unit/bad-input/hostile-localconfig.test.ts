@@ -129,7 +129,7 @@ async function openQuickly(): Promise<unknown> {
   }
 }
 
-describe('a malformed or lying localconfig.xml', () => {
+describe('a malformed or lying localconfig.xml', { timeout: 60_000 }, () => {
   it.each(cases)('%s: one clear error, quickly, no password in it', async (_name, xml, expected) => {
     fs.writeFileSync(path.join(home, 'conf', 'localconfig.xml'), xml());
     const started = Date.now();

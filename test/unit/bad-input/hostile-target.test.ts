@@ -100,7 +100,7 @@ async function expectCliNotIntact(): Promise<void> {
 
 const flipPoints = Array.from({ length: 12 }, seeded(9));
 
-describe('damaged redo logs', () => {
+describe('damaged redo logs', { timeout: 60_000 }, () => {
   const damages: Array<[string, (good: Buffer) => Buffer]> = [
     ['empty', () => Buffer.alloc(0)],
     ['4 bytes', (g) => g.subarray(0, 4)],
@@ -179,7 +179,7 @@ describe('damaged redo logs', () => {
   });
 });
 
-describe('damaged manifests and session files', () => {
+describe('damaged manifests and session files', { timeout: 60_000 }, () => {
   async function committed(): Promise<{ label: string; dir: string; manifest: string }> {
     const label = await sessionWithLog(5, await goodRedoLog(5));
     const dir = path.join(target, 'sessions', label);

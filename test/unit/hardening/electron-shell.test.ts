@@ -68,7 +68,7 @@ beforeAll(async () => {
 
 afterAll(() => fs.rmSync(process.env.MAILVAULT_CONFIG_DIR!, { recursive: true, force: true }));
 
-describe('the Electron window', () => {
+describe('the Electron window', { timeout: 60_000 }, () => {
   it('is sandboxed and context-isolated, with no Node, no webviews, no insecure content', () => {
     expect(seen.windows).toHaveLength(1);
     const prefs = seen.windows[0]!.options.webPreferences as Record<string, unknown>;

@@ -74,7 +74,7 @@ const post = (headers: Record<string, string>) =>
     body: '{}',
   });
 
-describe('the web host', () => {
+describe('the web host', { timeout: 60_000 }, () => {
   it('serves the API with the token and our own Origin (the control case)', async () => {
     const ok = await post({ [TOKEN_HEADER]: host.token, origin: host.origin });
     expect(ok.status).toBe(200);
