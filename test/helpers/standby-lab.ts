@@ -49,7 +49,7 @@ export async function startStandbyLab(
   const [standbyInfo, primaryInfo] = lab.info.servers as [LabServerInfo, LabServerInfo];
   const sim = await MailboxSimulator.open(primaryInfo, {
     seed,
-    rolloverBytes: 96 * 1024,
+    rolloverBytes: 256 * 1024,
     abortRate: 0.03,
     abandonRate: 0.01,
   });

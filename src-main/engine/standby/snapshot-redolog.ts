@@ -4,15 +4,7 @@ import { decodeFileHeader, FILE_HEADER_SIZE, type RedoFileHeader } from '../redo
 import type { ServerAccess } from '../server/server-access';
 import type { HeldRedoLog, SnapshotEntry, VolumeRecord } from './record';
 import type { StandbyDir } from './standby-dir';
-import {
-  appendRange,
-  appendVerified,
-  rangeSha256,
-  readRange,
-  standbySize,
-  type Sent,
-  type TransferHooks,
-} from './transfer';
+import { readPiece, standbySize, writePiece, type Sent, type TransferHooks } from './transfer';
 
 /**
  * The redo-log snapshot by copy: archived logs the standby does not hold whole are completed
@@ -38,31 +30,45 @@ export async function snapshotRedoLogs(
     logs.sort((a, b) => a.seq - b.seq);
   };
   const t = primary.transport;
+  const chunk = hooks.chunkBytes ?? 8 * 1024 * 1024;
   try {
     const archiveDir = archiveDirOf(primary);
     // A rollover while redo.log is copied sends the attempt round again: the log is archived now.
     for (let round = 1; ; round++) {
+      const archived = new Map((await t.walk(archiveDir)).map((f) => [f.path, f.size]));
       for (const log of await listServerLogs(primary)) {
-        const held = logs.find((l) => l.seq === log.seq);
-        if (held?.closed) continue;
-        const src = path.posix.join(archiveDir, log.name);
-        const info = await t.stat(src);
-        if (!info) continue;
+        const size = archived.get(log.name);
+        if (logs.find((l) => l.seq === log.seq)?.closed || size === undefined) continue;
         const rel = `redolog/seq-${log.seq}.log`;
-        const have = await startFrom(dir, rel, info.size);
-        await appendRange(t, src, dir, rel, have, info.size, hooks, sent);
-        await writeHeader(dir, rel, await readRange(t, src, 0, FILE_HEADER_SIZE));
-        const [mine, theirs] = await Promise.all([
-          rangeSha256(dir.transport, dir.abs(rel)),
-          rangeSha256(t, src),
-        ]);
-        if (mine !== theirs) {
+        let have = await startFrom(dir, rel, size);
+        let whole: string | null = null;
+        let theirs: string | null = null;
+        do {
+          const from = Math.max(have, FILE_HEADER_SIZE);
+          const last = size - from <= chunk;
+          const piece = await readPiece(
+            t,
+            path.posix.join(archiveDir, log.name),
+            from,
+            Math.min(chunk, size - from),
+            {
+              header: true,
+              sha: last,
+            },
+          );
+          whole = await writePiece(dir, rel, have, piece.header, piece.body, last);
+          theirs = piece.sha256;
+          have = from + piece.body.length;
+          sent.bytes += piece.body.length + FILE_HEADER_SIZE;
+          await hooks.onProgress?.(sent);
+        } while (have < size);
+        if (whole !== theirs) {
           await dir.run(['truncate', '-s', '0', '--', dir.abs(rel)]);
           throw new Error(
             `${log.name}: the standby's copy does not match the primary's (SHA-256); it will be sent again`,
           );
         }
-        put({ seq: log.seq, archiveName: log.name, size: info.size, closed: true });
+        put({ seq: log.seq, archiveName: log.name, size, closed: true });
         sent.files++;
       }
 
@@ -96,32 +102,6 @@ async function startFrom(dir: StandbyDir, rel: string, size: number): Promise<nu
   return 0;
 }
 
-async function writeHeader(dir: StandbyDir, rel: string, header: Buffer): Promise<void> {
-  await dir.sh('dd of="$1" bs=512 count=1 conv=notrunc status=none', [dir.abs(rel)], header);
-}
-
-/**
- * One read of the live log on the primary: its header, then body bytes from `bodyFrom`, both
- * through one open file, so a rollover between the two cannot mix two logs.
- */
-async function readLive(primary: ServerAccess, live: string, bodyFrom: number, length: number) {
-  const r = await primary.transport.exec(
-    [
-      'sh',
-      '-c',
-      'exec 3< "$1" && dd bs=512 count=1 status=none <&3 && dd bs=1048576 iflag=skip_bytes,count_bytes skip="$2" count="$3" status=none <&3',
-      'sh',
-      live,
-      String(bodyFrom - FILE_HEADER_SIZE),
-      String(length),
-    ],
-    { timeoutMs: 600_000 },
-  );
-  if (r.code !== 0 || r.stdout.length < FILE_HEADER_SIZE)
-    throw new Error(`${primary.name}: cannot read ${live} (${r.code}): ${r.stderr.trim()}`);
-  return { headerBytes: r.stdout.subarray(0, FILE_HEADER_SIZE), body: r.stdout.subarray(FILE_HEADER_SIZE) };
-}
-
 /**
  * Copies the live redo.log up to the file size its header states when first read (the cut),
  * and returns that header; 'rolled over' when the log was archived during the copy (what was
@@ -136,32 +116,29 @@ async function copyLive(
   sent: Sent,
 ): Promise<RedoFileHeader | 'rolled over'> {
   const chunk = hooks.chunkBytes ?? 8 * 1024 * 1024;
-  let cut: { header: RedoFileHeader; bytes: Buffer } | null = null;
+  let cut: RedoFileHeader | null = null;
+  let cutBytes = Buffer.alloc(0);
   let rel = '';
   let have = 0;
   for (;;) {
     const bodyFrom = Math.max(have, FILE_HEADER_SIZE);
-    const read = await readLive(primary, live, bodyFrom, chunk);
-    const header = decodeFileHeader(read.headerBytes);
+    const read = await readPiece(primary.transport, live, bodyFrom, chunk, { header: true, sha: false });
+    const header = decodeFileHeader(read.header!);
     if (!cut) {
-      cut = { header, bytes: Buffer.from(read.headerBytes) };
+      cut = header;
+      cutBytes = Buffer.from(read.header!);
       if (logs.find((l) => l.seq === header.seq)?.closed) return 'rolled over';
       rel = `redolog/seq-${header.seq}.log`;
       have = await startFrom(dir, rel, header.fileSize);
-      if (have >= header.fileSize) break;
       if (Math.max(have, FILE_HEADER_SIZE) !== bodyFrom) continue;
-    } else if (header.seq !== cut.header.seq) return 'rolled over';
-    const end = cut.header.fileSize;
-    const body = read.body.subarray(0, Math.max(0, end - bodyFrom));
-    const data = have < FILE_HEADER_SIZE ? Buffer.concat([cut.bytes.subarray(have), body]) : body;
-    if (data.length === 0)
-      throw new Error(`${primary.name}: ${live} is shorter than its header says (${end})`);
-    await appendVerified(dir, rel, have, data);
-    have += data.length;
-    sent.bytes += data.length;
+    } else if (header.seq !== cut.seq) return 'rolled over';
+    // Only what the first header counted: records after it may still be being written.
+    const body = read.body.subarray(0, Math.max(0, cut.fileSize - bodyFrom));
+    // The header written is the cut's, so the copy says exactly what it holds.
+    await writePiece(dir, rel, have, cutBytes, body, false);
+    have = bodyFrom + body.length;
+    sent.bytes += body.length + FILE_HEADER_SIZE;
     await hooks.onProgress?.(sent);
-    if (have >= end) break;
+    if (have >= cut.fileSize) return cut;
   }
-  await writeHeader(dir, rel, cut.bytes);
-  return cut.header;
 }

@@ -215,3 +215,76 @@ export async function removeFromMirror(dir: StandbyDir, mirrorRel: string, rels:
       ...rels.slice(i, i + 500).map((r) => path.posix.join(dir.abs(mirrorRel), r)),
     ]);
 }
+
+/**
+ * One read of a redo log on the primary through one open file: optionally its 512-byte header,
+ * then `length` bytes from `bodyFrom`, then optionally the SHA-256 of the whole file (for a
+ * closed log, whose bytes no longer change). A rollover between the reads cannot mix two logs.
+ */
+export async function readPiece(
+  t: Transport,
+  file: string,
+  bodyFrom: number,
+  length: number,
+  options: { header: boolean; sha: boolean },
+): Promise<{ header: Buffer | null; body: Buffer; sha256: string | null }> {
+  const r = await t.exec(
+    [
+      'sh',
+      '-c',
+      'exec 3< "$1" || exit 1; skip="$2"; if [ "$4" = 1 ]; then dd bs=512 count=1 status=none <&3 || exit 1; skip=$(($2 - 512)); fi; ' +
+        'dd bs=1048576 iflag=skip_bytes,count_bytes skip="$skip" count="$3" status=none <&3 || exit 1; ' +
+        'if [ "$5" = 1 ]; then sha256sum < "$1" || exit 1; fi',
+      'sh',
+      file,
+      String(bodyFrom),
+      String(length),
+      options.header ? '1' : '0',
+      options.sha ? '1' : '0',
+    ],
+    { timeoutMs: 600_000 },
+  );
+  const headerBytes = options.header ? 512 : 0;
+  const shaBytes = options.sha ? 68 : 0;
+  if (r.code !== 0 || r.stdout.length < headerBytes + shaBytes)
+    throw new Error(`${t.name}: cannot read ${file} (${r.code}): ${r.stderr.trim()}`);
+  const out = r.stdout;
+  return {
+    header: options.header ? out.subarray(0, 512) : null,
+    body: out.subarray(headerBytes, out.length - shaBytes),
+    sha256: options.sha ? out.subarray(out.length - 68, out.length - 4).toString('latin1') : null,
+  };
+}
+
+/**
+ * One write to a redo log copy on the standby, which must hold `have` bytes: the header
+ * rewritten in place (Zimbra rewrites it on every flush), the body appended from
+ * max(have, 512); the appended bytes must hash to what was read on the primary. Returns the
+ * SHA-256 of the whole copy when asked.
+ */
+export async function writePiece(
+  dir: StandbyDir,
+  rel: string,
+  have: number,
+  header: Buffer | null,
+  body: Buffer,
+  wholeSha: boolean,
+): Promise<string | null> {
+  const out = await dir.sh(
+    'f="$1"; mkdir -p -- "$(dirname -- "$f")" && touch -- "$f" || exit 1; ' +
+      '[ "$(stat -c %s -- "$f")" = "$2" ] || { echo "the copy is not $2 bytes long" >&2; exit 3; }; ' +
+      'if [ "$3" = 1 ]; then dd of="$f" bs=512 count=1 conv=notrunc iflag=fullblock status=none || exit 4; fi; ' +
+      'from=$(stat -c %s -- "$f"); cat >> "$f" || exit 5; ' +
+      'dd if="$f" bs=1048576 iflag=skip_bytes skip="$from" status=none | sha256sum; ' +
+      'if [ "$4" = 1 ]; then sha256sum < "$f"; fi',
+    [dir.abs(rel), String(have), header ? '1' : '0', wholeSha ? '1' : '0'],
+    header ? Buffer.concat([header, body]) : body,
+  );
+  const lines = out.toString('latin1').split('\n');
+  const want = crypto.createHash('sha256').update(body).digest('hex');
+  if (!lines[0]?.startsWith(want))
+    throw new Error(
+      `${dir.transport.name}: ${rel}: the bytes appended at ${have} do not match what was sent (SHA-256)`,
+    );
+  return wholeSha ? (lines[1]?.slice(0, 64) ?? null) : null;
+}
