@@ -50,15 +50,34 @@ export async function installSchedule(
 ): Promise<string[]> {
   const lines = entries.map((entry) => cronLine(entry, server, launcher));
   if (lines.length > 0) await checkLauncher(place, launcher);
-  const before = await readCrontab(place);
-  const after = writeBlock(before, scheduleKey(server), lines.length > 0 ? lines : null);
-  if (after !== before) await writeCrontab(place, after);
+  await editCrontab(place, (text) => writeBlock(text, scheduleKey(server), lines.length > 0 ? lines : null));
   return lines;
 }
 
 /** zmschedulebackup -F: removes the server's block, nothing else. */
 export async function flushSchedule(place: CrontabPlace, server: ScheduledServer): Promise<void> {
-  const before = await readCrontab(place);
-  const after = writeBlock(before, scheduleKey(server), null);
-  if (after !== before) await writeCrontab(place, after);
+  await editCrontab(place, (text) => writeBlock(text, scheduleKey(server), null));
+}
+
+/**
+ * crontab has no compare-and-swap: someone may install a crontab (crontab -e, another
+ * zmschedulebackup) between our read and our write, and ours would drop their change. So the
+ * crontab is read again just before writing and the edit redone on what is there now; this
+ * narrows the window to one round trip (it cannot close it), and gives up after a few tries.
+ */
+async function editCrontab(place: CrontabPlace, edit: (text: string) => string): Promise<void> {
+  let before = await readCrontab(place);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const after = edit(before);
+    if (after === before) return;
+    const now = await readCrontab(place);
+    if (now === before) {
+      await writeCrontab(place, after);
+      return;
+    }
+    before = now;
+  }
+  throw new CrontabError(
+    `${place.transport.name}: the crontab kept changing while it was being edited; try again`,
+  );
 }
