@@ -1,4 +1,13 @@
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CURRENT_REDO_VERSION,
+  OP_CODES,
+  RedoLogFileWriter,
+  type MessageBody,
+  type RedoOp,
+} from '../../src-main/engine/redolog';
+import { blobDigest } from '../../src-main/engine/server/blob-digest';
 import { diffDigests } from '../../src-main/engine/digest/mailbox-digest';
 import { runRestore } from '../../src-main/engine/restore/run-restore';
 import { playRedo } from '../../src-main/engine/replay/player';
@@ -111,6 +120,107 @@ describe('zmrestore on the lab', () => {
     expect(restored.blobs).toEqual(expected.blobs);
     expect(restored.ldap).toEqual(expected.ldap);
     expect(await accountStatus(r.ldap, copy.email)).toBe('active');
+  });
+});
+
+describe('replay errors', () => {
+  it('leaves out only the op that fails, or stops at it with stopOnError', async () => {
+    const [row] = (await r.db.query(
+      'SELECT id, account_id, change_checkpoint FROM zimbra.mailbox WHERE comment = ?',
+      [r.emails[0]],
+    )) as unknown as [Array<{ id: number; account_id: string; change_checkpoint: number }>];
+    const { id, change_checkpoint: cp } = row[0]!;
+    const file = path.join(r.target, 'synthetic.log');
+    const writer = await RedoLogFileWriter.create(file, { seq: 9999, serverId: 'test' });
+    let counter = 0;
+    const now = Date.now();
+    const header = (op: string, changeId: number, txn: number) => ({
+      version: CURRENT_REDO_VERSION,
+      opCode: OP_CODES[op]!,
+      timestamp: now,
+      changeId,
+      changeConstraint: 0,
+      txnId: { time: 1, counter: txn },
+      mailboxId: id,
+    });
+    const raw = Buffer.from('From: a@b.test\r\nTo: x@y.test\r\nSubject: synthetic\r\n\r\nbody text\r\n');
+    const message = (msgId: number, changeId: number, body: MessageBody) =>
+      ({
+        op: 'CreateMessage',
+        header: header('CreateMessage', changeId, ++counter),
+        rcptEmail: r.emails[0]!,
+        receivedDate: now,
+        shared: false,
+        digest: blobDigest(raw),
+        size: raw.length,
+        msgId,
+        folderId: 2,
+        convId: -msgId,
+        convFirstMsgId: 0,
+        mergedConvIds: [],
+        calendarItemId: 0,
+        calItemPartStat: 'NE',
+        flags: 0,
+        noICal: false,
+        tags: [],
+        path: body.kind === 'link' ? '/nowhere/staged.msg' : ':streamed:',
+        extended: null,
+        body,
+      }) as RedoOp;
+    const ops: RedoOp[] = [
+      {
+        op: 'CreateFolder',
+        header: header('CreateFolder', cp + 1, ++counter),
+        name: 'Synthetic',
+        parentId: 1,
+        attrs: 0,
+        defaultView: 5,
+        flags: 0,
+        color: 0,
+        url: '',
+        folderId: 9000,
+        uuid: null,
+        date: null,
+        custom: null,
+      } as RedoOp,
+      message(9001, cp + 2, { kind: 'link' }),
+      message(9002, cp + 3, { kind: 'inline', length: raw.length, data: raw }),
+    ];
+    for (const op of ops) {
+      writer.append(op);
+      writer.append({
+        op: 'CommitTxn',
+        header: { ...op.header, opCode: OP_CODES.CommitTxn!, changeId: -1 },
+        txnOpCode: op.header.opCode,
+      } as RedoOp);
+    }
+    await writer.close();
+    const base = await serverReplayBase(r.access);
+    const box = {
+      sourceId: id,
+      mailboxId: id,
+      groupDb: mailboxGroupDb(id, base.mailboxGroups),
+      accountId: row[0]!.account_id,
+      email: r.emails[0]!,
+    };
+    const logs = [{ name: 'synthetic.log', seq: 9999, path: file, from: 'given' as const }];
+    await expect(
+      playRedo({ ...base, logs, mailboxes: new Map([[id, box]]), stopOnError: true }),
+    ).rejects.toThrow(/was not logged/);
+    const count = async (item: number) =>
+      (
+        (await r.db.query(
+          `SELECT COUNT(*) AS n FROM ${box.groupDb}.mail_item WHERE mailbox_id = ? AND id = ?`,
+          [id, item],
+        )) as unknown as [Array<{ n: number }>]
+      )[0][0]!.n;
+    // Ops before the failing one are applied; the failing one and those after are not.
+    expect([await count(9000), await count(9001), await count(9002)]).toEqual([1, 0, 0]);
+    const report = await playRedo({ ...base, logs, mailboxes: new Map([[id, box]]) });
+    expect(report.errors.map((e) => [e.op, e.changeId])).toEqual([['CreateMessage', cp + 2]]);
+    // The folder came with the stopped run: its change id is in the mailbox, so it is not applied again.
+    expect([report.applied, report.alreadyPresent]).toEqual([1, 1]);
+    expect([await count(9000), await count(9001), await count(9002)]).toEqual([1, 0, 1]);
   });
 });
 

@@ -53,6 +53,8 @@ export interface ApplyContext {
   /** Blob files to write once the op's rows are in, and to remove once the batch commits. */
   writes: Array<{ path: string; data: Buffer }>;
   removals: string[];
+  /** Folder size/unread changes of the batch so far, written by flushFolderCounts. */
+  folderDeltas: Map<number, { count: number; unread: number }>;
   /** Resolves a new mailbox's account (CreateMailbox): its email for zimbra.mailbox.comment. */
   accountEmail?(accountId: string): Promise<string | undefined>;
   mailboxGroups: number;
@@ -73,13 +75,24 @@ async function select(ctx: ApplyContext, sql: string, values: unknown[]): Promis
   return rows;
 }
 
+/** Folder counts change in memory; flushFolderCounts writes them once per batch. */
 async function bumpFolder(ctx: ApplyContext, folderId: number, count: number, unread: number): Promise<void> {
   if (count === 0 && unread === 0) return;
-  await exec(
-    ctx,
-    `UPDATE ${table(ctx, 'mail_item')} SET size = size + ?, unread = unread + ? WHERE mailbox_id = ? AND id = ?`,
-    [count, unread, ctx.box.mailboxId, folderId],
-  );
+  const delta = ctx.folderDeltas.get(folderId) ?? { count: 0, unread: 0 };
+  delta.count += count;
+  delta.unread += unread;
+  ctx.folderDeltas.set(folderId, delta);
+}
+
+export async function flushFolderCounts(ctx: ApplyContext): Promise<void> {
+  for (const [folderId, d] of ctx.folderDeltas)
+    if (d.count !== 0 || d.unread !== 0)
+      await exec(
+        ctx,
+        `UPDATE ${table(ctx, 'mail_item')} SET size = size + ?, unread = unread + ? WHERE mailbox_id = ? AND id = ?`,
+        [d.count, d.unread, ctx.box.mailboxId, folderId],
+      );
+  ctx.folderDeltas.clear();
 }
 
 const timestampOf = (op: RedoOp) => Math.floor(op.header.timestamp / 1000);
@@ -143,12 +156,6 @@ function messageBody(ctx: ApplyContext, op: CreateMessageOp): Buffer {
 async function createMessage(ctx: ApplyContext, op: CreateMessageOp): Promise<void> {
   const at = timestampOf(op);
   const changeId = op.header.changeId;
-  const present = await select(
-    ctx,
-    `SELECT 1 FROM ${table(ctx, 'mail_item')} WHERE mailbox_id = ? AND id = ?`,
-    [ctx.box.mailboxId, op.msgId],
-  );
-  if (present.length > 0) return; // its effect is there already
   const raw = messageBody(ctx, op);
   const parsed = parseMessage(raw);
   const unread = op.flags & UNREAD_BIT ? 1 : 0;
@@ -158,7 +165,7 @@ async function createMessage(ctx: ApplyContext, op: CreateMessageOp): Promise<vo
     ...(parsed.fragment ? { f: parsed.fragment } : {}),
     ...(parsed.rawSubject !== parsed.subject ? { s: parsed.rawSubject } : {}),
   });
-  await exec(
+  const inserted = await exec(
     ctx,
     `INSERT INTO ${table(ctx, 'mail_item')} (mailbox_id, id, type, parent_id, folder_id, index_id, imap_id, date, size,
        locator, blob_digest, unread, flags, tags, tag_names, sender, recipients, subject, name, metadata, mod_metadata,
@@ -186,7 +193,12 @@ async function createMessage(ctx: ApplyContext, op: CreateMessageOp): Promise<vo
       at,
       changeId,
     ],
-  );
+  ).catch((error: { errno?: number }) => {
+    // The item is there already: its effect is present (a failed statement leaves the transaction as it was).
+    if (error.errno === 1062) return null;
+    throw error;
+  });
+  if (!inserted) return;
   await bumpFolder(ctx, op.folderId, 1, unread);
   if (tags.length > 0) {
     const ids = await tagIdsByName(ctx, tags);

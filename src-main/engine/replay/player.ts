@@ -5,6 +5,7 @@ import {
   APPLIED_OPS,
   applyOp,
   DELETE_OPS,
+  flushFolderCounts,
   type ApplyContext,
   type MailboxCounters,
   type ReplayMailbox,
@@ -74,6 +75,9 @@ export interface ReplayReport {
 }
 
 export class ReplayStoppedError extends Error {}
+
+/** An op failed in a run applied without savepoints: the run is applied again, carefully. */
+class RetryCarefully extends Error {}
 
 interface Item {
   box: number;
@@ -246,7 +250,12 @@ class Replay {
     return counters;
   }
 
-  async applyBatch(c: PoolConnection, sourceId: number, ops: RedoOp[]): Promise<void> {
+  /**
+   * One run of a mailbox's ops in one transaction. The first attempt has no savepoints (one
+   * statement or so per op); if an op fails, the whole run is rolled back and applied again
+   * carefully, one savepoint per op, so that only the failing op is left out.
+   */
+  async applyBatch(c: PoolConnection, sourceId: number, ops: RedoOp[], careful = false): Promise<void> {
     const box = await this.mailboxFor(c, sourceId, ops[0]!);
     if (!box) {
       for (const op of ops) this.error(sourceId, op, `mailbox ${sourceId} does not exist on this server`);
@@ -262,43 +271,54 @@ class Replay {
       incomingBlob: (path) => this.incoming.get(path),
       writes: [],
       removals: [],
+      folderDeltas: new Map(),
       accountEmail: this.options.accountEmail,
       mailboxGroups: this.options.mailboxGroups,
       indexVolumeId: this.options.indexVolumeId,
     };
     const before = { ...counters };
-    let applied = 0;
+    const tally = { applied: 0, present: 0, skippedDeletes: 0 };
+    const errors: Array<{ op: RedoOp; message: string }> = [];
+    let stopped: ReplayStoppedError | null = null;
     await c.beginTransaction();
     try {
       for (const op of ops) {
         const changeId = op.header.changeId;
         if (changeId > 0 && changeId <= counters.changeCheckpoint) {
-          this.report.alreadyPresent++;
+          tally.present++;
           continue;
         }
         if (this.options.skipDeletes && DELETE_OPS.has(op.op)) {
-          this.report.skippedDeletes++;
+          tally.skippedDeletes++;
           continue;
         }
         const saved = { ...counters };
         const removals = ctx.removals.length;
+        const deltas = new Map([...ctx.folderDeltas].map(([k, v]) => [k, { ...v }]));
         ctx.writes = [];
-        await c.query('SAVEPOINT replay_op');
+        if (careful) await c.query('SAVEPOINT replay_op');
         try {
           await applyOp(ctx, op);
           // The blob is in place before the rows commit, as Zimbra stores it before the transaction ends.
           for (const w of ctx.writes) await this.options.files.writeFile(w.path, w.data);
           if (changeId > counters.changeCheckpoint) counters.changeCheckpoint = changeId;
-          applied++;
+          tally.applied++;
         } catch (error) {
+          if (!careful) throw new RetryCarefully();
           await c.query('ROLLBACK TO SAVEPOINT replay_op');
           Object.assign(counters, saved);
           ctx.removals.length = removals;
-          this.error(box.mailboxId, op, (error as Error).message);
-          if (this.options.stopOnError) throw new ReplayStoppedError(this.describe(box.mailboxId, op, error));
+          ctx.folderDeltas = deltas;
+          errors.push({ op, message: (error as Error).message });
+          if (this.options.stopOnError) {
+            // What came before the failing op stays applied; nothing after it is.
+            stopped = new ReplayStoppedError(this.describe(box.mailboxId, op, error));
+            break;
+          }
         }
       }
-      if (applied > 0)
+      await flushFolderCounts(ctx);
+      if (tally.applied > 0)
         await c.query(
           'UPDATE zimbra.mailbox SET item_id_checkpoint = ?, change_checkpoint = ?, size_checkpoint = ? WHERE id = ?',
           [counters.itemCheckpoint, counters.changeCheckpoint, counters.size, box.mailboxId],
@@ -307,13 +327,19 @@ class Replay {
     } catch (error) {
       Object.assign(counters, before);
       await c.rollback().catch(() => undefined);
+      if (error instanceof RetryCarefully) return this.applyBatch(c, sourceId, ops, true);
+      for (const e of errors) this.error(box.mailboxId, e.op, e.message);
       throw error;
     }
-    this.report.applied += applied;
-    if (applied > 0 && !this.report.mailboxes.includes(box.mailboxId))
+    for (const e of errors) this.error(box.mailboxId, e.op, e.message);
+    this.report.applied += tally.applied;
+    this.report.alreadyPresent += tally.present;
+    this.report.skippedDeletes += tally.skippedDeletes;
+    if (tally.applied > 0 && !this.report.mailboxes.includes(box.mailboxId))
       this.report.mailboxes.push(box.mailboxId);
     // Blobs of deleted items go once the rows are gone for good.
     if (ctx.removals.length > 0) await this.options.files.removeFiles(ctx.removals);
+    if (stopped) throw stopped;
   }
 
   private describe(mailboxId: number, op: RedoOp, error: unknown): string {
