@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { BackupScreen } from './screens/BackupScreen';
 import { PruneScreen } from './screens/PruneScreen';
+import { RestoreScreen } from './screens/RestoreScreen';
 import { ServersScreen } from './screens/ServersScreen';
 import { TimelineScreen } from './screens/TimelineScreen';
 import type { Stores } from './stores';
@@ -12,6 +13,7 @@ const TABS: { screen: Screen; label: string; key: string }[] = [
   { screen: 'timeline', label: 'Timeline', key: '2' },
   { screen: 'backup', label: 'Backup', key: '3' },
   { screen: 'prune', label: 'Prune', key: '4' },
+  { screen: 'restore', label: 'Restore planner', key: '5' },
 ];
 
 export function App({ stores }: { stores: Stores }) {
@@ -84,6 +86,7 @@ export function App({ stores }: { stores: Stores }) {
         {screen === 'timeline' && <TimelineScreen stores={stores} />}
         {screen === 'backup' && <BackupScreen stores={stores} />}
         {screen === 'prune' && <PruneScreen stores={stores} />}
+        {screen === 'restore' && <RestoreScreen stores={stores} />}
       </main>
     </div>
   );

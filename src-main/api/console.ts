@@ -6,6 +6,7 @@ import type { EventHub } from './events';
 import { ApiFailure } from './failure';
 import type { Handlers } from './handlers';
 import { previewPrune, runPrune } from './prune';
+import { restoreAccounts, restorePlan, restoreQuery } from './restore-planner';
 import type { SandboxServers } from './sandbox-servers';
 import { connectSpecOf } from './server-connect';
 import type { ServerStore } from './server-store';
@@ -204,6 +205,14 @@ export function consoleHandlers(parts: ConsoleParts): Handlers {
       if (!fs.existsSync(p.target)) return { sessions: [], redoLogs: [] };
       return previewPrune(p.target, rule);
     },
+
+    'restore.accounts': async ({ serverId }) => restoreAccounts((await profile(serverId)).target),
+
+    'restore.query': async ({ serverId, account, fromMs, toMs }) =>
+      restoreQuery((await profile(serverId)).target, account, fromMs, toMs),
+
+    'restore.plan': async ({ serverId, account, toMs }) =>
+      restorePlan(await profile(serverId), account, toMs),
 
     'prune.run': async ({ serverId, rule }) => {
       const p = await profile(serverId);

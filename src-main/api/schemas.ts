@@ -59,4 +59,16 @@ export const requestSchemas: { [N in RequestName]: z.ZodType<RequestOf<N>> } = {
   'jobs.list': noParams,
   'prune.preview': z.strictObject({ serverId: id, rule: pruneRule }),
   'prune.run': z.strictObject({ serverId: id, rule: pruneRule }),
+  'restore.accounts': z.strictObject({ serverId: id }),
+  'restore.query': z.strictObject({
+    serverId: id,
+    account: z.string().min(1).max(320),
+    fromMs: z.int().nonnegative().optional(),
+    toMs: z.int().nonnegative(),
+  }),
+  'restore.plan': z.strictObject({
+    serverId: id,
+    account: z.string().min(1).max(320),
+    toMs: z.int().nonnegative(),
+  }),
 };

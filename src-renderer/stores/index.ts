@@ -2,6 +2,7 @@ import type { MailvaultApi } from '../../src-main/api/contract';
 import { createConsoleStore } from './console';
 import { createJobsStore } from './jobs';
 import { createPruneStore } from './prune';
+import { createRestoreStore } from './restore';
 import { createTimelineStore } from './timeline';
 import { createUiStore } from './ui';
 
@@ -14,6 +15,7 @@ export function createStores(api: MailvaultApi, hash = '', remember?: (hash: str
     jobs: createJobsStore(api),
     timeline,
     prune: createPruneStore(api, (labels) => timeline.getState().setDoomed(labels)),
+    restore: createRestoreStore(api),
     ui: createUiStore(hash, remember),
   };
 }

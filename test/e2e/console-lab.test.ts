@@ -204,6 +204,28 @@ describe.skipIf(!haveChromium && !mustRun)('the console against a lab server', (
     await screenshot(page, '08b-servers-after-backups');
   });
 
+  it("plans an account's restore from the target: restore points, then the plan and its command", async () => {
+    await page.getByTestId('tab-restore').click();
+    const account = page.getByTestId('restore-account');
+    await account.locator('option').first().waitFor({ state: 'attached' });
+    const options = await account.locator('option').allInnerTexts();
+    expect(options).toHaveLength(4);
+    const email = options[0]!;
+    expect(email).toMatch(/^anna@/);
+    await page.getByTestId('restore-find').click();
+    await page.getByTestId('best-point').waitFor();
+    expect(await page.getByTestId('best-point').innerText()).toContain(fullLabel);
+    expect(await page.getByTestId('restore-sessions').innerText()).toContain(fullLabel);
+    await page.getByTestId('best-point-plan').click();
+    await page.getByTestId('restore-plan').waitFor();
+    expect(await page.getByTestId('plan-full').innerText()).toBe(fullLabel);
+    const command = await page.getByTestId('plan-command').innerText();
+    expect(command).toContain(`mailvault zmrestore -a ${email} --restoreToTime `);
+    expect(command).toContain(`--host-key ${server.ssh.hostKeyFingerprint}`);
+    expect(command).toContain(`-t ${target}`);
+    await screenshot(page, '08c-restore-planner');
+  });
+
   it('prunes by age: the preview shows what goes, on the timeline too, then it goes', async () => {
     // Sessions older than 1 minute: the full, not the incremental (taken seconds after it).
     const wait = fullStartMs + 61_000 - Date.now();

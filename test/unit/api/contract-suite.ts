@@ -242,6 +242,24 @@ export function contractSuite(name: string, connect: Connect): void {
       expect(again).toMatchObject({ ok: true });
     });
 
+    it('answers the restore planner from an empty target honestly', async () => {
+      await api.call('servers.save', { profile: server('Fast') });
+      expect(await api.call('restore.accounts', { serverId: 'fast' })).toEqual({ ok: true, value: [] });
+      expect(
+        await api.call('restore.query', { serverId: 'fast', account: 'anna@example.com', toMs: 1 }),
+      ).toMatchObject({
+        ok: false,
+        error: { code: 'not-found' },
+      });
+      fs.mkdirSync(path.join(dir, 'target-Fast', 'sessions'), { recursive: true });
+      expect(
+        await api.call('restore.plan', { serverId: 'fast', account: 'anna@example.com', toMs: 1 }),
+      ).toMatchObject({
+        ok: false,
+        error: { code: 'not-found', message: 'No session in this target holds anna@example.com.' },
+      });
+    });
+
     it('previews a prune of an empty target as nothing, and refuses a bad rule', async () => {
       await api.call('servers.save', { profile: server('Fast') });
       fs.mkdirSync(path.join(dir, 'target-Fast', 'sessions'), { recursive: true });

@@ -3,6 +3,7 @@ import type { JobSnapshot, ServerTimeline, SessionInfo } from '../../../src-main
 import { createConsoleStore } from '../../../src-renderer/stores/console';
 import { createJobsStore, jobList } from '../../../src-renderer/stores/jobs';
 import { createPruneStore } from '../../../src-renderer/stores/prune';
+import { createRestoreStore } from '../../../src-renderer/stores/restore';
 import { createTimelineStore, fitViewport } from '../../../src-renderer/stores/timeline';
 import { createUiStore } from '../../../src-renderer/stores/ui';
 import { fakeApi, ok, settle } from './fake-api';
@@ -299,5 +300,67 @@ describe('console and ui stores', () => {
     ui.getState().show('prune');
     expect(written.at(-1)).toBe('#prune/mail%201');
     expect(createUiStore('#nonsense').getState().screen).toBe('servers');
+  });
+});
+
+describe('restore planner store', () => {
+  it('lists accounts, finds restore points in a window, plans the chosen instant, and drops both on another account', async () => {
+    const fake = fakeApi();
+    const store = createRestoreStore(fake.api);
+    const point = {
+      atMs: 5000,
+      full: 'full-a',
+      redoSeq: [1, 2] as [number, number],
+      redoLogs: 2,
+      complete: true,
+      missing: null,
+    };
+    fake.answer('restore.accounts', () =>
+      ok([
+        { email: 'anna@example.com', zimbraId: 'z1' },
+        { email: 'bob@example.com', zimbraId: 'z2' },
+      ]),
+    );
+    fake.answer('restore.query', ({ account }) =>
+      ok({
+        account: { email: account, zimbraId: 'z1' },
+        window: { fromMs: null, toMs: 9000 },
+        sessions: [],
+        best: point,
+        bursts: [],
+        notes: [],
+      }),
+    );
+    fake.answer('restore.plan', ({ toMs }) => ok({ toMs, reachable: true } as never));
+    await store.getState().loadAccounts('mail1');
+    expect(store.getState().account).toBe('anna@example.com');
+    await store.getState().find(undefined, 9000);
+    expect(fake.callsOf('restore.query')).toEqual([
+      { serverId: 'mail1', account: 'anna@example.com', toMs: 9000 },
+    ]);
+    await store.getState().planTo(point.atMs);
+    expect(fake.callsOf('restore.plan')).toEqual([
+      { serverId: 'mail1', account: 'anna@example.com', toMs: 5000 },
+    ]);
+    expect(store.getState().plan).toMatchObject({ toMs: 5000 });
+    store.getState().setAccount('bob@example.com');
+    expect(store.getState()).toMatchObject({ account: 'bob@example.com', query: undefined, plan: undefined });
+  });
+
+  it('keeps a not-found answer for the screen', async () => {
+    const fake = fakeApi();
+    const store = createRestoreStore(fake.api);
+    fake.answer('restore.accounts', () => ok([{ email: 'anna@example.com', zimbraId: 'z1' }]));
+    fake.answer('restore.plan', () => ({
+      ok: false,
+      error: { code: 'not-found', message: 'no completed full backup of anna@example.com in this target.' },
+    }));
+    await store.getState().loadAccounts('mail1');
+    await store.getState().planTo(1);
+    expect(store.getState()).toMatchObject({
+      plan: undefined,
+      busy: undefined,
+      error: { code: 'not-found' },
+    });
   });
 });
