@@ -7,6 +7,7 @@ import { verifyCommand } from './verify-command';
 import { planCommand } from './plan-command';
 import { queryCommand } from './query-command';
 import { scheduleCommand } from './schedule-command';
+import { standbyCommand } from './standby-command';
 import { UsageError } from './usage-error';
 
 /**
@@ -53,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(queryCommand());
   program.addCommand(planCommand());
   program.addCommand(scheduleCommand());
+  program.addCommand(standbyCommand());
   // Added commands do not inherit these: their usage errors too are one `mailvault:` line, exit 2.
   for (const command of [program, ...program.commands])
     command.exitOverride().configureOutput({
