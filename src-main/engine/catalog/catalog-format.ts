@@ -27,7 +27,7 @@ export const CATALOG_FORMAT = 2;
 export const CATALOG_DIR = 'catalog';
 export const CATALOG_FILE = 'catalog.json';
 export const COLUMNS_FILE = 'columns.json';
-export const HOLDERS_FILE = 'holders.json';
+export const HOLDERS_FILE = 'holders.txt';
 
 /** One character per account status. */
 export const STATUS_CODES: Record<AccountStatus, string> = {
@@ -123,10 +123,74 @@ export type CatalogBody = z.infer<typeof catalogBodySchema>;
 /** columns.json: by session, in catalog.json's order. */
 export type ColumnsBody = { columns: SessionColumns[] };
 /**
- * holders.json: by account index, where it is held: `session,position,status,bytes,snapshot`
- * items (numbers base 36, snapshot as in the columns), `;`-separated, in session order.
+ * holders.txt: by account index, where it is held: `session,position,status,bytes,snapshot`
+ * items (numbers base 36, snapshot as in the columns), `;`-separated, in session order. One line
+ * per account after a header line `{"format":2,"generation":"…","count":N}`, each line
+ * `<crc32> <items>`: a question about one account checks and decodes that line only (the whole
+ * index is a million items on a big target).
  */
-export type HoldersBody = { holders: string[] };
+const holdersHeaderSchema = z.object({
+  format: z.literal(CATALOG_FORMAT),
+  generation: z.string(),
+  count: z.number(),
+});
+
+export function encodeHolders(generation: string, holders: string[]): Buffer {
+  const lines = holders.map((h) => {
+    const text = Buffer.from(h, 'latin1');
+    return `${crc(text)} ${h}\n`;
+  });
+  return Buffer.from(
+    `${JSON.stringify({ format: CATALOG_FORMAT, generation, count: holders.length })}\n${lines.join('')}`,
+    'latin1',
+  );
+}
+
+/** holders.txt as read: its lines found on first use, each checked when decoded. */
+export class HoldersFile {
+  private constructor(
+    private readonly data: Buffer,
+    private readonly starts: number[],
+    readonly count: number,
+  ) {}
+
+  /**
+   * Checks the header (format, generation, count) and that there is one line per account (a
+   * memchr pass, cheap); throws CorruptCatalogError if not. Each line is checked when used.
+   */
+  static open(data: Buffer, generation: string, count: number): HoldersFile {
+    const newline = data.indexOf(0x0a);
+    let header: z.infer<typeof holdersHeaderSchema>;
+    try {
+      header = holdersHeaderSchema.parse(
+        JSON.parse(data.subarray(0, Math.max(newline, 0)).toString('latin1')),
+      );
+    } catch {
+      throw new CorruptCatalogError(`${HOLDERS_FILE}: the header is not a catalog header of this format`);
+    }
+    if (header.generation !== generation)
+      throw new CorruptCatalogError(`${HOLDERS_FILE} is of another generation than ${CATALOG_FILE}`);
+    if (header.count !== count)
+      throw new CorruptCatalogError(`${HOLDERS_FILE}: does not match ${CATALOG_FILE}`);
+    const starts = [newline + 1];
+    for (let at = data.indexOf(0x0a, newline + 1); at >= 0; at = data.indexOf(0x0a, at + 1))
+      starts.push(at + 1);
+    if (starts.length !== count + 1 || starts.at(-1) !== data.length)
+      throw new CorruptCatalogError(`${HOLDERS_FILE}: not one line per account`);
+    return new HoldersFile(data, starts, count);
+  }
+
+  /** The items of account `index`; throws CorruptCatalogError when its line is damaged. */
+  line(index: number): string {
+    const line = this.data.subarray(this.starts[index]!, this.starts[index + 1]! - 1);
+    if (line.length < 9 || line[8] !== 0x20)
+      throw new CorruptCatalogError(`${HOLDERS_FILE}: line ${index + 2} is malformed`);
+    const text = line.subarray(9);
+    if (crc(text) !== line.subarray(0, 8).toString('latin1'))
+      throw new CorruptCatalogError(`${HOLDERS_FILE}: line ${index + 2} does not match its checksum`);
+    return text.toString('latin1');
+  }
+}
 
 const headerSchema = z.object({
   format: z.literal(CATALOG_FORMAT),

@@ -16,7 +16,9 @@ import {
   decodePart,
   encodeCatalogFile,
   encodeColumn,
+  encodeHolders,
   HOLDERS_FILE,
+  HoldersFile,
   STATUS_CODES,
   type CatalogBody,
   type CatalogInvalid,
@@ -95,7 +97,9 @@ export class Catalog {
     readonly body: CatalogBody,
     readonly generation: string,
     private columns: SessionColumns[] | null,
-    private holders: string[] | null,
+    private holders: string[] | HoldersFile | null,
+    /** Where the catalog lives, to fall back on its columns if a holders line is damaged. */
+    private readonly target: string | null = null,
   ) {
     this.accounts = body.accounts.map(([zimbraId, email, mailboxId], index) => ({
       index,
@@ -121,7 +125,37 @@ export class Catalog {
 
   get allHolders(): string[] {
     if (!this.holders) throw new Error('catalog loaded without its holders');
-    return this.holders;
+    const h = this.holders;
+    return Array.isArray(h) ? h : Array.from({ length: h.count }, (_, i) => this.holderLine(i));
+  }
+
+  /**
+   * One account's holders. A damaged line of holders.txt is not believed: the same line is
+   * derived from the columns (checked whole), and holders.txt is removed so that the next load
+   * rebuilds the catalog.
+   */
+  private holderLine(index: number): string {
+    const h = this.holders;
+    if (!h) throw new Error('catalog loaded without its holders');
+    if (Array.isArray(h)) return h[index] ?? '';
+    try {
+      return h.line(index);
+    } catch (error) {
+      if (!(error instanceof CorruptCatalogError) || !this.target) throw error;
+      if (!this.columns) {
+        const data = fs.readFileSync(partFile(this.target, COLUMNS_FILE));
+        this.columns = decodePart(
+          data,
+          COLUMNS_FILE,
+          'columns',
+          this.generation,
+          this.sessions.length,
+        ) as SessionColumns[];
+      }
+      fs.rmSync(partFile(this.target, HOLDERS_FILE), { force: true });
+      this.holders = holdersOf(this.sessions, this.columns, this.accounts.length);
+      return this.holders[index] ?? '';
+    }
   }
 
   /** Account entries matching an email (any case) or a zimbraId; several when a mailbox id changed. */
@@ -149,7 +183,7 @@ export class Catalog {
   private decodeHoldings(indexes: ReadonlySet<number>): Holding[] {
     const found: Array<Holding & { at: number }> = [];
     for (const index of indexes) {
-      const text = this.allHolders[index];
+      const text = this.holderLine(index);
       if (!text) continue;
       for (const item of text.split(';')) {
         const [s, p, code, b, t] = item.split(',');
@@ -212,7 +246,7 @@ const sameStamp = (a: FileStamp | null, b: FileStamp | null): boolean =>
  * synchronous stats: the inodes are cached after the first look, and 5,000 stats in a row cost
  * less than handing each to the thread pool.
  */
-function currentStamps(target: string): Map<string, FileStamp | null> {
+function currentStamps(target: string, known: ReadonlySet<string>): Map<string, FileStamp | null> {
   const { sessions } = targetPaths(target);
   let entries: fs.Dirent[];
   try {
@@ -223,7 +257,8 @@ function currentStamps(target: string): Map<string, FileStamp | null> {
   }
   const stamps = new Map<string, FileStamp | null>();
   for (const e of entries)
-    if (e.isDirectory() && isLabel(e.name))
+    // A name the catalog already holds was checked as a label when it was added.
+    if (e.isDirectory() && (known.has(e.name) || isLabel(e.name)))
       stamps.set(e.name, stampOf(path.join(sessions, e.name, SESSION_FILES.manifest)));
   return stamps;
 }
@@ -328,13 +363,13 @@ async function readCatalogFile(
   }
 }
 
-/** columns.json or holders.json of that generation; throws CorruptCatalogError if it is not. */
+/** columns.json or holders.txt of that generation; throws CorruptCatalogError if it is not. */
 async function readPart(
   target: string,
   part: CatalogPart,
   generation: string,
   length: number,
-): Promise<unknown[]> {
+): Promise<SessionColumns[] | HoldersFile> {
   const name = part === 'columns' ? COLUMNS_FILE : HOLDERS_FILE;
   let data: Buffer;
   try {
@@ -342,7 +377,8 @@ async function readPart(
   } catch (error) {
     throw new CorruptCatalogError(`${name} cannot be read (${(error as NodeJS.ErrnoException).code})`);
   }
-  return decodePart(data, name, part, generation, length);
+  if (part === 'holders') return HoldersFile.open(data, generation, length);
+  return decodePart(data, name, part, generation, length) as SessionColumns[];
 }
 
 /**
@@ -359,10 +395,7 @@ export async function saveCatalog(target: string, catalog: Catalog): Promise<boo
       partFile(target, COLUMNS_FILE),
       encodeCatalogFile(g, { columns: catalog.allColumns }),
     );
-    await writeFileAtomic(
-      partFile(target, HOLDERS_FILE),
-      encodeCatalogFile(g, { holders: catalog.allHolders }),
-    );
+    await writeFileAtomic(partFile(target, HOLDERS_FILE), encodeHolders(g, catalog.allHolders));
     await writeFileAtomic(catalogFile(target), encodeCatalogFile(g, catalog.body));
     return true;
   } catch {
@@ -384,8 +417,13 @@ export interface LoadCatalogOptions {
  * Written back when anything changed.
  */
 export async function loadCatalog(target: string, options: LoadCatalogOptions = {}): Promise<CatalogLoad> {
-  const stamps = currentStamps(target);
   const read = await readCatalogFile(target);
+  const stamps = currentStamps(
+    target,
+    new Set(
+      [...(read.stored?.body.sessions ?? []), ...(read.stored?.body.invalid ?? [])].map((s) => s.label),
+    ),
+  );
   let reason = read.reason;
   let old = read.stored;
   const known = new Map<string, { session?: CatalogSession; at?: number; invalid?: CatalogInvalid }>();
@@ -407,7 +445,7 @@ export async function loadCatalog(target: string, options: LoadCatalogOptions = 
   let changed = recount();
   // The parts needed: to answer (when fresh), or the columns to carry entries over (when not).
   const wanted = new Set<CatalogPart>(changed === 0 ? (options.parts ?? []) : ['columns']);
-  const parts: { columns: SessionColumns[] | null; holders: string[] | null } = {
+  const parts: { columns: SessionColumns[] | null; holders: HoldersFile | null } = {
     columns: null,
     holders: null,
   };
@@ -426,7 +464,7 @@ export async function loadCatalog(target: string, options: LoadCatalogOptions = 
   }
   if (old && changed === 0) {
     return {
-      catalog: new Catalog(old.body, old.generation, parts.columns, parts.holders),
+      catalog: new Catalog(old.body, old.generation, parts.columns, parts.holders, target),
       state: 'fresh',
       reason: null,
       manifestsRead: 0,

@@ -30,9 +30,17 @@ export interface RedoChain {
   lastOpMs: number | null;
 }
 
+const held = new WeakMap<Catalog, Map<string, Map<number, Omit<ChainLog, 'file'>>>>();
+
 /** Every log committed sessions of a server list, by sequence (the first listing wins). */
 export function heldLogs(catalog: Catalog, serverId: string): Map<number, Omit<ChainLog, 'file'>> {
+  // Asked several times per query (best point, each burst): built once per catalog and server.
+  let byServer = held.get(catalog);
+  if (!byServer) held.set(catalog, (byServer = new Map()));
+  const cached = byServer.get(serverId);
+  if (cached) return cached;
   const bySeq = new Map<number, Omit<ChainLog, 'file'>>();
+  byServer.set(serverId, bySeq);
   for (const s of catalog.sessions)
     if (s.serverId === serverId)
       for (const [name, seq, bytes, firstOpMs, lastOpMs] of s.redoLogs)
@@ -47,12 +55,13 @@ export function redoChain(
   fromSeq: number,
   untilMs: number | null,
 ): RedoChain {
-  const held = heldLogs(catalog, serverId);
-  const highest = Math.max(-1, ...held.keys());
+  const logs = heldLogs(catalog, serverId);
+  let highest = -1;
+  for (const seq of logs.keys()) if (seq > highest) highest = seq;
   const dir = targetPaths(target).redologs;
   const chain: RedoChain = { logs: [], missing: null, reachesUntil: false, lastOpMs: null };
   for (let seq = fromSeq; seq <= highest; seq++) {
-    const log = held.get(seq);
+    const log = logs.get(seq);
     if (!log) {
       chain.missing = { seq, why: `no session in the target holds redo log sequence ${seq}` };
       break;
