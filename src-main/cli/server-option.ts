@@ -180,7 +180,11 @@ function transportFor(profile: ServerProfile): Promise<Transport> {
 }
 
 export async function openServer(profile: ServerProfile): Promise<ServerAccess> {
-  const transport = await transportFor(profile);
+  const transport = await transportFor(profile).catch((error: unknown) => {
+    // An unpinned key with no one at a terminal is for the user to fix (--host-key): exit 2.
+    const cause = (error as { cause?: unknown } | undefined)?.cause;
+    throw cause instanceof UsageError ? cause : error;
+  });
   try {
     return await openServerAccess(transport, {
       zimbraHome: profile.zimbraHome,

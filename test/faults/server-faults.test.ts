@@ -219,7 +219,7 @@ describe('faults during a full backup', () => {
     expect(line).toContain(server.ssh.hostKeyFingerprint);
     expect(fs.existsSync(target)).toBe(false);
     const unpinned = await run(ssh);
-    expect(unpinned.code, unpinned.stderr).not.toBe(0);
+    expect(unpinned.code, unpinned.stderr).toBe(2);
     expect(errorLine(unpinned)).toContain(`--host-key ${server.ssh.hostKeyFingerprint}`);
     expect(fs.existsSync(target)).toBe(false);
   });
