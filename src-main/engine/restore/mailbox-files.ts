@@ -85,6 +85,7 @@ export async function restoreMailboxFiles(options: {
   const sink = fileSink(options.files);
   const paths = accountPaths(options.zimbraId);
   const out: FilesRestored = { blobs: 0, shared: 0, index: 0, bytes: 0 };
+  const pool = new TaskPool(16);
   const byId = (id: string) => options.volumes.find((v) => String(v.id) === id);
   const put = async (name: string, data: Buffer) => {
     const [volumeId, ...rest] = name.split('/');
@@ -99,10 +100,12 @@ export async function restoreMailboxFiles(options: {
       if (session.has(paths.blobsZip)) {
         const zip = await session.zip(paths.blobsZip);
         for (const entry of zip.entries)
-          if (!entry.isDirectory) {
-            await put(entry.name, await zip.readEntry(entry.name));
-            out.blobs++;
-          }
+          if (!entry.isDirectory)
+            await pool.run(async () => {
+              await put(entry.name, await zip.readEntry(entry.name));
+              out.blobs++;
+            });
+        await pool.drain();
       } else
         for (const { name, file } of session.listed(paths.blobsDir)) {
           await put(name, await session.plain(file));
@@ -126,12 +129,14 @@ export async function restoreMailboxFiles(options: {
       if (session.has(paths.indexZip)) {
         const zip = await session.zip(paths.indexZip);
         for (const entry of zip.entries)
-          if (!entry.isDirectory) {
-            const data = await zip.readEntry(entry.name);
-            await sink.write(root, entry.name, data);
-            out.index++;
-            out.bytes += data.length;
-          }
+          if (!entry.isDirectory)
+            await pool.run(async () => {
+              const data = await zip.readEntry(entry.name);
+              await sink.write(root, entry.name, data);
+              out.index++;
+              out.bytes += data.length;
+            });
+        await pool.drain();
       } else
         for (const { name, file } of session.listed(paths.indexDir)) {
           const data = await session.plain(file);
@@ -152,3 +157,27 @@ export const restoredLocalconfigPath = (zimbraHome: string) =>
   path.posix.join(zimbraHome, 'conf/localconfig.xml.restored');
 
 export type { FileSink };
+
+/** At most `limit` entries read and written at once: small files cost latency, not bandwidth. */
+class TaskPool {
+  private readonly running = new Set<Promise<void>>();
+  private failure: unknown = null;
+
+  constructor(private readonly limit: number) {}
+
+  async run(task: () => Promise<void>): Promise<void> {
+    if (this.failure) throw this.failure;
+    const p: Promise<void> = task()
+      .catch((error: unknown) => {
+        this.failure ??= error;
+      })
+      .finally(() => this.running.delete(p));
+    this.running.add(p);
+    while (this.running.size >= this.limit) await Promise.race(this.running);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.running);
+    if (this.failure) throw this.failure;
+  }
+}
