@@ -194,6 +194,8 @@ export function queryCommand(): Command {
       const result = await queryAccount(target, load.catalog, ref, {
         fromMs,
         toMs: toMs ?? Date.now(),
+        type: flags.type as 'full' | 'incremental' | undefined,
+        label: flags.lb,
         bursts: { minItems, gapMs: gap === undefined ? undefined : gap * 1000 },
       });
       if (flags.json) console.log(JSON.stringify({ ...result, catalog: catalogInfo(load) }));

@@ -17,6 +17,9 @@ import { zimbraStatus } from './session-query';
  */
 export interface AccountWindow {
   fromMs?: number;
+  /** Only sessions of this type, or this one label, in the list (Zimbra: -a … --type full --to T). */
+  type?: 'full' | 'incremental';
+  label?: string;
   /** The window's end; now when not given. */
   toMs: number;
   bursts?: BurstOptions;
@@ -94,6 +97,8 @@ export async function queryAccount(
   for (const { session: s, entry } of catalog.holdings(account.indexes)) {
     if (window.fromMs !== undefined && s.startMs < window.fromMs) continue;
     if (s.startMs > window.toMs) continue;
+    if (window.type !== undefined && s.type !== window.type) continue;
+    if (window.label !== undefined && s.label !== window.label) continue;
     sessions.push({
       label: s.label,
       type: s.type,
@@ -115,6 +120,8 @@ export async function queryAccount(
   // Bursts: replay from the latest full at or before the window's start (or the first full in
   // it), so that every op is seen against the mailbox as it then was.
   const windowStart = window.fromMs ?? best?.snapshotMs ?? -Infinity;
+  if (window.fromMs === undefined && best)
+    notes.push(`without --from, destructive ops are looked for after ${best.session.label} only`);
   const base = latestFullAtOrBefore(fulls, windowStart) ?? fulls.find((f) => f.snapshotMs > windowStart);
   const bursts: BurstAdvice[] = [];
   if (!base)

@@ -35,6 +35,13 @@ describe('zmbackupquery -a: sessions and the best point in time', () => {
     expect((await ask({ toMs: T0 + 200 * MIN }, ANN.zimbraId.toUpperCase())).sessions).toHaveLength(3);
     const window = await ask({ fromMs: T0 + 30 * MIN, toMs: T0 + 90 * MIN });
     expect(window.sessions.map((s) => s.label)).toEqual([scenario.incr1]);
+    // Zimbra's way to the base of a restore: -a <account> --type full --to <time>.
+    const { catalog } = await loadCatalog(target, { parts: ['holders'] });
+    const fulls = await queryAccount(target, catalog, resolveAccount(catalog, ANN.email), {
+      type: 'full',
+      toMs: T0 + 200 * MIN,
+    });
+    expect(fulls.sessions.map((s) => s.label)).toEqual([scenario.full1, scenario.full2]);
   });
 
   it('takes the latest full at or before the window end, plus the redo logs after it', async () => {
