@@ -55,8 +55,10 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(planCommand());
   program.addCommand(scheduleCommand());
   program.addCommand(standbyCommand());
-  // Added commands do not inherit these: their usage errors too are one `mailvault:` line, exit 2.
-  for (const command of [program, ...program.commands])
+  // Added commands (and theirs) do not inherit these: their usage errors too are one
+  // `mailvault:` line, exit 2.
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap((sub) => all(sub as Command))];
+  for (const command of all(program))
     command.exitOverride().configureOutput({
       writeErr: (s) => process.stderr.write(s),
       outputError: (s, write) => write(`mailvault: ${s.replace(/^error: /, '')}`),

@@ -305,6 +305,24 @@ describe('bad input on the command line', { timeout: 60_000 }, () => {
     expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, sessions: [] });
   });
 
+  it('an unknown option or a missing value on any command or subcommand: one line, exit 2', async () => {
+    for (const argv of [
+      ['zmbackup', '--bogus'],
+      ['zmbackup', '-f', '-a', 'all', '-t'],
+      ['zmbackupabort', '--bogus'],
+      ['verify'],
+      ['verify', '-t', target, '--bogus'],
+      ['lab', 'up', '--bogus'],
+      ['no-such-command'],
+    ]) {
+      const run = await runCli(argv);
+      expect(run.code, argv.join(' ')).toBe(2);
+      const lines = run.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('(Did you mean'));
+      expect(lines, argv.join(' ')).toHaveLength(1);
+      expect(lines[0]).toMatch(/^mailvault: /);
+    }
+  });
+
   it('names a password given in an ssh:// address without printing it', async () => {
     const run = await runCli(
       full('-a', 'all', '-t', target, '-s', 'ssh://root:Sup3rSecret@mail.example.com'),
