@@ -176,9 +176,11 @@ function statusCommand(): Command {
         })),
         failoverFrom: newest?.fromTime ?? null,
         redoLogs: records.redolog?.logs?.length ?? 0,
-        incomplete: Object.values(records).flatMap((r) =>
-          r.snapshots.filter((e) => !e.complete && e.error).map((e) => ({ id: e.id, error: e.error })),
-        ),
+        // The newest snapshot of each volume when it did not finish: what the next run resumes.
+        incomplete: Object.values(records).flatMap((r) => {
+          const last = r.snapshots[r.snapshots.length - 1];
+          return last && !last.complete ? [{ id: last.id, error: last.error ?? 'in progress' }] : [];
+        }),
       };
       if (flags.json) {
         console.log(JSON.stringify(status));

@@ -14,6 +14,7 @@ import { run } from '../../src-main/lab/exec';
 import { Random } from '../../src-main/lab/simulator/random';
 import { homePaths } from '../../src-main/lab/zimbra-home';
 import { diffWithoutIndex } from '../helpers/restore-lab';
+import { runCli } from '../unit/bad-input/cli-harness';
 import {
   primaryCommits,
   startStandbyLab,
@@ -104,8 +105,13 @@ describe('mailvault standby', () => {
   it('snapshot --due takes the four volumes in order, status shows the set, failover brings the standby to the primary', async () => {
     const root = path.join(s.standbyInfo.zimbraHome, 'standby-cli');
     const where = ['--standby-dir', root];
-    const cli = async (args: string[]) =>
-      JSON.parse((await run(MAILVAULT, [...args, '--json'])).stdout) as Record<string, unknown>;
+    // In this process (the same main() as bin/mailvault, without a tsx start per command); the
+    // last call below goes through bin/mailvault.
+    const cli = async (args: string[]) => {
+      const r = await runCli([...args, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as Record<string, unknown>;
+    };
     const primary = ['-s', 'local', '--zimbra-home', s.primaryInfo.zimbraHome];
     const standby = ['-s', 'local', '--zimbra-home', s.standbyInfo.zimbraHome];
     const taken = (await cli([

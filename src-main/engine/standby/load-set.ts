@@ -17,6 +17,8 @@ import type { StandbyDir } from './standby-dir';
 export interface LoadedSet {
   volumes: Array<{ id: number; from: string; to: string }>;
   redoLogs: number;
+  /** How long each step took: the dump's load, the mirrors' copy, the redo logs' placing. */
+  durationsMs: { mysql: number; files: number; redo: number };
 }
 
 export async function loadSet(
@@ -26,7 +28,10 @@ export async function loadSet(
   records: Partial<Record<'mysql' | 'blobs' | 'index' | 'redolog', VolumeRecord>>,
 ): Promise<LoadedSet> {
   if (!set.mysql.dump) throw new Error(`${set.mysql.id}: its dump is no longer on the standby`);
+  let started = Date.now();
   await loadDump(standby, dir.abs(set.mysql.dump.file));
+  const mysqlMs = Date.now() - started;
+  started = Date.now();
 
   const primaryHome = records.mysql?.primary.zimbraHome ?? standby.zimbraHome;
   const [rows] = await standby.db.query<RowDataPacket[]>('SELECT id, path FROM zimbra.volume');
@@ -51,6 +56,8 @@ export async function loadSet(
   for (const v of set.blobs?.volumes ?? []) await place(`blobs/${v.id}`, v.id);
   for (const v of set.index?.volumes ?? []) await place(`index/${v.id}`, v.id);
 
+  const filesMs = Date.now() - started;
+  started = Date.now();
   const redolog = path.posix.join(standby.zimbraHome, 'redolog');
   await dir.sh('mkdir -p -- "$1/archive" && rm -f -- "$1/redo.log" "$1"/archive/redo-*.log', [redolog]);
   const logs = records.redolog?.logs ?? [];
@@ -63,5 +70,9 @@ export async function loadSet(
   // One command for every log: pairs of (copy on the standby, its place in redolog/).
   for (let i = 0; i < pairs.length; i += 400)
     await dir.sh('while [ $# -gt 1 ]; do cp -- "$1" "$2" || exit 1; shift 2; done', pairs.slice(i, i + 400));
-  return { volumes: moved, redoLogs: logs.length };
+  return {
+    volumes: moved,
+    redoLogs: logs.length,
+    durationsMs: { mysql: mysqlMs, files: filesMs, redo: Date.now() - started },
+  };
 }

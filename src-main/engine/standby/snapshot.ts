@@ -15,6 +15,8 @@ export interface SnapshotOptions {
   hooks?: TransferHooks;
   /** Complete mysql snapshots whose dump is kept on the standby (older dumps are removed). */
   keepDumps?: number;
+  /** Snapshots listed per volume in its record (default 700). */
+  keepRecords?: number;
   /** A volume lock not refreshed for this long is broken (default 10 minutes). */
   staleLockMs?: number;
 }
@@ -78,6 +80,8 @@ export async function takeSnapshot(
       entry.complete = true;
       entry.completedAt = Date.now();
       if (volume === 'mysql') await pruneDumps(dir, record, options.keepDumps ?? 3);
+      // The record is rewritten on every snapshot: it keeps the newest ones (a week of 15-minute redo-log snapshots).
+      record.snapshots = record.snapshots.slice(-(options.keepRecords ?? 700));
     } catch (error) {
       entry.error = (error as Error).message;
       throw error;
