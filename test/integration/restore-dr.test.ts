@@ -1,4 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sessionDir } from '../../src-main/engine/target/layout';
 import { diffDigests, type MailboxDigest } from '../../src-main/engine/digest/mailbox-digest';
 import { runIncrementalBackup } from '../../src-main/engine/backup/incremental-backup';
 import { runRestore } from '../../src-main/engine/restore/run-restore';
@@ -77,5 +81,40 @@ describe('disaster recovery into a fresh lab', () => {
       await db.end();
       await ldap.unbind();
     }
+  });
+
+  it('restores system data (-sys): the system tables as the full had them, localconfig beside the live one', async () => {
+    const s = fresh.info.servers[0]!;
+    const live = fs.readFileSync(path.join(s.zimbraHome, 'conf/localconfig.xml'));
+    // A row only the fresh server has: the restore empties the table before it loads the full's.
+    const db = pool(s);
+    await db.query("INSERT INTO zimbra.config (name, value) VALUES ('mailvault.test.only', 'x')");
+    await db.end();
+    const result = await runRestore(access, { target: r.target, accounts: [], systemData: true });
+    expect(result.status).toBe('ok');
+    expect(result.system!.tables).toContain('config');
+    const restored = path.join(s.zimbraHome, 'conf/localconfig.xml.restored');
+    expect(fs.readFileSync(restored)).toEqual(
+      fs.readFileSync(path.join(sessionDir(r.target, r.full.label), 'sys/localconfig.xml')),
+    );
+    expect(fs.readFileSync(path.join(s.zimbraHome, 'conf/localconfig.xml'))).toEqual(live);
+    // The stock client sees the source's config rows.
+    const query = 'SELECT name, value FROM zimbra.config ORDER BY name';
+    const mariadb = (socket: string, password: string, user: string) =>
+      execFileSync('mariadb', [
+        '--no-defaults',
+        '-S',
+        socket,
+        '-u',
+        user,
+        `--password=${password}`,
+        '-N',
+        '-e',
+        query,
+      ]).toString();
+    const src = r.server.mariadb;
+    expect(mariadb(s.mariadb.socket, s.mariadb.password, s.mariadb.user)).toBe(
+      mariadb(src.socket, src.password, src.user),
+    );
   });
 });
