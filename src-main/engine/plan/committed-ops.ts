@@ -39,8 +39,12 @@ export async function* committedOps(
         options.onProblem?.(`${log.name}: ends inside a record at offset ${event.offset}`);
       if (event.kind !== 'op') continue;
       const { op } = event;
-      if (op.header.mailboxId !== mailboxId) continue;
+      // End markers are matched by transaction id alone (only this mailbox's ops are pending),
+      // whatever mailbox id they carry.
+      const end = op.op === 'CommitTxn' || op.op === 'AbortTxn';
+      if (!end && op.header.mailboxId !== mailboxId) continue;
       const key = txnKey(op.header.txnId);
+      if (end && !pending.has(key)) continue;
       if (op.op === 'CommitTxn') {
         const begun = pending.get(key);
         if (!begun) continue;
