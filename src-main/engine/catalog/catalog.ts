@@ -142,6 +142,8 @@ export class Catalog {
       return h.line(index);
     } catch (error) {
       if (!(error instanceof CorruptCatalogError) || !this.target) throw error;
+      // Removed first: whatever happens next, the next reader rebuilds the catalog.
+      fs.rmSync(partFile(this.target, HOLDERS_FILE), { force: true });
       if (!this.columns) {
         const data = fs.readFileSync(partFile(this.target, COLUMNS_FILE));
         this.columns = decodePart(
@@ -152,7 +154,6 @@ export class Catalog {
           this.sessions.length,
         ) as SessionColumns[];
       }
-      fs.rmSync(partFile(this.target, HOLDERS_FILE), { force: true });
       this.holders = holdersOf(this.sessions, this.columns, this.accounts.length);
       return this.holders[index] ?? '';
     }
