@@ -13,6 +13,7 @@ import type { Lab } from '../../src-main/lab/lab';
 import { MailboxSimulator } from '../../src-main/lab/simulator/simulator';
 import type { LabServerInfo } from '../../src-main/lab/types';
 import { digestAccount, ldapClient, pool, withLab } from './lab-fixture';
+import { indexedDocs, type IndexDocs } from './restore-index';
 
 /**
  * A lab for restore tests: accounts with mail, a full backup taken while the simulator runs
@@ -25,6 +26,8 @@ export interface Instant {
   /** The CommitTxn time of the account's last op when the digest was taken. */
   atMs: number;
   digest: MailboxDigest;
+  /** The index's live documents then (pending ones committed after the digest was taken). */
+  indexDocs: IndexDocs;
 }
 
 export interface RestoreLab {
@@ -105,7 +108,10 @@ export async function startRestoreLab(options: {
       const m = sim.mailboxes.get(email)!;
       // Inside the mailbox lock: no op of this mailbox runs until its digest is taken.
       await m.exclusive(async () => {
-        if (m.lastCommit) instants.push({ email, atMs: m.lastCommit.ms, digest: await digest(email) });
+        if (!m.lastCommit) return;
+        const taken = await digest(email);
+        m.index.commit();
+        instants.push({ email, atMs: m.lastCommit.ms, digest: taken, indexDocs: indexedDocs(m.index.dir) });
       });
     }
   }

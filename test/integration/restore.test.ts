@@ -13,10 +13,11 @@ import { runRestore } from '../../src-main/engine/restore/run-restore';
 import { playRedo } from '../../src-main/engine/replay/player';
 import { selectLogs, serverRedoLogs, targetRedoLogs } from '../../src-main/engine/replay/log-files';
 import { serverReplayBase } from '../../src-main/engine/replay/server-replay';
-import { mailboxGroupDb } from '../../src-main/engine/server/volumes';
+import { indexDir, mailboxGroupDb, volumeFromRow } from '../../src-main/engine/server/volumes';
 import type { MailboxDigest } from '../../src-main/engine/digest/mailbox-digest';
 import { accountStatus } from '../../src-main/lab/simulator/accounts';
 import { diffWithoutIndex, startRestoreLab, type RestoreLab } from '../helpers/restore-lab';
+import { indexedDocs, reindexMailbox } from '../helpers/restore-index';
 
 /**
  * Issue 6's round trip on a lab whose simulator ran through a full backup, rollovers and an
@@ -55,6 +56,11 @@ describe('zmrestore on the lab', () => {
       expect(diffWithoutIndex(instant.digest, after), `${instant.email} at ${instant.atMs}`).toEqual([]);
       // The index is the full's, byte for byte; a reindex was asked for (docs/restore.md).
       expect(after.index).toEqual(r.atFull.get(instant.email)!.index);
+      expect(result.reindex.map((x) => x.email)).toEqual([instant.email]);
+      // What mailboxd's reindex then gives holds the same documents as the original's index at T.
+      expect(Object.keys(instant.indexDocs).length).toBeGreaterThan(0);
+      await reindexMailbox(r.db, after.mailboxId);
+      expect(indexedDocs(await indexDirOf(after))).toEqual(instant.indexDocs);
       expect(await accountStatus(r.ldap, instant.email)).toBe('active');
     }
   });
@@ -122,6 +128,14 @@ describe('zmrestore on the lab', () => {
     expect(await accountStatus(r.ldap, copy.email)).toBe('active');
   });
 });
+
+/** The restored mailbox's index directory on the lab's index volume. */
+async function indexDirOf(d: MailboxDigest): Promise<string> {
+  const [rows] = (await r.db.query('SELECT * FROM zimbra.volume WHERE type = 10')) as unknown as [
+    Array<Record<string, unknown>>,
+  ];
+  return indexDir(volumeFromRow(rows[0]!), d.mailboxId);
+}
 
 describe('replay errors', () => {
   it('leaves out only the op that fails, or stops at it with stopOnError', async () => {

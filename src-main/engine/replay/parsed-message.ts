@@ -29,7 +29,11 @@ export function normalizeSubject(subject: string): string {
 
 /** Fragment.getFragment for plain text: whitespace runs collapsed, at most MAX_FRAGMENT characters. */
 export function fragmentOf(text: string): string {
-  return text.replace(/\s+/g, ' ').trim().slice(0, MAX_FRAGMENT).trimEnd();
+  // Only the start matters: collapse a prefix, and the whole text only if the prefix is mostly blank.
+  const head = text.slice(0, 4096).replace(/\s+/g, ' ').trim();
+  const collapsed =
+    head.length > MAX_FRAGMENT || text.length <= 4096 ? head : text.replace(/\s+/g, ' ').trim();
+  return collapsed.slice(0, MAX_FRAGMENT).trimEnd();
 }
 
 interface Part {
