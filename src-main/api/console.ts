@@ -214,6 +214,29 @@ export function consoleHandlers(parts: ConsoleParts): Handlers {
     'restore.plan': async ({ serverId, account, toMs }) =>
       restorePlan(await profile(serverId), account, toMs),
 
+    'restore.start': async ({ serverId, account, toMs, prefix }) => {
+      const p = await profile(serverId);
+      const busy = runner.busy({ serverId, target: p.target });
+      if (busy)
+        throw new ApiFailure(
+          'conflict',
+          `A job is already running on this server or target (${busy.id}): wait for it first.`,
+        );
+      if (p.access === 'ssh' && !p.ssh?.hostKey)
+        throw new ApiFailure('conflict', `Test the connection to ${p.name} and confirm its host key first.`);
+      const job = runner.startRestore({
+        serverId,
+        serverName: p.name,
+        connect: connectSpecOf(p, await store.passphrase(serverId).catch(() => undefined)),
+        target: p.target,
+        account,
+        toMs,
+        prefix,
+      });
+      events.emit('servers.changed', {});
+      return job;
+    },
+
     'prune.run': async ({ serverId, rule }) => {
       const p = await profile(serverId);
       const busy = runner.busy({ serverId, target: p.target });

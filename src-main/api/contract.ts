@@ -202,11 +202,20 @@ export interface JobSession {
   errors: string[];
 }
 
+/** An account a restore job handled. */
+export interface JobRestored {
+  email: string;
+  /** The new account it was restored into. */
+  restoredAs?: string;
+  status: 'restored' | 'skipped' | 'error';
+  error?: string;
+}
+
 export interface JobSnapshot {
   id: string;
   /** The sequence number of the last event of this job: events with a higher one are newer. */
   seq: number;
-  operation: `backup.${BackupKind}`;
+  operation: `backup.${BackupKind}` | 'restore.account';
   serverId: string;
   serverName: string;
   state: JobState;
@@ -216,6 +225,8 @@ export interface JobSnapshot {
   progress: JobProgress | null;
   aborting?: boolean;
   sessions: JobSession[];
+  /** Restore jobs: the accounts restored. */
+  restored?: JobRestored[];
   warnings: string[];
   error?: ApiError;
 }
@@ -313,7 +324,7 @@ export interface ApiRequests {
   'sessions.list': { req: { serverId: string }; res: ServerTimeline };
   'sessions.get': { req: { serverId: string; label: string }; res: SessionDetail };
   'jobs.start': {
-    req: { serverId: string; operation: JobSnapshot['operation']; accounts?: 'all' | string[] };
+    req: { serverId: string; operation: `backup.${BackupKind}`; accounts?: 'all' | string[] };
     res: JobSnapshot;
   };
   'jobs.abort': { req: { jobId: string }; res: JobSnapshot };
@@ -329,6 +340,11 @@ export interface ApiRequests {
     res: RestoreQuery;
   };
   'restore.plan': { req: { serverId: string; account: string; toMs: number }; res: RestorePlanInfo };
+  /** Restores an account as it was at toMs into a new account <prefix><address>, as a job. */
+  'restore.start': {
+    req: { serverId: string; account: string; toMs: number; prefix: string };
+    res: JobSnapshot;
+  };
 }
 
 export type RequestName = keyof ApiRequests;

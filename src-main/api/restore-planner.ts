@@ -77,6 +77,8 @@ function commandFor(profile: ServerProfile, email: string, toMs: number): string
     '--ca',
     '--pre',
     'restored_',
+    // Only the target's redo logs, as planned (the plan is made from the target alone).
+    '--br',
   ];
   if (profile.ssh) {
     parts.push('-s', q(`ssh://${profile.ssh.user}@${profile.ssh.host}:${profile.ssh.port}`));

@@ -66,6 +66,12 @@ export const requestSchemas: { [N in RequestName]: z.ZodType<RequestOf<N>> } = {
     fromMs: z.int().nonnegative().optional(),
     toMs: z.int().nonnegative(),
   }),
+  'restore.start': z.strictObject({
+    serverId: id,
+    account: z.string().min(1).max(320),
+    toMs: z.int().nonnegative(),
+    prefix: z.string().regex(/^[a-z0-9._-]{1,32}$/i, 'letters, digits, dot, dash or underscore'),
+  }),
   'restore.plan': z.strictObject({
     serverId: id,
     account: z.string().min(1).max(320),

@@ -6,7 +6,8 @@ import type { Manifest } from '../engine/target/manifest';
 import { ENGINE_VERSION } from '../cli/version';
 import type { JobSession } from '../api/contract';
 import { transportProfileOf } from '../api/server-connect';
-import type { BackupOrder, WorkerMessage } from './worker-protocol';
+import { runRestore } from '../engine/restore/run-restore';
+import type { BackupOrder, RestoreOrder, WorkerMessage, WorkerOrder } from './worker-protocol';
 
 /**
  * A backup run in its own process for the console (src-main/jobs/job-runner.ts forks it): a heavy
@@ -20,7 +21,7 @@ const send = (message: WorkerMessage) =>
   new Promise<void>((resolve) => (process.send ? process.send(message, () => resolve()) : resolve()));
 
 const abort = new AbortController();
-let phase: 'connecting' | 'full' | 'incremental' = 'connecting';
+let phase: 'connecting' | 'full' | 'incremental' | 'restore' = 'connecting';
 process.on('SIGTERM', () => {
   if (phase === 'full') abort.abort();
   else process.exit(143);
@@ -37,7 +38,7 @@ function sessionOf(manifest: Manifest): JobSession {
   };
 }
 
-async function connect(order: BackupOrder): Promise<ServerAccess> {
+async function connect(order: WorkerOrder): Promise<ServerAccess> {
   // No trust on first use here: the console pins the key when the administrator confirms it.
   const transport = await openTransport(transportProfileOf(order.connect));
   try {
@@ -95,8 +96,36 @@ async function run(order: BackupOrder): Promise<void> {
   }
 }
 
-process.once('message', (order: BackupOrder) => {
-  run(order)
+/** zmrestore -ca: the account as it was at toMs, into a new account; the original is untouched. */
+async function restore(order: RestoreOrder): Promise<void> {
+  const server = await connect(order);
+  phase = 'restore';
+  try {
+    const result = await runRestore(server, {
+      target: order.target,
+      accounts: [order.account],
+      restoreToTime: order.toMs,
+      createAccount: { prefix: order.prefix },
+      // What the planner showed is what the target holds: replay only the target's redo logs (-br).
+      backedUpRedoOnly: true,
+      onProgress: (line) => void send({ type: 'progress-line', line }),
+    });
+    await send({
+      type: 'restored',
+      accounts: result.accounts.map((a) => ({
+        email: a.email,
+        ...(a.restoredAs ? { restoredAs: a.restoredAs.email } : {}),
+        status: a.status,
+        ...(a.error ? { error: a.error } : {}),
+      })),
+    });
+  } finally {
+    await server.close();
+  }
+}
+
+process.once('message', (order: WorkerOrder) => {
+  (order.type === 'restore' ? restore(order) : run(order))
     .then(
       () => send({ type: 'done', ok: true }),
       (error: unknown) =>

@@ -6,7 +6,7 @@ import type { ApiError, BackupKind, JobEvent, JobSnapshot } from '../api/contrac
 import type { EventHub } from '../api/events';
 import type { ConnectSpec } from '../api/server-connect';
 import { ProgressMeter } from './progress';
-import { isWorkerMessage, type BackupOrder, type WorkerMessage } from './worker-protocol';
+import { isWorkerMessage, type WorkerMessage, type WorkerOrder } from './worker-protocol';
 
 /**
  * The console's jobs: each backup in a child process of its own (see backup-worker.ts), watched
@@ -35,6 +35,27 @@ export interface BackupRequest {
   target: string;
   accounts: 'all' | string[];
 }
+
+export interface RestoreRequest {
+  serverId: string;
+  serverName: string;
+  connect: ConnectSpec;
+  target: string;
+  account: string;
+  toMs: number;
+  prefix: string;
+}
+
+const EMPTY_PROGRESS = {
+  accountsDone: 0,
+  accountsTotal: null,
+  accountErrors: 0,
+  bytes: 0,
+  bytesPerSec: null,
+  etaMs: null,
+  currentAccount: null,
+  message: null,
+};
 
 interface Running {
   snapshot: JobSnapshot;
@@ -69,11 +90,34 @@ export class JobRunner {
   }
 
   startBackup(request: BackupRequest): JobSnapshot {
+    return this.start(
+      { serverId: request.serverId, serverName: request.serverName, operation: `backup.${request.kind}` },
+      {
+        type: 'run',
+        kind: request.kind,
+        connect: request.connect,
+        target: request.target,
+        accounts: request.accounts,
+      },
+    );
+  }
+
+  /** zmrestore -ca of one account to an instant, into a new account, as a job. */
+  startRestore(request: RestoreRequest): JobSnapshot {
+    const { serverId, serverName, ...order } = request;
+    return this.start({ serverId, serverName, operation: 'restore.account' }, { type: 'restore', ...order });
+  }
+
+  private start(
+    meta: Pick<JobSnapshot, 'serverId' | 'serverName' | 'operation'>,
+    order: WorkerOrder,
+  ): JobSnapshot {
+    const request = { ...meta, target: order.target };
     const id = `job-${Date.now().toString(36)}-${crypto.randomBytes(3).toString('hex')}`;
     const snapshot: JobSnapshot = {
       id,
       seq: 0,
-      operation: `backup.${request.kind}`,
+      operation: meta.operation,
       serverId: request.serverId,
       serverName: request.serverName,
       state: 'running',
@@ -110,13 +154,6 @@ export class JobRunner {
       outcome ??= { ok: false, message: `The backup worker could not start: ${error.message}` };
     });
     child.once('exit', (code, signal) => void this.finish(run, outcome, code, signal));
-    const order: BackupOrder = {
-      type: 'run',
-      kind: request.kind,
-      connect: request.connect,
-      target: request.target,
-      accounts: request.accounts,
-    };
     child.send(order);
     run.timer = setInterval(() => void this.poll(run), this.options.pollMs ?? 500);
     return structuredClone(snapshot);
@@ -152,6 +189,11 @@ export class JobRunner {
       this.emit(job, { kind: 'label', label: message.label });
     } else if (message.type === 'warning') job.warnings.push(message.message);
     else if (message.type === 'session') job.sessions.push(message.session);
+    else if (message.type === 'restored') job.restored = message.accounts;
+    else if (message.type === 'progress-line') {
+      job.progress = { ...(job.progress ?? EMPTY_PROGRESS), message: message.line };
+      this.emit(job, { kind: 'progress', progress: job.progress });
+    }
   }
 
   private async poll(run: Running): Promise<void> {
@@ -175,7 +217,10 @@ export class JobRunner {
     this.running.delete(run.snapshot.id);
     const job = run.snapshot;
     job.endedAt = Date.now();
-    const sessionsOk = job.sessions.every((s) => s.status === 'completed');
+    const sessionsOk =
+      job.sessions.every((s) => s.status === 'completed') &&
+      (job.restored ?? []).every((a) => a.status === 'restored') &&
+      (job.operation !== 'restore.account' || (job.restored ?? []).length > 0);
     const anyAborted = job.sessions.some((s) => s.status === 'aborted');
     if (job.aborting && (anyAborted || !outcome || !outcome.ok)) {
       job.state = 'aborted';
@@ -184,11 +229,14 @@ export class JobRunner {
         message:
           job.operation === 'backup.full'
             ? 'Stopped on request; the session is kept, marked aborted.'
-            : 'Stopped on request; the next incremental starts again from the last committed redo log.',
+            : job.operation === 'restore.account'
+              ? 'Stopped on request; the next engine command puts back what the restore left in maintenance.'
+              : 'Stopped on request; the next incremental starts again from the last committed redo log.',
       };
     } else if (outcome?.ok) {
       job.state = sessionsOk ? 'succeeded' : 'failed';
-      if (!sessionsOk) job.error = sessionsError(job);
+      if (!sessionsOk)
+        job.error = job.operation === 'restore.account' ? restoreError(job) : sessionsError(job);
     } else {
       job.state = 'failed';
       job.error = {
@@ -224,4 +272,13 @@ function sessionsError(job: JobSnapshot): ApiError {
   const bad = job.sessions.filter((s) => s.status !== 'completed');
   const detail = bad.map((s) => `${s.label} ${s.status}${s.errors[0] ? ` (${s.errors[0]})` : ''}`).join('; ');
   return { code: 'internal', message: `The backup did not complete cleanly: ${detail}.` };
+}
+
+function restoreError(job: JobSnapshot): ApiError {
+  const bad = (job.restored ?? []).filter((a) => a.status !== 'restored');
+  if (bad.length === 0) return { code: 'internal', message: 'The restore reported no account.' };
+  return {
+    code: 'internal',
+    message: `Not restored: ${bad.map((a) => `${a.email} (${a.status}${a.error ? `: ${a.error}` : ''})`).join('; ')}.`,
+  };
 }

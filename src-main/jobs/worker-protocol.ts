@@ -1,5 +1,5 @@
 import type { ConnectSpec } from '../api/server-connect';
-import type { BackupKind, JobSession } from '../api/contract';
+import type { BackupKind, JobRestored, JobSession } from '../api/contract';
 
 /**
  * Messages between the console and a backup worker (a child process), over its IPC channel.
@@ -13,7 +13,22 @@ export interface BackupOrder {
   accounts: 'all' | string[];
 }
 
+/** Restore one account as it was at toMs into a new account <prefix><address> (zmrestore -ca). */
+export interface RestoreOrder {
+  type: 'restore';
+  connect: ConnectSpec;
+  target: string;
+  account: string;
+  toMs: number;
+  prefix: string;
+}
+
+export type WorkerOrder = BackupOrder | RestoreOrder;
+
 export type WorkerMessage =
+  /** A line of progress (restores report in lines). */
+  | { type: 'progress-line'; line: string }
+  | { type: 'restored'; accounts: JobRestored[] }
   /** A session was started (an incremental may be followed by a full of accounts that lack one). */
   | { type: 'label'; label: string }
   | { type: 'warning'; message: string }

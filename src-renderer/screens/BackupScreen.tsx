@@ -15,7 +15,7 @@ export function BackupScreen({ stores }: { stores: Stores }) {
   const [accounts, setAccounts] = useState('');
   const all = jobList(jobs);
   const running = all.find((j) => j.serverId === serverId && j.state === 'running');
-  const latest = all.find((j) => j.serverId === serverId);
+  const latest = all.find((j) => j.serverId === serverId && j.operation !== 'restore.account');
   const chosen = accounts.split(/[\s,;]+/).filter(Boolean);
 
   return (
@@ -114,7 +114,13 @@ export function BackupScreen({ stores }: { stores: Stores }) {
   );
 }
 
-function JobCard({ job, onAbort }: { job: JobSnapshot; onAbort(): void }) {
+const TITLES: Record<JobSnapshot['operation'], string> = {
+  'backup.full': 'Full backup',
+  'backup.incremental': 'Incremental backup',
+  'restore.account': 'Restore',
+};
+
+export function JobCard({ job, onAbort }: { job: JobSnapshot; onAbort(): void }) {
   const p = job.progress;
   const total = p?.accountsTotal ?? null;
   const percent = total ? Math.round((100 * (p?.accountsDone ?? 0)) / Math.max(1, total)) : null;
@@ -129,7 +135,7 @@ function JobCard({ job, onAbort }: { job: JobSnapshot; onAbort(): void }) {
     >
       <div className="panel-head">
         <h2>
-          {job.operation === 'backup.full' ? 'Full' : 'Incremental'} backup of {job.serverName}
+          {TITLES[job.operation]} on {job.serverName}
         </h2>
         <span className={`status status-${stateClass(job.state)}`} data-testid="job-state">
           {job.aborting && running ? 'stopping…' : job.state}
@@ -161,35 +167,41 @@ function JobCard({ job, onAbort }: { job: JobSnapshot; onAbort(): void }) {
                 style={percent === null ? undefined : { width: `${percent}%` }}
               />
             </div>
-            <dl className="facts" data-testid="job-progress">
-              <div>
-                <dt>Accounts</dt>
-                <dd data-testid="progress-accounts">
-                  {p ? `${p.accountsDone} / ${total ?? '…'}` : 'starting…'}
-                  {p && p.accountErrors > 0 && (
-                    <span className="status status-error"> {p.accountErrors} failed</span>
-                  )}
-                </dd>
-              </div>
-              <div>
-                <dt>Written</dt>
-                <dd>{formatBytes(p?.bytes ?? 0)}</dd>
-              </div>
-              <div>
-                <dt>Rate</dt>
-                <dd>{formatRate(p?.bytesPerSec ?? null)}</dd>
-              </div>
-              <div>
-                <dt>Time left</dt>
-                <dd>{p?.etaMs != null ? `about ${formatDuration(p.etaMs)}` : '—'}</dd>
-              </div>
-              <div className="wide">
-                <dt>Now</dt>
-                <dd className="mono" data-testid="progress-current">
-                  {p?.currentAccount ?? p?.message ?? '—'}
-                </dd>
-              </div>
-            </dl>
+            {job.operation === 'restore.account' ? (
+              <p className="mono small" data-testid="progress-current">
+                {p?.message ?? 'starting…'}
+              </p>
+            ) : (
+              <dl className="facts" data-testid="job-progress">
+                <div>
+                  <dt>Accounts</dt>
+                  <dd data-testid="progress-accounts">
+                    {p ? `${p.accountsDone} / ${total ?? '…'}` : 'starting…'}
+                    {p && p.accountErrors > 0 && (
+                      <span className="status status-error"> {p.accountErrors} failed</span>
+                    )}
+                  </dd>
+                </div>
+                <div>
+                  <dt>Written</dt>
+                  <dd>{formatBytes(p?.bytes ?? 0)}</dd>
+                </div>
+                <div>
+                  <dt>Rate</dt>
+                  <dd>{formatRate(p?.bytesPerSec ?? null)}</dd>
+                </div>
+                <div>
+                  <dt>Time left</dt>
+                  <dd>{p?.etaMs != null ? `about ${formatDuration(p.etaMs)}` : '—'}</dd>
+                </div>
+                <div className="wide">
+                  <dt>Now</dt>
+                  <dd className="mono" data-testid="progress-current">
+                    {p?.currentAccount ?? p?.message ?? '—'}
+                  </dd>
+                </div>
+              </dl>
+            )}
           </>
         )}
         {!running && (
@@ -220,6 +232,17 @@ function JobCard({ job, onAbort }: { job: JobSnapshot; onAbort(): void }) {
                     ))}
                   </ul>
                 )}
+              </div>
+            ))}
+            {job.restored?.map((a) => (
+              <div
+                key={a.email}
+                className="result-session"
+                data-testid="result-restored"
+                data-status={a.status}
+              >
+                <span className="mono">{a.email}</span> → <strong>{a.restoredAs ?? '—'}</strong>: {a.status}
+                {a.error && <div className="detail">{a.error}</div>}
               </div>
             ))}
             {job.warnings.length > 0 && (
@@ -257,7 +280,7 @@ function JobHistory({ jobs }: { jobs: JobSnapshot[] }) {
             <tr key={j.id}>
               <td>{formatTime(j.startedAt)}</td>
               <td>{j.serverName}</td>
-              <td>{j.operation === 'backup.full' ? 'full' : 'incremental'}</td>
+              <td>{TITLES[j.operation].toLowerCase()}</td>
               <td>
                 <span className={`status status-${stateClass(j.state)}`}>{j.state}</span>
               </td>

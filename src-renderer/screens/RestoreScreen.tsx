@@ -3,6 +3,8 @@ import type { RestorePointInfo } from '../../src-main/api/contract';
 import { ServerPicker } from '../components/ServerPicker';
 import { formatBytes, formatTime } from '../format';
 import type { Stores } from '../stores';
+import { jobList } from '../stores/jobs';
+import { JobCard } from './BackupScreen';
 
 const pad = (n: number) => String(n).padStart(2, '0');
 /** A datetime-local input's value for a time (local, to the second). */
@@ -14,7 +16,8 @@ function inputTime(ms: number): string {
 /**
  * The restore planner, from the backup target alone: an account's restore points in a window, the
  * destructive bursts it went through (restore to just before one), and the plan for an instant.
- * Restoring itself runs from the command line for now; the plan gives the exact command.
+ * The restore itself runs as a job into a new account (the original is never touched from here);
+ * the plan also gives the same restore as a command line.
  */
 export function RestoreScreen({ stores }: { stores: Stores }) {
   const serverId = stores.ui((s) => s.serverId);
@@ -284,15 +287,60 @@ function PlanPanel({ stores }: { stores: Stores }) {
             ))}
           </ul>
         )}
-        <h3 className="subhead">Run it</h3>
-        <p className="muted small">
-          Restoring runs from the command line for now. This restores into a new account{' '}
-          <span className="mono">restored_…</span>, leaving the original untouched:
-        </p>
+        <RunRestore stores={stores} toMs={plan.restoresToMs} email={plan.account.email} />
+        <p className="muted small">The same restore from a terminal:</p>
         <pre className="command mono" data-testid="plan-command">
           {plan.command}
         </pre>
       </div>
     </section>
+  );
+}
+
+/** Runs the planned restore as a job, into a new account: the original is never touched here. */
+function RunRestore({ stores, toMs, email }: { stores: Stores; toMs: number; email: string }) {
+  const serverId = stores.ui((s) => s.serverId);
+  const [prefix, setPrefix] = useState('restored_');
+  const [jobId, setJobId] = useState<string>();
+  const job = stores.jobs((s) => (jobId ? s.jobs[jobId] : undefined));
+  const error = stores.jobs((s) => s.error);
+  const busy = stores.jobs((s) =>
+    jobList(s.jobs).some((j) => j.state === 'running' && j.serverId === serverId),
+  );
+  return (
+    <>
+      <h3 className="subhead">Restore into a new account</h3>
+      <div className="inline">
+        <input
+          aria-label="Prefix of the new account"
+          data-testid="restore-prefix"
+          value={prefix}
+          onChange={(e) => setPrefix(e.target.value)}
+        />
+        <span className="muted restore-as mono">
+          → {prefix}
+          {email}
+        </span>
+        <button
+          className="primary"
+          data-testid="restore-run"
+          disabled={!serverId || busy || !/^[a-z0-9._-]{1,32}$/i.test(prefix)}
+          onClick={() =>
+            void stores.jobs
+              .getState()
+              .restore(serverId!, email, toMs, prefix)
+              .then((started) => started && setJobId(started.id))
+          }
+        >
+          Restore
+        </button>
+      </div>
+      {error && !job && (
+        <p className="notice notice-error" role="alert">
+          {error.message}
+        </p>
+      )}
+      {job && <JobCard job={job} onAbort={() => void stores.jobs.getState().abort(job.id)} />}
+    </>
   );
 }

@@ -9,9 +9,11 @@ export interface JobsState {
   apply(event: JobEvent): void;
   start(
     serverId: string,
-    operation: JobSnapshot['operation'],
+    operation: Exclude<JobSnapshot['operation'], 'restore.account'>,
     accounts?: 'all' | string[],
   ): Promise<JobSnapshot | undefined>;
+  /** zmrestore -ca as a job: the account as it was at toMs, into <prefix><address>. */
+  restore(serverId: string, account: string, toMs: number, prefix: string): Promise<JobSnapshot | undefined>;
   abort(jobId: string): Promise<void>;
 }
 
@@ -62,6 +64,16 @@ export function createJobsStore(api: MailvaultApi) {
           operation,
           ...(accounts ? { accounts } : {}),
         });
+        if (!answer.ok) {
+          set({ error: answer.error });
+          return undefined;
+        }
+        set({ error: undefined });
+        put(answer.value);
+        return answer.value;
+      },
+      async restore(serverId, account, toMs, prefix) {
+        const answer = await api.call('restore.start', { serverId, account, toMs, prefix });
         if (!answer.ok) {
           set({ error: answer.error });
           return undefined;
