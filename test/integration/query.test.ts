@@ -8,6 +8,7 @@ import { runIncrementalBackup } from '../../src-main/engine/backup/incremental-b
 import { loadCatalog } from '../../src-main/engine/catalog/catalog';
 import { resolveAccount } from '../../src-main/engine/plan/account-ref';
 import { planRestore } from '../../src-main/engine/plan/restore-plan';
+import { runRestore } from '../../src-main/engine/restore/run-restore';
 import { queryAccount, type BurstAdvice } from '../../src-main/engine/query/account-query';
 import { mailboxGroupDb } from '../../src-main/engine/server/volumes';
 import { openServerAccess, type ServerAccess } from '../../src-main/engine/server/server-access';
@@ -52,7 +53,7 @@ let rowsBeforeEmpty: Map<string, number>;
 let emptiedAt: number;
 
 /** Messages per folder path of a mailbox, straight from the lab's rows. */
-async function folderCounts(m: SimMailbox): Promise<Map<string, number>> {
+async function folderCounts(m: { mailboxId: number }): Promise<Map<string, number>> {
   const table = `${mailboxGroupDb(m.mailboxId, 100)}.mail_item`;
   const [folders] = await db.query<RowDataPacket[]>(
     `SELECT id, name, parent_id FROM ${table} WHERE mailbox_id = ? AND type = 1`,
@@ -174,6 +175,25 @@ describe('best point in time and plan on an engine-written target', () => {
     const predicted = new Map(plan.folders!.map((f) => [f.path, f.atTarget ?? 0]));
     expect(predicted).toEqual(rowsBeforeEmpty);
     expect(new Map(plan.folders!.map((f) => [f.path, f.atFull ?? 0]))).toEqual(rowsAtFull);
+  });
+
+  it('restoring to the suggested point (into a new account) brings the emptied messages back', async () => {
+    const originalBefore = await folderCounts(ann);
+    const result = await runRestore(access, {
+      target,
+      accounts: [ann.email],
+      restoreToTime: burst.restoreToMs,
+      createAccount: { prefix: 'copy_' },
+    });
+    expect(result.status, JSON.stringify(result.accounts)).toBe('ok');
+    const copy = result.accounts[0]!.restoredAs!;
+    const [rows] = await db.query<RowDataPacket[]>('SELECT id FROM zimbra.mailbox WHERE account_id = ?', [
+      copy.zimbraId,
+    ]);
+    const restored = await folderCounts({ mailboxId: Number(rows[0]!.id) });
+    expect(restored.get('/Inbox')).toBeGreaterThan(0);
+    expect(restored).toEqual(rowsBeforeEmpty);
+    expect(await folderCounts(ann)).toEqual(originalBefore); // the original is untouched
   });
 
   it('plans a full-only restore: nothing replayed, exactly the rows at the full', async () => {
