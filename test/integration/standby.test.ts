@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailboxDigest } from '../../src-main/engine/digest/mailbox-digest';
 import { fileTreeDigest } from '../../src-main/engine/digest/file-tree';
+import { decodeFileHeader } from '../../src-main/engine/redolog';
 import { failover } from '../../src-main/engine/standby/failover';
 import { runSchedule } from '../../src-main/engine/standby/schedule';
 import { takeSnapshot } from '../../src-main/engine/standby/snapshot';
@@ -40,7 +41,7 @@ afterAll(async () => {
 });
 
 describe('transfer to the standby', () => {
-  it('resumes a dump and a blob copy cut by a dropped SSH link, and the copies verify', async () => {
+  it('resumes a dump, a blob copy and a redo-log copy cut by a dropped SSH link, and the copies verify', async () => {
     const root = path.join(s.standbyInfo.zimbraHome, 'standby-ssh');
     const dropAfter = async (volume: StandbyVolume, n: number, size: number) => {
       const ssh = await s.sshToStandby();
@@ -98,6 +99,31 @@ describe('transfer to the standby', () => {
     expect(blobs.bytes).toBeGreaterThan(0);
     expect(blobs.bytes).toBeLessThan(sizes);
     expect(blobs.attempts).toBe(2);
+
+    await dropAfter('redolog', 2, 16 * 1024);
+    const redo = await resume('redolog');
+    expect(redo.complete).toBe(true);
+    const held = (await new StandbyDir(s.standby.transport, root).readRecord('redolog'))!.logs!;
+    const p = homePaths(s.primaryInfo.zimbraHome);
+    const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+    expect(held.map((l) => l.archiveName ?? 'redo.log')).toEqual([
+      ...fs.readdirSync(p.redoArchive).sort(),
+      'redo.log',
+    ]);
+    for (const log of held) {
+      const copy = fs.readFileSync(path.join(root, 'redolog', `seq-${log.seq}.log`));
+      expect(copy.length, `seq ${log.seq}`).toBe(log.size);
+      if (log.closed)
+        expect(sha(copy), log.archiveName!).toBe(
+          sha(fs.readFileSync(path.join(p.redoArchive, log.archiveName!))),
+        );
+      else {
+        // The live log: its bytes up to the cut, and a header that says so.
+        const live = fs.readFileSync(p.redoLog);
+        expect(sha(copy.subarray(512)), 'redo.log').toBe(sha(live.subarray(512, log.size)));
+        expect(decodeFileHeader(copy).fileSize).toBe(log.size);
+      }
+    }
   });
 });
 
