@@ -12,7 +12,7 @@ import { launchWorkerFromSource } from '../../src-main/jobs/launch-from-source';
 import type { Lab } from '../../src-main/lab/lab';
 import { MailboxSimulator } from '../../src-main/lab/simulator/simulator';
 import type { LabServerInfo } from '../../src-main/lab/types';
-import { withLab } from '../helpers/lab-fixture';
+import { digestAccount, ldapClient, pool, withLab } from '../helpers/lab-fixture';
 import {
   checkPrerequisites,
   haveChromium,
@@ -24,8 +24,9 @@ import {
 
 // The console as an administrator uses it, in Chromium over the web host, against a real lab
 // server (MariaDB, OpenLDAP, OpenSSH): add the server over SSH (confirming its host key), run a
-// full backup and watch it to the end, find it on the timeline, run an incremental, and prune by
-// age after looking at the preview. The backups run in real worker processes; the target is then
+// full backup and watch it to the end, find it on the timeline, run an incremental, plan a
+// restore and run it into a new account (compared by state digest with the original), and prune
+// by age after looking at the preview. The backups run in real worker processes; the target is then
 // read back with the engine's own session listing.
 const ADMIN_VIEW = { width: 1280, height: 860 };
 
@@ -224,6 +225,34 @@ describe.skipIf(!haveChromium && !mustRun)('the console against a lab server', (
     expect(command).toContain(`--host-key ${server.ssh.hostKeyFingerprint}`);
     expect(command).toContain(`-t ${target}`);
     await screenshot(page, '08c-restore-planner');
+
+    // Run it: into restored_<address>, as a job; the copy must hold what the original holds.
+    const db = pool(server);
+    const ldap = await ldapClient(server);
+    try {
+      const same = { normalizeIds: true, ignoreColumns: ['mailbox.comment', 'mailbox.group_id'] };
+      const original = await digestAccount(server, db, ldap, email, same);
+      await page.getByTestId('restore-run').click();
+      const card = page.locator('[data-testid=restore-plan] [data-testid=job-card]');
+      await card.locator('[data-testid=job-result]').waitFor({ timeout: 120_000 });
+      expect(await card.getAttribute('data-state'), await card.innerText()).toBe('succeeded');
+      expect(await card.getByTestId('result-restored').innerText()).toContain(`restored_${email}`);
+      await screenshot(page, '08d-restore-done');
+      const copy = await digestAccount(server, db, ldap, `restored_${email}`, same);
+      expect(copy.mailboxId).not.toBe(original.mailboxId);
+      // The copy's mailbox lives in another mboxgroup database: compare the tables by name.
+      const byTable = (rows: Record<string, unknown>) =>
+        Object.fromEntries(
+          Object.entries(rows).map(([table, r]) => [table.replace(/^mboxgroup\d+\./, 'mboxgroup.'), r]),
+        );
+      expect(byTable(copy.rows)).toEqual(byTable(original.rows));
+      expect(copy.blobs).toEqual(original.blobs);
+      // The original is untouched by it.
+      expect((await digestAccount(server, db, ldap, email, same)).digest).toBe(original.digest);
+    } finally {
+      await ldap.unbind().catch(() => undefined);
+      await db.end();
+    }
   });
 
   it('prunes by age: the preview shows what goes, on the timeline too, then it goes', async () => {
