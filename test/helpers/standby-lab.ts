@@ -97,6 +97,8 @@ export async function startStandbyLab(
       }
     },
     stop: async () => {
+      // After the primary was killed its database is gone: closing the simulator may not finish.
+      await Promise.race([sim.close().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
       await primary.close().catch(() => undefined);
       await standby.close().catch(() => undefined);
       await primaryDb.end().catch(() => undefined);
