@@ -109,7 +109,7 @@ async function main(): Promise<void> {
       `replay, 8 mailboxes in parallel, ${logs.length} log(s), ${(logBytes / 1048576).toFixed(1)} MiB:`,
     );
     console.log(
-      `  ${report.applied} committed ops applied (${report.alreadyPresent} already present, errors ${report.errors.length}) in ${replayMs.toFixed(0)} ms: ${opsPerSecond.toFixed(0)} ops/s (target >= 5000) ${opsPerSecond >= 5000 ? 'met' : 'NOT met'}`,
+      `  ${report.applied} committed ops applied in ${report.transactions} transactions (${report.alreadyPresent} already present, errors ${report.errors.length}) in ${replayMs.toFixed(0)} ms: ${opsPerSecond.toFixed(0)} ops/s (target >= 5000) ${opsPerSecond >= 5000 ? 'met' : 'NOT met'}`,
     );
     await access.close();
   } finally {

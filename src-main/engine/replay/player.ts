@@ -71,6 +71,8 @@ export interface ReplayReport {
   tornTails: Array<{ file: string; offset: number }>;
   errors: ReplayError[];
   mailboxes: number[];
+  /** Database transactions the ops were applied in (runs of one mailbox's ops). */
+  transactions: number;
   durationMs: number;
 }
 
@@ -192,6 +194,7 @@ class Replay {
       tornTails: [],
       errors: [],
       mailboxes: [],
+      transactions: 0,
       durationMs: 0,
     };
   }
@@ -332,6 +335,7 @@ class Replay {
       throw error;
     }
     for (const e of errors) this.error(box.mailboxId, e.op, e.message);
+    this.report.transactions++;
     this.report.applied += tally.applied;
     this.report.alreadyPresent += tally.present;
     this.report.skippedDeletes += tally.skippedDeletes;
