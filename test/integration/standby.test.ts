@@ -169,6 +169,23 @@ describe('mailvault standby', () => {
     expect(status.failoverFrom).toBe(taken.snapshots[0]!.takenAt);
     for (const v of ['mysql', 'blobs', 'index', 'redolog'])
       expect(status.volumes[v]!.lagMs).toBeGreaterThan(0);
+    // The same record read over SSH (the standby reached as a remote server).
+    const ssh = s.standbyInfo.ssh;
+    const remote = (await cli([
+      'standby',
+      'status',
+      '-s',
+      `ssh://${ssh.user}@${ssh.host}:${ssh.port}`,
+      '-i',
+      ssh.privateKeyPath,
+      '--host-key',
+      ssh.hostKeyFingerprint,
+      '--zimbra-home',
+      s.standbyInfo.zimbraHome,
+      ...where,
+    ])) as typeof status;
+    expect(remote.sets).toEqual(status.sets);
+    expect(remote.failoverFrom).toBe(status.failoverFrom);
     // Nothing is due again at once.
     const again = (await cli([
       'standby',
