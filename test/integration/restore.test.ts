@@ -137,6 +137,30 @@ async function indexDirOf(d: MailboxDigest): Promise<string> {
   return indexDir(volumeFromRow(rows[0]!), d.mailboxId);
 }
 
+describe('--skipDeletes', () => {
+  it('keeps every message deleted after the full: the messages at T and those deletes took', async () => {
+    const instant = r.instants[r.instants.length - 1]!;
+    const result = await runRestore(r.access, {
+      target: r.target,
+      accounts: [instant.email],
+      restoreToTime: instant.atMs,
+      skipDeletes: true,
+    });
+    expect(result.status).toBe('ok');
+    expect(result.replay!.skippedDeletes).toBeGreaterThan(0);
+    const messages = (d: MailboxDigest) =>
+      Object.values(Object.entries(d.rows).find(([t]) => t.endsWith('.mail_item'))![1])
+        .filter((row) => row.type === '5')
+        .map((row) => Number(row.id));
+    const after = messages(await r.digest(instant.email));
+    const atT = messages(instant.digest);
+    expect(after.length).toBeGreaterThan(atT.length);
+    expect(after).toEqual(expect.arrayContaining(atT));
+    // Put it back as it was at T for the tests that follow.
+    await runRestore(r.access, { target: r.target, accounts: [instant.email], restoreToTime: instant.atMs });
+  });
+});
+
 describe('replay errors', () => {
   it('leaves out only the op that fails, or stops at it with stopOnError', async () => {
     const [row] = (await r.db.query(
