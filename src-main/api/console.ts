@@ -10,7 +10,7 @@ import { restoreAccounts, restorePlan, restoreQuery } from './restore-planner';
 import type { SandboxServers } from './sandbox-servers';
 import { connectSpecOf } from './server-connect';
 import type { ServerStore } from './server-store';
-import { overviewOf, readTimeline, sessionDetail } from './timeline';
+import { overviewOf, readTimelineCached as readTimeline, sessionDetail } from './timeline';
 
 /**
  * The console's request handlers over its parts: saved servers (ServerStore), the built-in

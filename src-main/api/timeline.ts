@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { targetPaths } from '../engine/target/layout';
 import { listSessions, type SessionListing } from '../engine/target/session-list';
 import type {
   BackupOverview,
@@ -29,6 +31,34 @@ export async function readTimeline(
   });
   const sessions = listings.map(sessionInfo);
   return { sessions, ...redoCoverage(sessions), listings };
+}
+
+type Timeline = Awaited<ReturnType<typeof readTimeline>>;
+const cache = new Map<string, { stamp: string; timeline: Timeline }>();
+
+/**
+ * readTimeline, reusing the last answer while the target's sessions/, tmp/ and lock are unchanged:
+ * a commit, an abort, a delete or a new backup renames or creates entries there (changing the
+ * directories' mtime), so a server list refreshed on every event does not re-read thousands of
+ * manifests. A session in progress is always read again (its live status changes inside tmp/).
+ */
+export async function readTimelineCached(target: string, hostname: string | undefined): Promise<Timeline> {
+  const paths = targetPaths(target);
+  const mtime = (file: string) => {
+    try {
+      return String(fs.statSync(file).mtimeMs);
+    } catch {
+      return '-';
+    }
+  };
+  const stamp = [paths.sessions, paths.tmp, paths.root].map(mtime).join(':');
+  const key = `${target}\0${hostname ?? ''}`;
+  const hit = cache.get(key);
+  if (hit && hit.stamp === stamp && !hit.timeline.listings.some((s) => s.state === 'in progress'))
+    return hit.timeline;
+  const timeline = await readTimeline(target, hostname);
+  cache.set(key, { stamp, timeline });
+  return timeline;
 }
 
 export function sessionInfo(s: SessionListing): SessionInfo {

@@ -6,7 +6,7 @@ import type { SessionInfo } from '../../../src-main/api/contract';
 import { specOf } from '../../../src-main/api/prune';
 import type { SecretBox } from '../../../src-main/api/secrets';
 import { ServerStore } from '../../../src-main/api/server-store';
-import { overviewOf, redoCoverage } from '../../../src-main/api/timeline';
+import { overviewOf, readTimelineCached, redoCoverage } from '../../../src-main/api/timeline';
 import { ProgressMeter } from '../../../src-main/jobs/progress';
 
 const s = (over: Partial<SessionInfo> & Pick<SessionInfo, 'label' | 'type' | 'startMs'>): SessionInfo => ({
@@ -185,5 +185,25 @@ describe('saved servers and secrets', () => {
     });
     await servers.save({ ...plain, id: saved.id, ssh: { ...plain.ssh, host: 'mail3' } });
     expect((await servers.get(saved.id))?.hostname).toBeUndefined();
+  });
+});
+
+describe('timeline cache', () => {
+  it('answers again from memory while the target is unchanged, and reads it again after a change', async () => {
+    const target = fs.mkdtempSync(path.join(os.tmpdir(), 'mv-timeline-'));
+    try {
+      fs.mkdirSync(path.join(target, 'sessions'));
+      const first = await readTimelineCached(target, undefined);
+      expect(first.sessions).toEqual([]);
+      expect(await readTimelineCached(target, undefined)).toBe(first);
+      fs.mkdirSync(path.join(target, 'sessions', 'full-20260101.000000.000'));
+      const second = await readTimelineCached(target, undefined);
+      expect(second.sessions.map((s) => [s.label, s.status])).toEqual([
+        ['full-20260101.000000.000', 'invalid'],
+      ]);
+      expect(await readTimelineCached(target, undefined)).toBe(second);
+    } finally {
+      fs.rmSync(target, { recursive: true, force: true });
+    }
   });
 });
