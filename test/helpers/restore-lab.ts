@@ -39,6 +39,9 @@ export interface RestoreLab {
   target: string;
   full: Manifest;
   atFull: Map<string, MailboxDigest>;
+  /** The incremental taken mid-way, right after a rollover, and every account's digest then. */
+  incremental: Manifest;
+  atIncrement: Map<string, MailboxDigest>;
   instants: Instant[];
   emails: string[];
   digest(email: string, options?: Parameters<typeof digestAccount>[4]): Promise<MailboxDigest>;
@@ -95,13 +98,18 @@ export async function startRestoreLab(options: {
   }
   await sim.flushDeferred();
   const instants: Instant[] = [];
+  const atIncrement = new Map<string, MailboxDigest>();
+  let incremental: Manifest | undefined;
   const emails = [...sim.mailboxes.keys()].sort();
   for (let i = 0; i < options.operations; i++) {
     await sim.step();
     if (i % 25 === 0) await sim.flushDeferred();
     if (i === Math.floor(options.operations / 2)) {
       await sim.redo.rollover();
-      await runIncrementalBackup(access, { target, accounts: 'all', engineVersion: 'test' });
+      // Nothing runs between steps: every account as the logs up to this rollover leave it.
+      for (const email of [...sim.mailboxes.keys()]) atIncrement.set(email, await digest(email));
+      incremental = (await runIncrementalBackup(access, { target, accounts: 'all', engineVersion: 'test' }))
+        .manifest;
     }
     if (i % options.instantsEvery === options.instantsEvery - 1) {
       const email = emails[((i / options.instantsEvery) % emails.length) | 0]!;
@@ -126,6 +134,8 @@ export async function startRestoreLab(options: {
     target,
     full: full!,
     atFull,
+    incremental: incremental!,
+    atIncrement,
     instants,
     emails,
     digest,

@@ -137,6 +137,21 @@ async function indexDirOf(d: MailboxDigest): Promise<string> {
   return indexDir(volumeFromRow(rows[0]!), d.mailboxId);
 }
 
+describe('-restoreToIncrLabel and -restoreToRedoSeq', () => {
+  it('restore to the state the logs of an incremental leave, by its label or its last sequence', async () => {
+    const email = r.emails[1]!;
+    const last = r.incremental.redoLogs!.at(-1)!.seq;
+    for (const to of [{ restoreToIncrLabel: r.incremental.label }, { restoreToRedoSeq: last }]) {
+      const result = await runRestore(r.access, { target: r.target, accounts: [email], ...to });
+      expect(result.status, JSON.stringify(to)).toBe('ok');
+      expect(result.redo!.toSeq).toBe(last);
+      expect(diffWithoutIndex(r.atIncrement.get(email)!, await r.digest(email)), JSON.stringify(to)).toEqual(
+        [],
+      );
+    }
+  });
+});
+
 describe('--skipDeletes', () => {
   it('keeps every message deleted after the full: the messages at T and those deletes took', async () => {
     const instant = r.instants[r.instants.length - 1]!;
