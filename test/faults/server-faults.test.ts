@@ -194,6 +194,39 @@ describe('faults during a full backup', () => {
     await expectVerifies(target);
   });
 
+  it('a blob its rows refer to is gone from the server: that account fails naming the file, the others complete', async () => {
+    const store = path.join(server.zimbraHome, 'store');
+    const singles = fs
+      .readdirSync(store, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && e.name.endsWith('.msg'))
+      .map((e) => path.join(e.parentPath, e.name))
+      .filter((file) => fs.statSync(file).nlink === 1)
+      .sort();
+    expect(singles.length).toBeGreaterThan(5);
+    const victim = singles[Math.floor(singles.length / 2)]!;
+    const kept = fs.readFileSync(victim);
+    const target = newTarget('missing-blob');
+    fs.rmSync(victim);
+    try {
+      const result = await run(full(target, '--sync'));
+      expect(result.code, result.stdout + result.stderr).toBe(1);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      const sessions = await complete(target);
+      expect(sessions).toHaveLength(1);
+      const manifest = sessions[0]!.manifest!;
+      expect(manifest.status).toBe('completed with errors');
+      const failed = manifest.accounts.filter((a) => a.status === 'ERROR');
+      expect(failed).toHaveLength(1);
+      expect(failed[0]!.error).toContain('missing on the server');
+      expect(failed[0]!.error).toContain(victim);
+      expect(manifest.accounts.filter((a) => a.status === 'COMPLETED')).toHaveLength(emails.length - 1);
+      await expectAllActive();
+      await expectVerifies(target);
+    } finally {
+      fs.writeFileSync(victim, kept);
+    }
+  });
+
   it('an SSH host key that does not match is refused before anything is read; with none pinned a script is told to pin it', async () => {
     const target = newTarget('host-key');
     const ssh = [

@@ -8,6 +8,7 @@ import type { ServerAccess } from '../server/server-access';
 import { indexDir, mailboxDir, mailboxGroupDb, VOLUME_TYPE, type Volume } from '../server/volumes';
 import type { ZipMode } from '../target/manifest';
 import type { ManifestAccountInput, SessionWriter } from '../target/session-writer';
+import { missingBlobs } from './blob-check';
 import { FileSnapshot } from './file-snapshot';
 import { sharedBlobsTsv, type SharedBlobs } from './shared-blobs';
 import type { MaintenanceJournal } from './maintenance';
@@ -154,6 +155,21 @@ export async function captureAccount(
       endMs = Date.now();
     }
     if (!connection) throw new Error(`${account.email}: no database snapshot`);
+    if (blobs) {
+      const missing = await missingBlobs(
+        connection,
+        mailboxId,
+        context.mailboxGroups,
+        context.volumes,
+        blobs.heldNames(),
+      );
+      if (missing.length > 0)
+        throw new Error(
+          `${account.email}: ${missing.length} blob(s) its rows refer to are missing on the server: ${missing
+            .slice(0, 3)
+            .join(', ')}${missing.length > 3 ? ', …' : ''}`,
+        );
+    }
 
     for (const s of snapshots) {
       const result = await s.snapshot.finish();

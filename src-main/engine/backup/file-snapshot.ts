@@ -212,6 +212,14 @@ export class FileSnapshot {
     return { late: this.late.size, dropped: this.dropped.size };
   }
 
+  /** Every name the archive holds as of the catch-up, stored here or referred to elsewhere. */
+  heldNames(): Set<string> {
+    const names = new Set([...this.copied.keys()].filter((n) => !this.dropped.has(n)));
+    for (const name of this.late.keys()) names.add(name);
+    for (const name of this.links.keys()) names.add(name);
+    return names;
+  }
+
   /** Completes the staging archive as of the catch-up; returns it for the session to adopt. */
   async finish(): Promise<ArchiveResult> {
     const writer = this.writer;
