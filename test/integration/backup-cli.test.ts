@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../../src-main/engine/target/manifest';
-import { sessionDir } from '../../src-main/engine/target/layout';
+import { sessionDir, tmpSessionDir } from '../../src-main/engine/target/layout';
+import { readLiveStatus } from '../../src-main/engine/target/session-status';
 import type { Lab } from '../../src-main/lab/lab';
 import { MailboxSimulator } from '../../src-main/lab/simulator/simulator';
 import { withLab } from '../helpers/lab-fixture';
@@ -77,10 +78,16 @@ describe('mailvault zmbackup', () => {
 
   it('stops cleanly on zmbackupabort -lb: the session is kept, marked aborted, with the accounts done so far', async () => {
     const started = await cli(['zmbackup', '-f', '-a', 'all', ...server()], {
-      MAILVAULT_FAILPOINT: 'slow-maintenance:700',
+      MAILVAULT_FAILPOINT: 'slow-maintenance:2000',
     });
     const label = started.stdout.trim();
-    await new Promise((r) => setTimeout(r, 1500));
+    // Abort once an account is done, with ~10 s of slow windows still ahead: a cold CLI start
+    // (tsx compiling on a fresh clone) took longer than the whole backup with 700 ms windows.
+    for (const since = Date.now(); ; await new Promise((r) => setTimeout(r, 100))) {
+      const live = await readLiveStatus(tmpSessionDir(target, label));
+      if ((live?.accounts.done ?? 0) >= 1) break;
+      if (Date.now() - since > 60_000) throw new Error(`${label}: no account done within 60 s`);
+    }
     const aborted = await cli(['zmbackupabort', '-lb', label, '-t', target]);
     expect(aborted.code, aborted.stderr).toBe(0);
     expect(aborted.stdout.trim()).toBe(`${label} aborted`);
