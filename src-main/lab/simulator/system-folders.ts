@@ -1,8 +1,15 @@
 /**
  * The folders every new mailbox gets (Mailbox.java ID_FOLDER_*), with their parents and default
- * views (item type bytes). User items start at FIRST_USER_ID = 256.
+ * views (item type bytes). User items start at FIRST_USER_ID = 256. The list is the engine's own:
+ * the simulator creates mailboxes exactly as replay recreates them.
  */
-export const FIRST_USER_ID = 256;
+import {
+  FIRST_USER_ID,
+  flagBit,
+  SYSTEM_FOLDERS as ENGINE_SYSTEM_FOLDERS,
+} from '../../engine/replay/system-folders';
+
+export { FIRST_USER_ID, flagBit };
 export const FOLDER = { userRoot: 1, inbox: 2, trash: 3, junk: 4, sent: 5, drafts: 6, root: 11 } as const;
 export const ITEM_TYPE = {
   folder: 1,
@@ -22,24 +29,7 @@ export interface SystemFolder {
   view: number;
 }
 
-export const SYSTEM_FOLDERS: SystemFolder[] = [
-  { id: 11, name: 'ROOT', parent: 11, view: 0 },
-  { id: 1, name: 'USER_ROOT', parent: 11, view: 0 },
-  { id: 8, name: 'Tags', parent: 11, view: 3 },
-  { id: 9, name: 'Conversations', parent: 11, view: 4 },
-  { id: 17, name: 'Comments', parent: 11, view: 17 },
-  { id: 2, name: 'Inbox', parent: 1, view: 5 },
-  { id: 3, name: 'Trash', parent: 1, view: 0 },
-  { id: 4, name: 'Junk', parent: 1, view: 5 },
-  { id: 5, name: 'Sent', parent: 1, view: 5 },
-  { id: 6, name: 'Drafts', parent: 1, view: 5 },
-  { id: 7, name: 'Contacts', parent: 1, view: 6 },
-  { id: 10, name: 'Calendar', parent: 1, view: 11 },
-  { id: 13, name: 'Emailed Contacts', parent: 1, view: 6 },
-  { id: 14, name: 'Chats', parent: 1, view: 16 },
-  { id: 15, name: 'Tasks', parent: 1, view: 15 },
-  { id: 16, name: 'Briefcase', parent: 1, view: 8 },
-];
+export const SYSTEM_FOLDERS: readonly SystemFolder[] = ENGINE_SYSTEM_FOLDERS;
 
 /** Flag ids are negative; their bit in mail_item.flags is 1 << (-id - 1) (Flag.java). */
 export const FLAG = {
@@ -50,4 +40,3 @@ export const FLAG = {
   flagged: -6,
   unread: -10,
 } as const;
-export const flagBit = (flagId: number) => 1 << (-flagId - 1);
