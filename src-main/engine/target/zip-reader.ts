@@ -49,8 +49,9 @@ export class ZipReader {
   static async open(zipPath: string): Promise<ZipReader> {
     const fd = await promisify(fs.open)(zipPath, 'r');
     let zip: yauzl.ZipFile;
+    let size: number;
     try {
-      const { size } = await promisify(fs.fstat)(fd);
+      size = (await promisify(fs.fstat)(fd)).size;
       // decodeStrings off: names are decoded and checked here, strictly (backslashes kept, refused).
       const options = { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true };
       zip = await yauzl.fromRandomAccessReaderPromise(new BlockCachedReader(fd), size, options);
@@ -70,6 +71,7 @@ export class ZipReader {
         raws.push(raw);
       }
       refuseOverlaps(zipPath, raws);
+      refuseRatio(zipPath, entries, size);
     } catch (error) {
       zip.close();
       throw asCorrupt(zipPath, error);
@@ -211,6 +213,35 @@ function refuseOverlaps(zipPath: string, raws: yauzl.Entry[]): void {
         'overlaps another entry (a zip bomb)',
       );
   }
+}
+
+/**
+ * A zip bomb need not lie: one entry of zeros deflates about 1,000:1, and honestly declared sizes
+ * pass yauzl's size checks while extraction fills the disk. Mail does not compress like that
+ * (text 3-10:1, attachments are already compressed), so an entry, or the archive as a whole,
+ * declaring more than MAX_RATIO times its compressed bytes is refused at open, before anything
+ * is written. Small entries are let through (a short run of a repeated line can exceed the ratio
+ * and harms nothing).
+ */
+export const MAX_RATIO = 200;
+export const RATIO_FREE_BYTES = 4 * 2 ** 20;
+
+function refuseRatio(zipPath: string, entries: ZipEntryInfo[], archiveBytes: number): void {
+  let declared = 0;
+  for (const info of entries) {
+    declared += info.size;
+    if (info.size > RATIO_FREE_BYTES && info.size > MAX_RATIO * Math.max(1, info.compressedSize))
+      throw new UnsafeZipEntryError(
+        zipPath,
+        info.name,
+        `declares ${info.size} bytes from ${info.compressedSize} compressed (more than ${MAX_RATIO}:1: a zip bomb)`,
+      );
+  }
+  if (declared > 16 * RATIO_FREE_BYTES && declared > MAX_RATIO * Math.max(1, archiveBytes))
+    throw new CorruptArchiveError(
+      zipPath,
+      `its entries declare ${declared} bytes from a ${archiveBytes}-byte archive (more than ${MAX_RATIO}:1: a zip bomb)`,
+    );
 }
 
 function asCorrupt(zipPath: string, error: unknown): Error {
