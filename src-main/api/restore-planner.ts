@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { loadCatalog } from '../engine/catalog/catalog';
+import { loadCatalog } from '../engine/catalog/catalog-load';
 import { resolveAccount, UnknownAccountError, type AccountRef } from '../engine/plan/account-ref';
 import { NoFullBackupError, planRestore } from '../engine/plan/restore-plan';
 import { queryAccount } from '../engine/query/account-query';

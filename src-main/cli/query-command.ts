@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { loadCatalog, saveCatalog, type CatalogLoad, type CatalogPart } from '../engine/catalog/catalog';
+import type { CatalogPart } from '../engine/catalog/catalog';
+import { loadCatalog, saveCatalog, type CatalogLoad } from '../engine/catalog/catalog-load';
 import { resolveAccount, UnknownAccountError, type AccountRef } from '../engine/plan/account-ref';
 import { queryAccount, type AccountQueryResult, type RestorePoint } from '../engine/query/account-query';
 import { tmpSessions } from '../engine/query/live-sessions';

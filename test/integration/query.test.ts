@@ -5,7 +5,7 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFullBackup } from '../../src-main/engine/backup/full-backup';
 import { runIncrementalBackup } from '../../src-main/engine/backup/incremental-backup';
-import { loadCatalog } from '../../src-main/engine/catalog/catalog';
+import { loadCatalog } from '../../src-main/engine/catalog/catalog-load';
 import { resolveAccount } from '../../src-main/engine/plan/account-ref';
 import { planRestore } from '../../src-main/engine/plan/restore-plan';
 import { runRestore } from '../../src-main/engine/restore/run-restore';

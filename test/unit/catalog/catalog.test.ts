@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { catalogFile, loadCatalog } from '../../../src-main/engine/catalog/catalog';
+import { catalogFile } from '../../../src-main/engine/catalog/catalog-files';
+import { loadCatalog } from '../../../src-main/engine/catalog/catalog-load';
 import { decodeCatalog, isWellFormedSession } from '../../../src-main/engine/catalog/catalog-format';
 import { completeSessions } from '../../../src-main/engine/target/session-list';
 import { tempTarget, writeSession } from '../query/hand-made-target';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadCatalog } from '../../../src-main/engine/catalog/catalog';
+import { loadCatalog } from '../../../src-main/engine/catalog/catalog-load';
 import { resolveAccount } from '../../../src-main/engine/plan/account-ref';
 import { planRestore } from '../../../src-main/engine/plan/restore-plan';
 import { queryAccount } from '../../../src-main/engine/query/account-query';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../src-main/cli/main';
-import { loadCatalog } from '../../../src-main/engine/catalog/catalog';
+import { loadCatalog } from '../../../src-main/engine/catalog/catalog-load';
 import { tmpSessions } from '../../../src-main/engine/query/live-sessions';
 import { querySessions, type SessionFilter } from '../../../src-main/engine/query/session-query';
 import { formatRestoreTime } from '../../../src-main/engine/query/time-format';
