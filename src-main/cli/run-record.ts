@@ -25,6 +25,7 @@ export interface RunRecordFlags extends ServerFlags {
   mailTo?: string;
   mailFrom?: string;
   smtp?: string;
+  smtpAuthFile?: string;
   mailSubjectPrefix?: string;
   full?: boolean;
   incremental?: boolean;
@@ -42,7 +43,14 @@ export function addRunRecordOptions(command: Command): Command {
       'report recipients, comma-separated (default: zimbraBackupReportEmailRecipients)',
     )
     .option('--mail-from <address>', 'report sender (default: zimbraBackupReportEmailSender)')
-    .option('--smtp <host[:port]>', 'SMTP server for the report (default: zimbraSmtpHostname, port 25)')
+    .option(
+      '--smtp <[smtps://]host[:port]>',
+      'SMTP server for the report (default: zimbraSmtpHostname, port 25); smtps:// for implicit TLS (port 465)',
+    )
+    .option(
+      '--smtp-auth-file <file>',
+      'SMTP user (first line) and password (second line), a file only its owner can read',
+    )
     .option(
       '--mail-subject-prefix <text>',
       'report subject prefix (default: zimbraBackupReportEmailSubjectPrefix)',
@@ -122,7 +130,7 @@ export function recordedAction<F extends RunRecordFlags>(
 ): (flags: F) => Promise<void> {
   return async (flags: F) => {
     // Checked here, before an asynchronous backup starts its worker: bad input is exit 2 at once.
-    const mailFlag = (['mailTo', 'mailFrom', 'smtp', 'mailSubjectPrefix'] as const).find(
+    const mailFlag = (['mailTo', 'mailFrom', 'smtp', 'smtpAuthFile', 'mailSubjectPrefix'] as const).find(
       (f) => flags[f] !== undefined,
     );
     if (mailFlag && !flags.mailReport)

@@ -51,6 +51,7 @@ interface ScheduleFlags extends ServerFlags {
   mailTo?: string;
   mailFrom?: string;
   smtp?: string;
+  smtpAuthFile?: string;
   mailSubjectPrefix?: string;
   sync?: boolean;
   pull?: boolean;
@@ -119,6 +120,7 @@ function passThrough(flags: ScheduleFlags): { options: BackupOptions; given: str
     mailTo: flags.mailTo,
     mailFrom: flags.mailFrom,
     smtp: flags.smtp,
+    smtpAuthFile: flags.smtpAuthFile,
     mailSubjectPrefix: flags.mailSubjectPrefix,
   };
   const mailFlag = Object.entries(mail).find(([, v]) => v !== undefined);
@@ -136,6 +138,7 @@ function passThrough(flags: ScheduleFlags): { options: BackupOptions; given: str
   if (flags.mailTo) options.mailTo = flags.mailTo.split(',').map((a) => a.trim());
   if (flags.mailFrom) options.mailFrom = flags.mailFrom;
   if (flags.smtp) options.smtp = flags.smtp;
+  if (flags.smtpAuthFile) options.smtpAuthFile = flags.smtpAuthFile;
   if (flags.mailSubjectPrefix) options.mailSubjectPrefix = flags.mailSubjectPrefix;
   for (const [flag, on] of [
     ['-t', flags.target],
@@ -318,7 +321,11 @@ export function scheduleCommand(): Command {
     .option('--mail-report', 'mail a report after each run')
     .option('--mail-to <addresses>', 'report recipients, comma-separated')
     .option('--mail-from <address>', 'report sender')
-    .option('--smtp <host[:port]>', 'SMTP server for the report')
+    .option('--smtp <[smtps://]host[:port]>', 'SMTP server for the report (smtps:// for implicit TLS)')
+    .option(
+      '--smtp-auth-file <file>',
+      'SMTP user and password (two lines), on the machine that runs the backup',
+    )
     .option('--mail-subject-prefix <text>', 'report subject prefix')
     .option('--sync', 'accepted for Zimbra compatibility: scheduled runs always wait for the result')
     .option('--server <server>', 'local, ssh://user@host[:port], or lab[:N]', 'local')

@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { Client } from 'ldapts';
 
 /**
@@ -13,6 +15,14 @@ export interface ReportSettings {
   host: string;
   port: number;
   subjectPrefix: string;
+  /** Implicit TLS from the first byte (`--smtp smtps://host`, port 465), instead of STARTTLS. */
+  secure?: boolean;
+  /**
+   * A file on the machine that sends the mail: the SMTP user on its first line, the password on
+   * its second, readable by its owner only. The password is read just before sending, so it is
+   * never on a command line, in a crontab or in an attempt record.
+   */
+  authFile?: string;
 }
 
 export type PartialReportSettings = Partial<ReportSettings>;
@@ -28,6 +38,7 @@ export function reportFlags(flags: {
   mailFrom?: string;
   smtp?: string;
   mailSubjectPrefix?: string;
+  smtpAuthFile?: string;
 }): PartialReportSettings {
   const out: PartialReportSettings = {};
   if (flags.mailTo !== undefined) {
@@ -45,12 +56,20 @@ export function reportFlags(flags: {
     out.from = flags.mailFrom;
   }
   if (flags.smtp !== undefined) {
-    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(flags.smtp);
-    const port = m?.[2] === undefined ? 25 : Number(m[2]);
+    const m = /^(?:(smtps?):\/\/)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(flags.smtp);
+    const secure = m?.[1] === 'smtps';
+    const port = m?.[3] === undefined ? (secure ? 465 : 25) : Number(m[3]);
     if (!m || port < 1 || port > 65535)
-      throw new ReportSettingsError(`--smtp ${flags.smtp}: not host[:port]`);
-    out.host = m[1]!.replace(/^\[|\]$/g, '');
+      throw new ReportSettingsError(`--smtp ${flags.smtp}: not [smtps://]host[:port]`);
+    out.host = m[2]!.replace(/^\[|\]$/g, '');
     out.port = port;
+    if (secure) out.secure = true;
+  }
+  if (flags.smtpAuthFile !== undefined) {
+    // Read when the mail is sent (on the machine that sends it): only the path is checked here.
+    if (!path.isAbsolute(flags.smtpAuthFile) || /[\r\n]/.test(flags.smtpAuthFile))
+      throw new ReportSettingsError(`--smtp-auth-file ${flags.smtpAuthFile}: not an absolute path`);
+    out.authFile = flags.smtpAuthFile;
   }
   if (flags.mailSubjectPrefix !== undefined) {
     if (/[\r\n]/.test(flags.mailSubjectPrefix) || flags.mailSubjectPrefix.trim() === '')
@@ -117,5 +136,33 @@ export function resolveReportSettings(
     host: flags.host ?? directory.host ?? 'localhost',
     port: flags.port ?? directory.port ?? 25,
     subjectPrefix: flags.subjectPrefix ?? directory.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX,
+    // TLS goes with the host it was given for: the directory's zimbraSmtpHostname is plain SMTP.
+    ...(flags.secure && flags.host ? { secure: true } : {}),
+    ...(flags.authFile ? { authFile: flags.authFile } : {}),
   };
+}
+
+/**
+ * The SMTP credentials of an --smtp-auth-file: user on the first line, password on the second.
+ * Refused when group or others may read it (it holds a password) or when it is not two lines.
+ */
+export function readSmtpAuth(file: string): { user: string; pass: string } {
+  let stat: fs.Stats;
+  let text: string;
+  try {
+    stat = fs.statSync(file);
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ReportSettingsError(`--smtp-auth-file ${file}: ${(error as Error).message}`);
+  }
+  if ((stat.mode & 0o077) !== 0)
+    throw new ReportSettingsError(
+      `--smtp-auth-file ${file}: readable by others (mode ${(stat.mode & 0o777).toString(8)}); chmod 600 it`,
+    );
+  const [user, pass] = text.replace(/\r/g, '').split('\n');
+  if (!user || pass === undefined || pass === '')
+    throw new ReportSettingsError(
+      `--smtp-auth-file ${file}: give the user on the first line and the password on the second`,
+    );
+  return { user, pass };
 }

@@ -1,17 +1,22 @@
 import nodemailer from 'nodemailer';
 import { reportBody, reportSubject, type RunReport } from './report-content';
-import type { ReportSettings } from './report-settings';
+import { readSmtpAuth, type ReportSettings } from './report-settings';
 
 /**
  * Sends the report over SMTP with nodemailer: plain SMTP to the MTA the settings name (Zimbra's
- * own postfix on the server, usually), STARTTLS when it offers it. No credentials: a mail
- * server's MTA accepts mail from its own host.
+ * own postfix on the server, usually), STARTTLS when it offers it, with no credentials (a mail
+ * server's MTA accepts mail from its own host); or, for a relay that wants them, implicit TLS
+ * (smtps://, port 465) and a user and password from the --smtp-auth-file.
  */
 export async function sendReport(settings: ReportSettings, run: RunReport): Promise<{ messageId: string }> {
+  const auth = settings.authFile ? readSmtpAuth(settings.authFile) : undefined;
   const transport = nodemailer.createTransport({
     host: settings.host,
     port: settings.port,
-    secure: false,
+    secure: settings.secure === true,
+    ...(auth ? { auth } : {}),
+    // A password never crosses in clear: without implicit TLS, STARTTLS is then required.
+    requireTLS: auth !== undefined && settings.secure !== true,
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
     socketTimeout: 60_000,

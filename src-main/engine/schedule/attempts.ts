@@ -85,6 +85,8 @@ export async function startAttempt(
         status: outcome.exitCode === 0 && outcome.error === null ? 'succeeded' : 'failed',
       };
       await writeFileAtomic(file, `${JSON.stringify(attempt, null, 2)}\n`);
+      // Each finished run tidies the records; failing to is no reason to fail the run.
+      await pruneAttempts(target).catch(() => undefined);
       return attempt;
     },
   };
@@ -122,4 +124,35 @@ export async function listAttempts(target: string): Promise<ListedAttempt[]> {
     }
   }
   return out.sort((a, b) => a.startMs - b.startMs);
+}
+
+/** How long attempt records are kept, and how many of each server's newest are kept past that. */
+export const ATTEMPT_RETENTION = { maxAgeMs: 90 * 24 * 3600_000, keepNewestPerServer: 20 };
+
+/**
+ * Drops old attempt records, so a target under an hourly schedule does not gather thousands of
+ * them: every record younger than 90 days stays (the console's missed-run view looks back a week),
+ * and of older ones the newest 20 of each server stay, so a server backed up rarely keeps its
+ * history. A record still running is never removed. Returns the ids removed.
+ */
+export async function pruneAttempts(
+  target: string,
+  nowMs = Date.now(),
+  retention = ATTEMPT_RETENTION,
+): Promise<string[]> {
+  const all = await listAttempts(target);
+  const newestByServer = new Map<string, Set<string>>();
+  for (const a of [...all].reverse()) {
+    const kept = newestByServer.get(a.server) ?? new Set<string>();
+    if (kept.size < retention.keepNewestPerServer) kept.add(a.id);
+    newestByServer.set(a.server, kept);
+  }
+  const removed: string[] = [];
+  for (const a of all) {
+    if (a.status === 'running' || a.startMs >= nowMs - retention.maxAgeMs) continue;
+    if (newestByServer.get(a.server)?.has(a.id)) continue;
+    await fs.promises.rm(path.join(attemptsDir(target), `${a.id}.json`), { force: true });
+    removed.push(a.id);
+  }
+  return removed;
 }

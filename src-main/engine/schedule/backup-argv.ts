@@ -22,6 +22,7 @@ export function optionArgv(options: BackupOptions, accountsSeparator: 'words' | 
   if (options.mailTo?.length) argv.push('--mail-to', options.mailTo.join(','));
   if (options.mailFrom) argv.push('--mail-from', options.mailFrom);
   if (options.smtp) argv.push('--smtp', options.smtp);
+  if (options.smtpAuthFile) argv.push('--smtp-auth-file', options.smtpAuthFile);
   if (options.mailSubjectPrefix) argv.push('--mail-subject-prefix', options.mailSubjectPrefix);
   return argv;
 }
@@ -134,6 +135,9 @@ export function parseZmbackupArgv(argv: string[]): {
         break;
       case '--smtp':
         options.smtp = value();
+        break;
+      case '--smtp-auth-file':
+        options.smtpAuthFile = value();
         break;
       case '--mail-subject-prefix':
         options.mailSubjectPrefix = value();

@@ -25,6 +25,8 @@ export interface BackupOptions {
   mailTo?: string[];
   mailFrom?: string;
   smtp?: string;
+  /** A path only: the file (user and password) is read when the report is sent. */
+  smtpAuthFile?: string;
   mailSubjectPrefix?: string;
 }
 

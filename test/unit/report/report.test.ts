@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -195,5 +199,127 @@ describe('sending the report', () => {
         run(),
       ),
     ).rejects.toThrow(/ECONNREFUSED|connect/);
+  });
+});
+
+describe('SMTP auth and implicit TLS', () => {
+  // A relay that wants a login, over TLS from the first byte (port 465 style), with a
+  // certificate made for this test: the report logs in and is delivered; a wrong password is not.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mv-smtps-'));
+  const logins: string[] = [];
+  const received: ParsedMail[] = [];
+  let smtps: SMTPServer;
+  let plain: SMTPServer;
+  let securePort: number;
+  let plainPort: number;
+  const authFile = path.join(dir, 'smtp-auth');
+
+  const listen = async (server: SMTPServer) => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return (server.server.address() as { port: number }).port;
+  };
+
+  beforeAll(async () => {
+    const made = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-keyout',
+      path.join(dir, 'key.pem'),
+      '-out',
+      path.join(dir, 'cert.pem'),
+    ]);
+    if (made.status !== 0) throw new Error(`openssl: ${made.stderr.toString()}`);
+    const common = {
+      authMethods: ['PLAIN', 'LOGIN'],
+      onAuth(
+        auth: { username?: string; password?: string },
+        _s: unknown,
+        cb: (e: Error | null, r?: { user: string }) => void,
+      ) {
+        logins.push(String(auth.username));
+        if (auth.username === 'reports' && auth.password === 's3cret pass') cb(null, { user: 'reports' });
+        else cb(new Error('Invalid username or password'));
+      },
+      onData(stream: NodeJS.ReadableStream, _s: unknown, cb: (e?: Error | null) => void) {
+        simpleParser(stream as never)
+          .then((mail) => (received.push(mail), cb()))
+          .catch(cb);
+      },
+    };
+    smtps = new SMTPServer({
+      ...common,
+      secure: true,
+      key: fs.readFileSync(path.join(dir, 'key.pem')),
+      cert: fs.readFileSync(path.join(dir, 'cert.pem')),
+    } as never);
+    // Plain SMTP that offers no STARTTLS: a password must not go to it.
+    plain = new SMTPServer({ ...common, disabledCommands: ['STARTTLS'], allowInsecureAuth: true } as never);
+    securePort = await listen(smtps);
+    plainPort = await listen(plain);
+    fs.writeFileSync(authFile, 'reports\ns3cret pass\n', { mode: 0o600 });
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => smtps.close(() => resolve()));
+    await new Promise<void>((resolve) => plain.close(() => resolve()));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads smtps:// as implicit TLS on 465 by default, and the auth file as a path', () => {
+    expect(reportFlags({ smtp: 'smtps://relay.x.example' })).toEqual({
+      host: 'relay.x.example',
+      port: 465,
+      secure: true,
+    });
+    expect(reportFlags({ smtp: 'smtp://relay.x.example:587' })).toEqual({
+      host: 'relay.x.example',
+      port: 587,
+    });
+    expect(reportFlags({ smtpAuthFile: '/etc/mailvault/smtp' })).toEqual({ authFile: '/etc/mailvault/smtp' });
+    for (const bad of [{ smtp: 'smtpx://h' }, { smtp: 'smtps://' }, { smtpAuthFile: 'relative/file' }])
+      expect(() => reportFlags(bad)).toThrow(ReportSettingsError);
+    // TLS is for the host it was given with, not for the directory's plain MTA.
+    expect(resolveReportSettings({ to: ['a@x.example'], secure: true }, { host: 'mta' })).not.toHaveProperty(
+      'secure',
+    );
+  });
+
+  it('logs in over implicit TLS with the user and password of the auth file', async () => {
+    const settings = resolveReportSettings(
+      {
+        to: ['ops@x.example'],
+        ...reportFlags({ smtp: `smtps://127.0.0.1:${securePort}`, smtpAuthFile: authFile }),
+      },
+      {},
+    )!;
+    await sendReport(settings, run());
+    expect(logins).toContain('reports');
+    expect(received.at(-1)?.subject).toBe('Mailvault Backup Report: SUCCESS');
+  });
+
+  it('a wrong password, a file others can read, or a server without TLS: not sent', async () => {
+    const count = received.length;
+    const settings = { to: ['ops@x.example'], from: 'b@x.example', host: '127.0.0.1', subjectPrefix: 'P' };
+    const wrong = path.join(dir, 'wrong');
+    fs.writeFileSync(wrong, 'reports\nnot it\n', { mode: 0o600 });
+    await expect(
+      sendReport({ ...settings, port: securePort, secure: true, authFile: wrong }, run()),
+    ).rejects.toThrow(/Invalid username or password|535/);
+    fs.chmodSync(wrong, 0o644);
+    await expect(
+      sendReport({ ...settings, port: securePort, secure: true, authFile: wrong }, run()),
+    ).rejects.toThrow(/readable by others/);
+    const before = logins.length;
+    await expect(sendReport({ ...settings, port: plainPort, authFile }, run())).rejects.toThrow(
+      /STARTTLS|TLS/,
+    );
+    expect(logins.length).toBe(before); // the password was never offered in clear
+    expect(received.length).toBe(count);
   });
 });

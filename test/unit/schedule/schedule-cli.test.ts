@@ -55,7 +55,15 @@ describe('zmschedulebackup bad input', () => {
       ['-R', '--mail-report', '--mail-to', 'nobody', 'f', '0 1 * * 6'],
       '--mail-to nobody: nobody is not a mail address',
     ],
-    [['-R', '--mail-report', '--smtp', 'mx:70000', 'f', '0 1 * * 6'], '--smtp mx:70000: not host[:port]'],
+    [
+      ['-R', '--mail-report', '--smtp', 'mx:70000', 'f', '0 1 * * 6'],
+      '--smtp mx:70000: not [smtps://]host[:port]',
+    ],
+    [
+      ['-R', '--mail-report', '--smtp-auth-file', 'smtp-auth', 'f', '0 1 * * 6'],
+      '--smtp-auth-file smtp-auth: not an absolute path',
+    ],
+    [['-R', '--smtp-auth-file', '/etc/smtp', 'f', '0 1 * * 6'], '--smtp-auth-file needs --mail-report'],
     [['-R', '--crontab-user', 'root;id', 'f', '0 1 * * 6'], '--crontab-user root;id: not a user name'],
   ])('%j: one line naming the value, exit 2', async (args, message) => {
     const code = await main(['zmschedulebackup', ...args, ...unreachable]);

@@ -214,3 +214,17 @@ describe('crontab lines', () => {
     expect(() => parseCronLine('0 1 * * * /m zmbackup -f -a all')).toThrow(/no --zimbra-home/);
   });
 });
+
+describe('report options in the crontab line', () => {
+  it('keeps smtps:// and the auth file path (never a password) through the line and back', async () => {
+    const { cronLine, parseCronLine } = await import('../../../src-main/engine/schedule/cron-line');
+    const entry = {
+      kind: 'full' as const,
+      cron: '0 1 * * 6',
+      options: { mailReport: true, smtp: 'smtps://relay.x.example', smtpAuthFile: '/etc/mailvault/smtp' },
+    };
+    const line = cronLine(entry, { kind: 'local', zimbraHome: '/opt/zimbra' }, '/usr/bin/mailvault');
+    expect(line).toContain("'--smtp-auth-file' '/etc/mailvault/smtp'");
+    expect(parseCronLine(line).entry).toEqual(entry);
+  });
+});
