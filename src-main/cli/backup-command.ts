@@ -21,6 +21,7 @@ import {
   type ServerFlags,
   type ServerProfile,
 } from './server-option';
+import { inheritPassphrase, resolveKeyPassphrase } from './key-passphrase';
 import { UsageError } from './usage-error';
 import { addRunRecordOptions, recordedAction } from './run-record';
 
@@ -44,6 +45,8 @@ interface BackupFlags extends ServerFlags {
   worker?: boolean;
   del?: string;
   dryRun?: boolean;
+  /** Worker only: the parent sends the key's passphrase, typed at its terminal, as the first message. */
+  passphraseIpc?: boolean;
 }
 
 // What Zimbra's addresses are made of (ASCII dot-atom @ host name): no quotes, spaces, shell or
@@ -300,6 +303,12 @@ async function runHere(
 
 /** The worker half of an asynchronous backup: tells its parent the label, then works alone. */
 async function runAsWorker(flags: BackupFlags): Promise<number> {
+  if (flags.passphraseIpc)
+    inheritPassphrase(
+      await new Promise<string>((resolve) =>
+        process.once('message', (m) => resolve(String((m as { passphrase?: unknown }).passphrase ?? ''))),
+      ),
+    );
   const abort = new AbortController();
   process.on('SIGTERM', () => abort.abort());
   process.on('SIGINT', () => abort.abort());
@@ -321,16 +330,20 @@ async function runAsWorker(flags: BackupFlags): Promise<number> {
 
 /** Starts the detached worker and returns once it has a label (or has failed before one). */
 async function startWorker(flags: BackupFlags, argv: string[]): Promise<number> {
-  const { target } = validate(flags); // bad input fails here, before anything starts
+  const { target, profile } = validate(flags); // bad input fails here, before anything starts
+  // An encrypted key is opened here, at the terminal: the worker has none to ask at.
+  await resolveKeyPassphrase(profile);
+  const typed = profile.kind === 'ssh' && profile.passphrase !== undefined && !profile.passphraseFile;
   const logs = path.join(targetPaths(target).root, 'logs');
   fs.mkdirSync(logs, { recursive: true });
   const log = fs.openSync(path.join(logs, `worker-${Date.now()}-${process.pid}.log`), 'a', 0o600);
-  const child = fork(process.argv[1]!, [...argv, '--worker'], {
+  const child = fork(process.argv[1]!, [...argv, '--worker', ...(typed ? ['--passphrase-ipc'] : [])], {
     detached: true,
     stdio: ['ignore', log, log, 'ipc'],
     execArgv: process.execArgv,
   });
   fs.closeSync(log);
+  if (typed && profile.kind === 'ssh') child.send({ passphrase: profile.passphrase });
   const reply = await new Promise<{ label?: string; error?: string; usage?: boolean }>((resolve) => {
     child.once('message', (m) => resolve(m as never));
     child.once('exit', (code) =>
@@ -366,7 +379,8 @@ export function backupCommand(argv: readonly string[]): Command {
     .option('--excludeBlobs', 'leave out message blobs')
     .option('--excludeSearchIndex', 'leave out the search index')
     .option('--json', 'print JSON')
-    .addOption(new Option('--worker').hideHelp());
+    .addOption(new Option('--worker').hideHelp())
+    .addOption(new Option('--passphrase-ipc').hideHelp());
   addServerOptions(command, false);
   addRunRecordOptions(command);
   const act = async (flags: BackupFlags) => {

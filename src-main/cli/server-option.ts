@@ -6,6 +6,7 @@ import { openServerAccess, type ServerAccess } from '../engine/server/server-acc
 import { openTransport, type Transport } from '../engine/transport';
 import { labInfoFromDir, labIsRunning } from '../lab/lab';
 import { DEFAULT_LAB_DIR } from '../lab/sandbox';
+import { readPassphraseFile, resolveKeyPassphrase } from './key-passphrase';
 import { UsageError } from './usage-error';
 
 /**
@@ -18,6 +19,8 @@ export interface ServerFlags {
   identity?: string;
   hostKey?: string;
   zimbraHome?: string;
+  /** A file whose first line is the passphrase of the -i key (never on the command line). */
+  passphraseFile?: string;
 }
 
 export type ServerProfile =
@@ -28,6 +31,10 @@ export type ServerProfile =
       port: number;
       username: string;
       identity?: string;
+      /** Where the key's passphrase is, if it is encrypted (resolveKeyPassphrase reads it). */
+      passphraseFile?: string;
+      /** The key's passphrase once known (from the file, a prompt, or the parent of a worker). */
+      passphrase?: string;
       hostKey?: string;
       zimbraHome: string;
       name: string;
@@ -40,6 +47,10 @@ export function addServerOptions(command: Command, shortIdentity = true): Comman
     .option(
       shortIdentity ? '-i, --identity <file>' : '--identity <file>',
       'SSH private key (default: the SSH agent)',
+    )
+    .option(
+      '--passphrase-file <file>',
+      'passphrase of an encrypted -i key, its first line (default: asked at a terminal)',
     )
     .option('--host-key <fingerprint>', 'pin the SSH host key (SHA256:… as ssh-keygen -lf prints it)')
     .option('--zimbra-home <dir>', 'where Zimbra is installed on the server (default /opt/zimbra)');
@@ -130,6 +141,13 @@ export function parseServer(flags: ServerFlags): ServerProfile {
       throw new UsageError(`-s ${flags.server}: ${decodeURIComponent(url.username)} is not a user name`);
     if (url.port === '0') throw new UsageError(`-s ${flags.server}: port 0 is not a port`);
     if (flags.identity !== undefined) checkKeyFile(flags.identity);
+    if (flags.passphraseFile !== undefined) {
+      if (flags.identity === undefined)
+        throw new UsageError(
+          `--passphrase-file ${flags.passphraseFile}: only with -i (the agent holds its own keys)`,
+        );
+      readPassphraseFile(flags.passphraseFile);
+    }
     if (flags.hostKey !== undefined && !/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(flags.hostKey))
       throw new UsageError(`--host-key ${flags.hostKey}: not a SHA256:<base64> fingerprint`);
     return {
@@ -138,6 +156,7 @@ export function parseServer(flags: ServerFlags): ServerProfile {
       port: url.port ? Number(url.port) : 22,
       username: decodeURIComponent(url.username || 'root'),
       identity: flags.identity,
+      passphraseFile: flags.passphraseFile,
       hostKey: flags.hostKey,
       zimbraHome,
       name: url.hostname,
@@ -173,6 +192,7 @@ function transportFor(profile: ServerProfile): Promise<Transport> {
       port: profile.port,
       username: profile.username,
       privateKeyPath: profile.identity,
+      passphrase: profile.passphrase,
       hostKeyFingerprint: profile.hostKey,
     },
     { onUnknownHostKey: (fingerprint) => askAboutHostKey(address, fingerprint) },
@@ -180,6 +200,7 @@ function transportFor(profile: ServerProfile): Promise<Transport> {
 }
 
 export async function openServer(profile: ServerProfile): Promise<ServerAccess> {
+  await resolveKeyPassphrase(profile);
   const transport = await transportFor(profile).catch((error: unknown) => {
     // An unpinned key with no one at a terminal is for the user to fix (--host-key): exit 2.
     const cause = (error as { cause?: unknown } | undefined)?.cause;
