@@ -5,6 +5,13 @@ import { Command } from 'commander';
 import type { RowDataPacket } from 'mysql2/promise';
 import { givenRedoLogs, selectLogs, serverRedoLogs } from '../engine/replay/log-files';
 import { playRedo, ReplayStoppedError } from '../engine/replay/player';
+import {
+  acquirePlayRedoLock,
+  checkMailboxdStopped,
+  PlayRedoRefusedError,
+  zimbraLogDirectory,
+  type PlayRedoLock,
+} from '../engine/replay/playredo-guard';
 import { serverReplayBase } from '../engine/replay/server-replay';
 import { mailboxGroupDb } from '../engine/server/volumes';
 import { positiveInteger, timeArgument } from './restore-command';
@@ -16,7 +23,8 @@ import { UsageError } from './usage-error';
  * redo.log (or exactly --logfiles, in the order given) onto its database and blob store, over
  * the restore's replay engine: committed ops only, prepared at or after --fromTime, committed at
  * or before --toTime, within --fromSeq..--toSeq, one mailbox (--mailboxId) or all in parallel.
- * Errors are reported and skipped unless --stopOnError. Run it with mailboxd stopped, as Zimbra's.
+ * Errors are reported and skipped unless --stopOnError. Like Zimbra's wrapper it refuses to run
+ * while mailboxd is up, and holds <zimbra_log_directory>/zmplayredo.pid while it runs.
  */
 interface PlayFlags extends ServerFlags {
   fromTime?: string;
@@ -65,8 +73,13 @@ export function playRedoCommand(): Command {
         })
       : null;
     const server = await openServer(parseServer(flags));
+    let lock: PlayRedoLock | null = null;
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mv-playredo-'));
     try {
+      // As Zimbra's wrapper: never into a live mailboxd, never two runs at once.
+      const logDir = zimbraLogDirectory(server);
+      await checkMailboxdStopped(server, logDir);
+      lock = await acquirePlayRedoLock(server, logDir);
       const ldap = await server.ldap();
       try {
         const base = await serverReplayBase(server, ldap);
@@ -121,9 +134,11 @@ export function playRedoCommand(): Command {
       }
     } catch (error) {
       if (error instanceof ReplayStoppedError) throw new Error(`stopped: ${error.message}`);
+      if (error instanceof PlayRedoRefusedError) throw new Error(`nothing replayed: ${error.message}`);
       throw error;
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
+      await lock?.release().catch(() => undefined);
       await server.close();
     }
   });

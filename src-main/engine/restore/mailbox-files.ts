@@ -21,12 +21,22 @@ export interface FilesRestored {
   bytes: number;
 }
 
+/**
+ * Removes a mailbox's folders before its files are restored. What the restore excludes
+ * (--excludeBlobs: the message volumes; --excludeSearchIndex: the index volume) is left as it is:
+ * excluding a component means not touching it, not losing it.
+ */
 export async function removeMailboxFiles(
   files: ServerFiles,
   volumes: Volume[],
   mailboxId: number,
+  keep: { blobs?: boolean; index?: boolean } = {},
 ): Promise<void> {
-  for (const volume of volumes) await files.removeTree(mailboxDir(volume, mailboxId));
+  for (const volume of volumes) {
+    const isIndex = volume.type === VOLUME_TYPE.index;
+    if ((isIndex && keep.index) || (!isIndex && keep.blobs)) continue;
+    await files.removeTree(mailboxDir(volume, mailboxId));
+  }
 }
 
 class SessionReader {

@@ -206,7 +206,11 @@ export async function restoreAccountFromFull(
       await c.query('SET FOREIGN_KEY_CHECKS = 1').catch(() => undefined);
     }
     await ctx.failpoint?.('rows');
-    for (const id of new Set([...own, mailboxId])) await removeMailboxFiles(ctx.files, ctx.volumes, id);
+    for (const id of new Set([...own, mailboxId]))
+      await removeMailboxFiles(ctx.files, ctx.volumes, id, {
+        blobs: ctx.excludeBlobs,
+        index: ctx.excludeSearchIndex,
+      });
     loaded.files = await restoreMailboxFiles({
       target: ctx.target,
       manifest: planned.manifest,

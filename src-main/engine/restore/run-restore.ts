@@ -10,7 +10,7 @@ import { acquireLock } from '../target/lock';
 import { targetPaths } from '../target/layout';
 import { restoreDirectorySkeleton } from './directory-restore';
 import { requestReindex } from './reindex';
-import { restoreAccountFromFull, type LoadedAccount } from './restore-account';
+import { AccountNotOnServerError, restoreAccountFromFull, type LoadedAccount } from './restore-account';
 import { planRestore } from './restore-plan';
 import { restoreSystemData, type SystemRestore } from './system-restore';
 
@@ -176,13 +176,23 @@ export async function runRestore(server: ServerAccess, options: RestoreOptions):
           entry.indexFiles = account.files?.index;
           if (options.createAccount) entry.restoredAs = { email: account.email, zimbraId: account.zimbraId };
         } catch (error) {
-          entry.status = 'error';
           entry.error = (error as Error).message;
+          // Deleted from the directory since the backup: --skipDeletedAccounts (and -a all) pass over it.
+          if (error instanceof AccountNotOnServerError && skipMissing) {
+            entry.status = 'skipped';
+            progress(`${planned.email}: skipped: ${entry.error}`);
+            continue;
+          }
+          entry.status = 'error';
           result.status = 'err';
           if (stop()) break;
         }
       }
 
+    // --excludeSearchIndex leaves the index as it was, which no longer matches the restored rows.
+    if (options.excludeSearchIndex)
+      for (const a of loaded)
+        if (a.replay) result.reindex.push({ email: a.email, ...(await requestReindex(server, a.email)) });
     const replayed = loaded.filter((a) => a.replay !== null);
     if (plan.redo && replayed.length > 0 && !stop()) {
       const candidates = await targetRedoLogs(options.target);
@@ -214,7 +224,7 @@ export async function runRestore(server: ServerAccess, options: RestoreOptions):
         result.warnings.push(`redo: mailbox ${e.mailboxId} ${e.op}: ${e.message}`);
       // Lucene files are mailboxd's to write: the index is the full's, and a reindex brings it level.
       for (const a of replayed)
-        if (result.replay.mailboxes.includes(a.replay!.mailboxId))
+        if (!options.excludeSearchIndex && result.replay.mailboxes.includes(a.replay!.mailboxId))
           result.reindex.push({ email: a.email, ...(await requestReindex(server, a.email)) });
     }
     return result;
