@@ -1,6 +1,13 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import type { Client } from 'ldapts';
+import type { Lab } from '../../src-main/lab/lab';
+import { accountStatus } from '../../src-main/lab/simulator/accounts';
+import { MailboxSimulator } from '../../src-main/lab/simulator/simulator';
+import type { LabServerInfo } from '../../src-main/lab/types';
+import { ldapClient, withLab } from '../helpers/lab-fixture';
 
 /** Shared by the fault tests: seeded randomness, target trees, and the CLI as a child process. */
 const ROOT = path.resolve(__dirname, '../..');
@@ -75,4 +82,73 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * The setup the lab-backed fault and crash tests share: one lab server with accounts and mail,
+ * an LDAP client to read account status, and a scratch directory. Each test keeps its own
+ * assertions; `stop` is safe from afterAll even if start failed half-way.
+ */
+export interface FaultLab {
+  lab: Lab;
+  server: LabServerInfo;
+  ldap: Client;
+  emails: string[];
+  work: string;
+  /** Emails of the accounts in maintenance now. */
+  inMaintenance(): Promise<string[]>;
+  /** `zmbackup -f -a all` on the lab server, local, into `target`. */
+  full(target: string, ...more: string[]): string[];
+  /** Replaces the LDAP client (after slapd was restarted). */
+  reconnect(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startFaultLab(options: {
+  seed: string;
+  accounts: string[];
+  messages: number;
+}): Promise<FaultLab> {
+  const lab = await withLab({ servers: 1 });
+  const server = lab.info.servers[0]!;
+  const sim = await MailboxSimulator.open(server, { seed: options.seed });
+  const emails = (await sim.provision(options.accounts)).map((m) => m.email);
+  await sim.populate(options.messages);
+  await sim.close();
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), `mv-${options.seed}-`));
+  const handle: FaultLab = {
+    lab,
+    server,
+    ldap: await ldapClient(server),
+    emails,
+    work,
+    async inMaintenance() {
+      const out: string[] = [];
+      for (const email of emails) if ((await accountStatus(handle.ldap, email)) === 'maintenance') out.push(email);
+      return out;
+    },
+    full: (target, ...more) => [
+      'zmbackup',
+      '-f',
+      '-a',
+      'all',
+      '-s',
+      'local',
+      '--zimbra-home',
+      server.zimbraHome,
+      '-t',
+      target,
+      ...more,
+    ],
+    async reconnect() {
+      await handle.ldap.unbind().catch(() => undefined);
+      handle.ldap = await ldapClient(server);
+    },
+    async stop() {
+      await handle.ldap.unbind().catch(() => undefined);
+      await lab.stop();
+      fs.rmSync(work, { recursive: true, force: true });
+    },
+  };
+  return handle;
 }

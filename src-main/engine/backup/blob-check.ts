@@ -7,7 +7,8 @@ import { blobPath, mailboxDir, mailboxGroupDb, type Volume } from '../server/vol
  * the store's files; a blob gone from the server (a failed disk, an administrator's `rm`) would
  * otherwise leave a session that says "completed" while a message can never be restored. Read
  * on the maintenance snapshot's connection, so rows and files are of the same instant.
- * Only current items (mail_item) are checked; older revisions (table revision) are not yet.
+ * Checked: current items (mail_item) and the older revisions of documents (table revision,
+ * each with its own blob `<item>-<mod_content>.msg` on its own `locator` volume).
  */
 export async function missingBlobs(
   connection: PoolConnection,
@@ -18,27 +19,44 @@ export async function missingBlobs(
 ): Promise<string[]> {
   const groupDb = mailboxGroupDb(mailboxId, mailboxGroups);
   const [columns] = await connection.query<RowDataPacket[]>(
-    `SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS
-      WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'mail_item' AND COLUMN_NAME IN ('locator', 'volume_id')`,
+    `SELECT TABLE_NAME AS tbl, COLUMN_NAME AS name FROM information_schema.COLUMNS
+      WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN ('mail_item', 'revision')
+        AND COLUMN_NAME IN ('locator', 'volume_id')`,
     [groupDb],
   );
+  const missing: string[] = [];
+  const check = (rows: RowDataPacket[], what: (row: RowDataPacket) => string): void => {
+    for (const row of rows) {
+      const volume = volumes.find((v) => String(v.id) === String(row.volume));
+      if (!volume) {
+        missing.push(`${what(row)} (volume ${String(row.volume)} unknown)`);
+        continue;
+      }
+      const file = blobPath(volume, mailboxId, Number(row.id), Number(row.mod_content));
+      const name = `${volume.id}/${path.relative(mailboxDir(volume, mailboxId), file)}`;
+      if (!held.has(name)) missing.push(file);
+    }
+  };
   // ZCS 8+ keeps the volume id as text in `locator`; older schemas had `volume_id`.
-  const volumeColumn = columns.some((c) => c.name === 'locator') ? 'locator' : 'volume_id';
-  const [rows] = await connection.query<RowDataPacket[]>(
-    `SELECT id, mod_content, \`${volumeColumn}\` AS volume FROM \`${groupDb}\`.mail_item
+  const volumeColumn = (table: string): string | null => {
+    const names = columns.filter((c) => c.tbl === table).map((c) => String(c.name));
+    return names.includes('locator') ? 'locator' : names.includes('volume_id') ? 'volume_id' : null;
+  };
+  const [items] = await connection.query<RowDataPacket[]>(
+    `SELECT id, mod_content, \`${volumeColumn('mail_item') ?? 'locator'}\` AS volume FROM \`${groupDb}\`.mail_item
       WHERE mailbox_id = ? AND blob_digest IS NOT NULL`,
     [mailboxId],
   );
-  const missing: string[] = [];
-  for (const row of rows) {
-    const volume = volumes.find((v) => String(v.id) === String(row.volume));
-    if (!volume) {
-      missing.push(`item ${row.id} (volume ${String(row.volume)} unknown)`);
-      continue;
-    }
-    const file = blobPath(volume, mailboxId, Number(row.id), Number(row.mod_content));
-    const name = `${volume.id}/${path.relative(mailboxDir(volume, mailboxId), file)}`;
-    if (!held.has(name)) missing.push(file);
+  check(items, (row) => `item ${row.id}`);
+  // A schema without the table (or without a volume column in it) has no revisions to check.
+  const revisionVolume = volumeColumn('revision');
+  if (revisionVolume) {
+    const [revisions] = await connection.query<RowDataPacket[]>(
+      `SELECT item_id AS id, version, mod_content, \`${revisionVolume}\` AS volume FROM \`${groupDb}\`.revision
+        WHERE mailbox_id = ? AND blob_digest IS NOT NULL`,
+      [mailboxId],
+    );
+    check(revisions, (row) => `item ${row.id} revision ${row.version}`);
   }
   return missing;
 }
