@@ -10,6 +10,7 @@ import type { ZipMode } from '../target/manifest';
 import type { ManifestAccountInput, SessionWriter } from '../target/session-writer';
 import { missingBlobs } from './blob-check';
 import { FileSnapshot } from './file-snapshot';
+import type { MailboxCache } from './mailbox-cache';
 import { sharedBlobsTsv, type SharedBlobs } from './shared-blobs';
 import type { MaintenanceJournal } from './maintenance';
 import { dumpFooter, dumpHeader, dumpTableRows } from './sql-dump';
@@ -38,6 +39,9 @@ export interface AccountBackupContext {
   tables: Map<string, MailboxTable[]>;
   /** Hard-linked blobs already stored in this session by completed accounts. */
   shared: SharedBlobs;
+  /** mailboxd's account cache, flushed around each window; null when mailboxd does not run. */
+  mailboxCache?: MailboxCache | null;
+  onWarning?: (message: string) => void;
 }
 
 async function mailboxIdOf(context: AccountBackupContext, zimbraId: string): Promise<number | null> {
@@ -55,6 +59,12 @@ async function tablesOf(context: AccountBackupContext, groupDb: string): Promise
     context.tables.set(groupDb, tables);
   }
   return tables;
+}
+
+/** Makes mailboxd see the status just written (see mailbox-cache.ts); a failure is a warning. */
+async function flushCache(context: AccountBackupContext, account: DirectoryAccount): Promise<void> {
+  const warning = await context.mailboxCache?.flush(account.zimbraId);
+  if (warning) context.onWarning?.(`${account.email}: ${warning}`);
 }
 
 async function openSnapshot(context: AccountBackupContext): Promise<PoolConnection> {
@@ -143,6 +153,7 @@ export async function captureAccount(
     await context.journal.enter(context.ldap, account);
     let endMs: number;
     try {
+      await flushCache(context, account);
       await context.inMaintenance?.(account);
       // The window is as long as the slowest of these, not their sum.
       const opening = openSnapshot(context);
@@ -153,6 +164,7 @@ export async function captureAccount(
     } finally {
       await context.journal.leave(context.ldap, account.dn);
       endMs = Date.now();
+      await flushCache(context, account);
     }
     if (!connection) throw new Error(`${account.email}: no database snapshot`);
     if (blobs) {

@@ -12,6 +12,8 @@ import { SessionWriter, type ManifestAccountInput } from '../target/session-writ
 import { captureAccount, type AccountBackupContext, type CapturedAccount } from './account-backup';
 import { currentRedoSeq, deleteOnRolloverWarning } from './redo-archive';
 import { SharedBlobs } from './shared-blobs';
+import { mailboxdCache } from './mailbox-cache';
+import { zimbraLogDirectory } from '../replay/playredo-guard';
 import { JOURNAL_FILE, MaintenanceJournal, recoverMaintenance } from './maintenance';
 import { backupDirectory, backupSystem } from './system-backup';
 
@@ -165,6 +167,8 @@ export async function runFullBackup(server: ServerAccess, options: FullBackupOpt
       inMaintenance: options.inMaintenance,
       tables: new Map(),
       shared: new SharedBlobs(),
+      mailboxCache: await mailboxdCache(server.transport, server.zimbraHome, zimbraLogDirectory(server)),
+      onWarning: options.onWarning,
     };
     const results: ManifestAccountInput[] = [];
     let done = 0;
