@@ -42,6 +42,8 @@ interface SnapshotFlags extends CommonFlags {
   volume?: string;
   due?: boolean;
   intervals?: string;
+  method?: string;
+  keepSets?: string;
 }
 
 interface FailoverFlags extends CommonFlags {
@@ -87,6 +89,14 @@ function snapshotCommand(): Command {
     .option('--standby-host-key <fingerprint>', "pin the standby's SSH host key")
     .option('--standby-zimbra-home <dir>', 'where Zimbra is installed on the standby (default /opt/zimbra)')
     .option('--standby-dir <dir>', "the standby's snapshot directory (default <its zimbra_home>/standby)")
+    .option(
+      '--method <method>',
+      'blobs and index: auto (a btrfs/LVM/ZFS snapshot where the storage has one; default) or copy',
+    )
+    .option(
+      '--keep-sets <n>',
+      'snapshot sets kept on the standby: dumps, redo logs and trees older than them go (default 3)',
+    )
     .option('--json', 'print the snapshots taken as JSON');
   addServerOptions(command);
   return command.action(async (flags: SnapshotFlags) => {
@@ -102,6 +112,9 @@ function snapshotCommand(): Command {
     } catch (error) {
       throw new UsageError(`--intervals ${(error as Error).message}`);
     }
+    if (flags.method !== undefined && flags.method !== 'auto' && flags.method !== 'copy')
+      throw new UsageError(`--method ${flags.method}: not auto or copy`);
+    const keepSets = positiveInteger('--keep-sets', flags.keepSets, 1);
     if (flags.standbyDir !== undefined) checkPathArgument('--standby-dir', flags.standbyDir);
     const primaryProfile = parseServer(flags);
     const standbyProfile = parseServer({
@@ -121,7 +134,12 @@ function snapshotCommand(): Command {
         const taken = [];
         for (const volume of volumes) {
           try {
-            taken.push(await takeSnapshot(primary, dir, volume));
+            taken.push(
+              await takeSnapshot(primary, dir, volume, {
+                method: flags.method as 'auto' | 'copy' | undefined,
+                keepDumps: keepSets,
+              }),
+            );
           } catch (error) {
             // Another snapshot of this volume is running (a slow one overlapping cron): not a failure of this run.
             if (error instanceof StandbyBusyError && flags.due) continue;
@@ -130,7 +148,7 @@ function snapshotCommand(): Command {
           if (!flags.json) {
             const e = taken[taken.length - 1]!;
             console.log(
-              `${e.id}: ${e.volume} as of ${iso(e.takenAt)}, ${e.files} file(s), ${e.bytes} byte(s) sent${e.removed ? `, ${e.removed} removed` : ''}${e.resumedBytes ? `, ${e.resumedBytes} byte(s) resumed` : ''}`,
+              `${e.id}: ${e.volume} as of ${iso(e.takenAt)}${e.method ? ` (${e.method})` : ''}, ${e.files} file(s), ${e.bytes} byte(s) sent${e.removed ? `, ${e.removed} removed` : ''}${e.resumedBytes ? `, ${e.resumedBytes} byte(s) resumed` : ''}`,
             );
           }
         }

@@ -4,12 +4,13 @@ import { archiveFileName } from '../redolog';
 import type { ServerAccess } from '../server/server-access';
 import { loadDump } from './mariadb-tools';
 import type { SnapshotSet, VolumeRecord } from './record';
+import { frozenRel } from './snapshot-files';
 import type { StandbyDir } from './standby-dir';
 
 /**
  * Puts a snapshot set in place on the standby, as the volumes of a server whose mailboxd is
  * stopped: the dump into its MariaDB (the stock client; the dump drops and recreates every
- * table), each blob and index mirror onto the volume the loaded zimbra.volume names, and the
+ * table), the set's blobs and index trees onto the volume the loaded zimbra.volume names, and the
  * redo logs into redolog/archive and redolog/redo.log, where zmplayredo looks for them.
  * Volume paths under the primary's zimbra_home are moved under the standby's (the same
  * /opt/zimbra on a real pair: then nothing changes).
@@ -53,8 +54,13 @@ export async function loadSet(
       target,
     ]);
   };
-  for (const v of set.blobs?.volumes ?? []) await place(`blobs/${v.id}`, v.id);
-  for (const v of set.index?.volumes ?? []) await place(`index/${v.id}`, v.id);
+  // A set's own trees (frozen/<snapshot id>/) hold its blobs and index as they were at its
+  // snapshots; the mirrors hold the newest, used only for records made before the trees existed.
+  for (const kind of ['blobs', 'index'] as const) {
+    const entry = set[kind];
+    for (const v of entry?.volumes ?? [])
+      await place(entry!.frozen ? frozenRel(entry!.id, v.id) : `${kind}/${v.id}`, v.id);
+  }
 
   const filesMs = Date.now() - started;
   started = Date.now();

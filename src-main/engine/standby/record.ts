@@ -1,3 +1,5 @@
+import type { SnapshotMethod } from './storage-snapshot';
+
 /**
  * What the standby keeps about the snapshots it received (one JSON file per volume on the
  * standby, so that cron jobs of different volumes never overwrite each other's records), and
@@ -27,8 +29,15 @@ export interface SnapshotEntry {
   attempts: number;
   /** mysql: the dump on the standby (relative to the standby dir) and where it is staged on the primary. */
   dump?: { file: string; primaryFile: string; size: number; sha256: string; databases: string[] };
-  /** blobs/index: the primary's volumes copied (mirror directory name = volume id). */
-  volumes?: Array<{ id: number; type: number; path: string }>;
+  /**
+   * blobs/index: the primary's volumes copied (mirror directory name = volume id), each read
+   * from a storage snapshot (btrfs, lvm, zfs: `snapshotAt` is its instant) or copied live.
+   */
+  volumes?: Array<{ id: number; type: number; path: string; method?: SnapshotMethod; snapshotAt?: number }>;
+  /** How it was taken: dump (mysql), cut (redolog), or the blobs/index volumes' methods joined by '+'. */
+  method?: string;
+  /** blobs/index: the snapshot's own tree of hard links on the standby (frozen/<id>/), kept while a kept set uses it. */
+  frozen?: boolean;
   /** redolog: the newest sequence copied and where it was cut. */
   redo?: { seq: number; cutBytes: number; lastOpTime: number };
   error?: string;
@@ -43,6 +52,8 @@ export interface HeldRedoLog {
   size: number;
   /** Copied whole from the archive and verified: nothing more will come. */
   closed: boolean;
+  /** Its header's last op time when copied (closed logs): what redo-log pruning goes by. */
+  lastOpTime?: number;
 }
 
 export interface VolumeRecord {

@@ -43,6 +43,7 @@ export async function snapshotRedoLogs(
         let have = await startFrom(dir, rel, size);
         let whole: string | null = null;
         let theirs: string | null = null;
+        let lastOpTime = 0;
         do {
           const from = Math.max(have, FILE_HEADER_SIZE);
           const last = size - from <= chunk;
@@ -57,6 +58,7 @@ export async function snapshotRedoLogs(
             },
           );
           whole = await writePiece(dir, rel, have, piece.header, piece.body, last);
+          lastOpTime = decodeFileHeader(piece.header!).lastOpTime;
           theirs = piece.sha256;
           have = from + piece.body.length;
           sent.bytes += piece.body.length + FILE_HEADER_SIZE;
@@ -68,7 +70,7 @@ export async function snapshotRedoLogs(
             `${log.name}: the standby's copy does not match the primary's (SHA-256); it will be sent again`,
           );
         }
-        put({ seq: log.seq, archiveName: log.name, size, closed: true });
+        put({ seq: log.seq, archiveName: log.name, size, closed: true, lastOpTime });
         sent.files++;
       }
 

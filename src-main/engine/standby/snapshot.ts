@@ -4,6 +4,7 @@ import type { StandbyDir } from './standby-dir';
 import { snapshotVolumeFiles } from './snapshot-files';
 import { snapshotMysql } from './snapshot-mysql';
 import { snapshotRedoLogs } from './snapshot-redolog';
+import { pruneFrozen, pruneRedoLogs } from './retention';
 import type { TransferHooks } from './transfer';
 
 /**
@@ -19,6 +20,13 @@ export interface SnapshotOptions {
   keepRecords?: number;
   /** A volume lock not refreshed for this long is broken (default 10 minutes). */
   staleLockMs?: number;
+  /**
+   * blobs and index: 'auto' (default) reads a storage snapshot where the volume's storage
+   * offers one (btrfs, LVM, ZFS), else copies live; 'copy' always copies live.
+   */
+  method?: 'auto' | 'copy';
+  /** Redo-log pruning: how much older than the oldest kept set a removed log's last op must be. */
+  redoGraceMs?: number;
 }
 
 /** yyyyMMdd.HHmmss.SSS in GMT, as Zimbra's labels. */
@@ -76,10 +84,18 @@ export async function takeSnapshot(
     try {
       if (volume === 'mysql') await snapshotMysql(primary, dir, entry, () => dir.writeRecord(record), hooks);
       else if (volume === 'redolog') await snapshotRedoLogs(primary, dir, entry, record, hooks);
-      else await snapshotVolumeFiles(primary, dir, entry, volume, hooks);
+      else await snapshotVolumeFiles(primary, dir, entry, volume, hooks, options.method ?? 'auto');
+      if (volume === 'mysql') entry.method = 'dump';
+      if (volume === 'redolog') entry.method = 'cut';
       entry.complete = true;
       entry.completedAt = Date.now();
       if (volume === 'mysql') await pruneDumps(dir, record, options.keepDumps ?? 3);
+      else {
+        // Retention by kept sets (retention.ts): the other volumes' records are only read.
+        const records = { ...(await dir.readRecords()), [volume]: record };
+        if (volume === 'redolog') await pruneRedoLogs(dir, records, options.redoGraceMs);
+        else await pruneFrozen(dir, records, volume);
+      }
       // The record is rewritten on every snapshot: it keeps the newest ones (a week of 15-minute redo-log snapshots).
       record.snapshots = record.snapshots.slice(-(options.keepRecords ?? 700));
     } catch (error) {

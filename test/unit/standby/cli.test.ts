@@ -20,6 +20,14 @@ describe('mailvault standby bad input', () => {
     ],
     [['standby', 'snapshot', '--volume', 'mysql'], /required option '--standby <server>'/],
     [
+      ['standby', 'snapshot', '--standby', 'local', '--due', '--method', 'lvm'],
+      /--method lvm: not auto or copy/,
+    ],
+    [
+      ['standby', 'snapshot', '--standby', 'local', '--due', '--keep-sets', '0'],
+      /--keep-sets 0: not a whole number of at least 1/,
+    ],
+    [
       ['standby', 'snapshot', '--volume', 'mysql', '--standby', 'ftp://x'],
       /-s ftp:\/\/x: use local, ssh:\/\/user@host\[:port\] or lab/,
     ],
