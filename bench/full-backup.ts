@@ -5,9 +5,12 @@
  * and Mailvault's `zmbackup -f --sync` locally and over SSH. Each side runs as its own process
  * under GNU time, so peak RSS is its own. Also reported: each account's maintenance window.
  *
- *   node --import tsx bench/full-backup.ts [--accounts 100] [--messages 500]
+ *   node --import tsx bench/full-backup.ts [--accounts 100] [--messages 500] [--tsx]
+ *
+ * Mailvault runs as it is deployed, the built CLI (npm run build:cli, built here first); --tsx
+ * runs it from the sources through tsx instead.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,10 +29,19 @@ const accounts = option('accounts', 100);
 const profileDir = args.includes('--profile') ? path.resolve(args[args.indexOf('--profile') + 1]!) : null;
 const messages = option('messages', 500);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cliEntry = args.includes('--tsx')
+  ? ['--import', 'tsx/esm', 'src-main/cli/main.ts']
+  : (() => {
+      const built = spawnSync(process.execPath, ['scripts/build-cli.mjs'], { cwd: root, stdio: 'inherit' });
+      if (built.status !== 0) throw new Error('npm run build:cli failed');
+      return ['out/cli/mailvault.mjs'];
+    })();
 
 interface Timed {
   ms: number;
   maxRssKiB: number;
+  /** User + system CPU time: on a shared machine, the fairer figure than the wall time. */
+  cpuMs: number;
 }
 
 /** Runs `command` under GNU time; stdout to `stdoutFile` when given. */
@@ -38,7 +50,7 @@ function timed(command: string, argv: string[], stdoutFile?: string): Promise<Ti
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const out = stdoutFile ? fs.openSync(stdoutFile, 'w') : 'ignore';
-    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', rss, command, ...argv], {
+    const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', rss, command, ...argv], {
       cwd: root,
       stdio: ['ignore', out, 'inherit'],
     });
@@ -47,7 +59,8 @@ function timed(command: string, argv: string[], stdoutFile?: string): Promise<Ti
       if (typeof out === 'number') fs.closeSync(out);
       const ms = performance.now() - started;
       if (code !== 0) return reject(new Error(`${command} ${argv.join(' ')} exited ${code}`));
-      resolve({ ms, maxRssKiB: Number(fs.readFileSync(rss, 'utf8').trim().split('\n').pop()) });
+      const [maxRss, user, system] = fs.readFileSync(rss, 'utf8').trim().split('\n').pop()!.split(' ');
+      resolve({ ms, maxRssKiB: Number(maxRss), cpuMs: (Number(user) + Number(system)) * 1000 });
       fs.rmSync(rss, { force: true });
     });
   });
@@ -87,9 +100,7 @@ async function main(): Promise<void> {
     const cli = (extra: string[]) =>
       timed(process.execPath, [
         ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
-        '--import',
-        'tsx/esm',
-        'src-main/cli/main.ts',
+        ...cliEntry,
         'zmbackup',
         '-f',
         '-a',
@@ -115,7 +126,10 @@ async function main(): Promise<void> {
     ]);
 
     console.log(
-      `data: ${accounts} accounts x ${messages} messages, ${(bytes / 2 ** 20).toFixed(0)} MiB of blobs and index`,
+      `data: ${accounts} accounts x ${messages} messages, ${(bytes / 2 ** 20).toFixed(0)} MiB of blobs and index; CLI ${cliEntry.at(-1)}; load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
     );
     for (const [kind, baseline] of [
       ['local', 'localBaseline'],
@@ -130,6 +144,7 @@ async function main(): Promise<void> {
       console.log(
         `${kind}: mailvault ${(ours.ms / 1000).toFixed(1)} s, peak RSS ${(ours.maxRssKiB / 1024).toFixed(0)} MiB; ` +
           `baseline ${(base.ms / 1000).toFixed(1)} s; ratio ${(ours.ms / base.ms).toFixed(2)}x; ` +
+          `CPU ${(ours.cpuMs / 1000).toFixed(1)} s vs baseline ${(base.cpuMs / 1000).toFixed(1)} s; ` +
           `maintenance window p50 ${quantile(windows, 0.5)} ms, p99 ${quantile(windows, 0.99)} ms, max ${Math.max(...windows)} ms`,
       );
     }

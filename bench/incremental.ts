@@ -6,9 +6,12 @@
  * its own. Mailvault's `zmbackup -i --sync` runs as its own process under GNU time, locally and
  * over SSH, each against its own target that already holds a full backup.
  *
- *   node --import tsx bench/incremental.ts [--accounts 100] [--messages 40]
+ *   node --import tsx bench/incremental.ts [--accounts 100] [--messages 40] [--tsx]
+ *
+ * Mailvault runs as it is deployed, the built CLI (npm run build:cli, built here first); --tsx
+ * runs it from the sources through tsx instead.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,17 +28,26 @@ const option = (name: string, fallback: number): number => {
 const accounts = option('accounts', 100);
 const messages = option('messages', 40);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cliEntry = args.includes('--tsx')
+  ? ['--import', 'tsx/esm', 'src-main/cli/main.ts']
+  : (() => {
+      const built = spawnSync(process.execPath, ['scripts/build-cli.mjs'], { cwd: root, stdio: 'inherit' });
+      if (built.status !== 0) throw new Error('npm run build:cli failed');
+      return ['out/cli/mailvault.mjs'];
+    })();
 
 interface Timed {
   ms: number;
   maxRssKiB: number;
+  /** User + system CPU time: on a shared machine, the fairer figure than the wall time. */
+  cpuMs: number;
 }
 
 function timed(command: string, argv: string[]): Promise<Timed> {
   const rss = path.join(os.tmpdir(), `mv-bench-rss-${process.pid}-${Math.random()}`);
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', rss, command, ...argv], {
+    const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', rss, command, ...argv], {
       cwd: root,
       stdio: ['ignore', 'ignore', 'inherit'],
     });
@@ -43,7 +55,8 @@ function timed(command: string, argv: string[]): Promise<Timed> {
     child.on('exit', (code) => {
       const ms = performance.now() - started;
       if (code !== 0) return reject(new Error(`${command} ${argv.join(' ')} exited ${code}`));
-      resolve({ ms, maxRssKiB: Number(fs.readFileSync(rss, 'utf8').trim().split('\n').pop()) });
+      const [maxRss, user, system] = fs.readFileSync(rss, 'utf8').trim().split('\n').pop()!.split(' ');
+      resolve({ ms, maxRssKiB: Number(maxRss), cpuMs: (Number(user) + Number(system)) * 1000 });
       fs.rmSync(rss, { force: true });
     });
   });
@@ -74,17 +87,7 @@ async function main(): Promise<void> {
     ];
     const localTarget = ['-s', 'local', '--zimbra-home', home];
     const cli = (mode: string, extra: string[]) =>
-      timed(process.execPath, [
-        '--import',
-        'tsx/esm',
-        'src-main/cli/main.ts',
-        'zmbackup',
-        mode,
-        '-a',
-        'all',
-        '--sync',
-        ...extra,
-      ]);
+      timed(process.execPath, [...cliEntry, 'zmbackup', mode, '-a', 'all', '--sync', ...extra]);
     // Both targets hold a full backup (and so the redo position) before the new activity.
     await cli('-f', [...localTarget, '-t', `${dir}/t-local`]);
     await cli('-f', [...sshTarget, '-t', `${dir}/t-ssh`]);
@@ -114,7 +117,10 @@ async function main(): Promise<void> {
     results.ssh = await cli('-i', [...sshTarget, '-t', `${dir}/t-ssh`]);
 
     console.log(
-      `data: ${accounts} accounts, ${fresh.length} new redo logs, ${(bytes / 2 ** 20).toFixed(0)} MiB`,
+      `data: ${accounts} accounts, ${fresh.length} new redo logs, ${(bytes / 2 ** 20).toFixed(0)} MiB; CLI ${cliEntry.at(-1)}; load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
     );
     console.log(`ldap export (ldapsearch of the directory): ${results.ldap!.ms.toFixed(0)} ms`);
     for (const [kind, baseline] of [
@@ -130,6 +136,7 @@ async function main(): Promise<void> {
       console.log(
         `${kind}: mailvault ${ours.ms.toFixed(0)} ms (${copied?.manifest.redoLogs?.length ?? 0} logs), peak RSS ${(ours.maxRssKiB / 1024).toFixed(0)} MiB; ` +
           `baseline ${base.ms.toFixed(0)} ms; ratio ${(ours.ms / base.ms).toFixed(2)}x; ` +
+          `CPU ${ours.cpuMs.toFixed(0)} ms vs baseline ${base.cpuMs.toFixed(0)} ms; ` +
           `target 1.5x baseline + ldap = ${budget.toFixed(0)} ms: ${ours.ms <= budget ? 'met' : 'NOT met'}`,
       );
     }
