@@ -7,6 +7,8 @@ import { ApiFailure } from './failure';
 import type { Handlers } from './handlers';
 import { previewPrune, runPrune } from './prune';
 import { restoreAccounts, restorePlan, restoreQuery } from './restore-planner';
+import type { ConsoleLog } from './console-log';
+import { scheduleHandlers, type ScheduleParts } from './schedules';
 import type { SandboxServers } from './sandbox-servers';
 import { connectSpecOf } from './server-connect';
 import type { ServerStore } from './server-store';
@@ -24,10 +26,15 @@ export interface ConsoleParts {
   sandbox?: SandboxServers;
   runner: JobRunner;
   events: EventHub;
+  /** Where schedules are installed (tests: a stand-in crontab), and the launcher. */
+  schedules?: ScheduleParts;
+  /** The log view's lines (log.list). */
+  log?: ConsoleLog;
 }
 
 export function consoleHandlers(parts: ConsoleParts): Handlers {
   const { store, sandbox, runner, events } = parts;
+  const schedules = scheduleHandlers(parts.schedules);
   /** The last test of each server in this run of the app, for its status. */
   const tested = new Map<string, ConnectionTest>();
   /** Successful tests of unsaved form settings, so saving them keeps what was learned. */
@@ -199,6 +206,22 @@ export function consoleHandlers(parts: ConsoleParts): Handlers {
     },
 
     'jobs.list': () => runner.list(),
+
+    'schedules.get': async ({ serverId }) => schedules.get(await profile(serverId)),
+
+    'schedules.save': async ({ serverId, entries }) => {
+      const saved = await schedules.save(await profile(serverId), entries);
+      events.emit('schedules.changed', { serverId });
+      return saved;
+    },
+
+    'schedules.remove': async ({ serverId }) => {
+      const removed = await schedules.remove(await profile(serverId));
+      events.emit('schedules.changed', { serverId });
+      return removed;
+    },
+
+    'log.list': ({ serverId, level }) => parts.log?.list({ serverId, level }) ?? [],
 
     'prune.preview': async ({ serverId, rule }) => {
       const p = await profile(serverId);

@@ -310,6 +310,83 @@ export interface RestorePlanInfo {
   command: string;
 }
 
+/** A schedule entry as the console edits it (zmschedulebackup's f, i and d <age>). */
+export interface ScheduleEntryInput {
+  kind: 'full' | 'incremental' | 'delete';
+  /** Five crontab fields. */
+  cron: string;
+  /** Delete only: zmbackup -del's age (Nd, Nm, Ny). */
+  age?: string;
+}
+
+export interface ScheduleEntryInfo extends ScheduleEntryInput {
+  /** The entry in Zimbra's syntax, as zmschedulebackup -q prints it. */
+  zimbra: string;
+}
+
+/** A run the schedule plans (or planned). */
+export interface ScheduleRun {
+  kind: ScheduleEntryInput['kind'];
+  atMs: number;
+}
+
+/** A run the schedule started, as its record in the target says (docs/backup-target.md). */
+export interface ScheduleAttempt {
+  id: string;
+  kind: 'full' | 'incremental' | 'delete';
+  startMs: number;
+  endMs: number | null;
+  /** interrupted: the process died while running. */
+  status: 'running' | 'succeeded' | 'failed' | 'interrupted';
+  exitCode: number | null;
+  /** Why it failed (target locked, server unreachable, …). */
+  error: string | null;
+  labels: string[];
+  report: { sent: boolean; error: string | null } | null;
+}
+
+/** schedules.get: a server's schedule, where it is installed, its next and missed runs and its attempts. */
+export interface ServerSchedule {
+  serverId: string;
+  entries: ScheduleEntryInfo[];
+  /** zmschedulebackup -q. */
+  zimbra: string;
+  /** zmschedulebackup -s: one command line that installs it again. */
+  command: string;
+  /** server: the server's own crontab (here for a local server); workstation: this machine's, pulling over SSH. */
+  place: { kind: 'server' | 'workstation'; where: string; crontab: string };
+  /** The next 7 days. */
+  next: ScheduleRun[];
+  /** Planned runs that left no attempt (the machine was off, cron stopped). */
+  missed: ScheduleRun[];
+  /** Newest first, at most 50. */
+  attempts: ScheduleAttempt[];
+  /** Places whose crontab could not be read. */
+  problems: string[];
+}
+
+/** A job ended: what a desktop notification (or the console's toast) says, pushed once per job. */
+export interface JobNotice {
+  jobId: string;
+  serverId: string;
+  state: JobState;
+  title: string;
+  body: string;
+  /** A failure: shown until dismissed where the desktop allows it. */
+  urgent: boolean;
+}
+
+export type LogLevel = 'info' | 'warn' | 'error';
+
+/** One line of the console's log view (never a secret). */
+export interface LogLine {
+  seq: number;
+  at: number;
+  level: LogLevel;
+  serverId?: string;
+  message: string;
+}
+
 export interface ApiRequests {
   'app.info': { req: NoParams; res: AppInfo };
   'servers.list': { req: NoParams; res: ServerSummary[] };
@@ -345,6 +422,13 @@ export interface ApiRequests {
     req: { serverId: string; account: string; toMs: number; prefix: string };
     res: JobSnapshot;
   };
+  /** The server's backup schedule (crontab), its next and missed runs and the attempts on record. */
+  'schedules.get': { req: { serverId: string }; res: ServerSchedule };
+  /** Installs these entries (replacing the schedule) with zmschedulebackup's checks. */
+  'schedules.save': { req: { serverId: string; entries: ScheduleEntryInput[] }; res: ServerSchedule };
+  'schedules.remove': { req: { serverId: string }; res: ServerSchedule };
+  /** The console's log, newest first; level: that level and worse. */
+  'log.list': { req: { serverId?: string; level?: LogLevel }; res: LogLine[] };
 }
 
 export type RequestName = keyof ApiRequests;
@@ -369,6 +453,12 @@ export interface ApiEvents {
   'servers.changed': NoParams;
   /** A server's sessions changed (a backup committed, a prune): its timeline is stale. */
   'sessions.changed': { serverId: string };
+  /** A server's schedule was installed or removed: its planned runs changed. */
+  'schedules.changed': { serverId: string };
+  /** A new line in the console's log. */
+  'log.line': LogLine;
+  /** A job ended (finished, failed, aborted): for a desktop notification. */
+  'job.notice': JobNotice;
 }
 
 export type EventName = keyof ApiEvents;

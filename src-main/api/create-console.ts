@@ -1,9 +1,12 @@
 import { JobRunner, type LaunchWorker } from '../jobs/job-runner';
 import type { AppInfo } from './contract';
 import { consoleHandlers } from './console';
+import { createConsoleLog, type ConsoleLog } from './console-log';
+import { announceJobEnds } from './job-notice';
 import type { EventHub } from './events';
 import { createDispatch, type Dispatch } from './handlers';
 import type { SandboxServers } from './sandbox-servers';
+import type { ScheduleParts } from './schedules';
 import type { SecretBox } from './secrets';
 import { ServerStore } from './server-store';
 
@@ -17,19 +20,30 @@ export interface ConsoleOptions {
   log?: (line: string) => void;
   /** How often a running job's progress is read (ms). */
   pollMs?: number;
+  /** Where schedules are installed (tests: a stand-in crontab command), and the launcher. */
+  schedules?: ScheduleParts;
 }
 
 export interface Console {
   dispatch: Dispatch;
   runner: JobRunner;
   store: ServerStore;
+  /** The log view's lines. */
+  consoleLog: ConsoleLog;
   /** Aborts running jobs and waits for their workers to exit. */
   stop(): Promise<void>;
 }
 
 /** The whole console behind either shell: saved servers, sandbox, jobs, one dispatch. */
 export function createConsole(options: ConsoleOptions): Console {
-  const { events, log } = options;
+  const { events } = options;
+  const consoleLog = createConsoleLog(events);
+  announceJobEnds(events);
+  // Internal errors (stack traces) go to the shell's log whole, and to the log view as one line.
+  const log = (line: string) => {
+    options.log?.(line);
+    consoleLog.add('error', line);
+  };
   const store = new ServerStore(options.configDir, options.secrets);
   const runner = new JobRunner({
     launch: options.launchWorker,
@@ -48,6 +62,14 @@ export function createConsole(options: ConsoleOptions): Console {
     sandbox: options.sandbox,
     runner,
     events,
+    schedules: options.schedules,
+    log: consoleLog,
   });
-  return { dispatch: createDispatch(handlers, log), runner, store, stop: () => runner.stopAll() };
+  return {
+    dispatch: consoleLog.wrap(createDispatch(handlers, log)),
+    runner,
+    store,
+    consoleLog,
+    stop: () => runner.stopAll(),
+  };
 }

@@ -77,4 +77,22 @@ export const requestSchemas: { [N in RequestName]: z.ZodType<RequestOf<N>> } = {
     account: z.string().min(1).max(320),
     toMs: z.int().nonnegative(),
   }),
+  'schedules.get': z.strictObject({ serverId: id }),
+  'schedules.save': z.strictObject({
+    serverId: id,
+    entries: z
+      .array(
+        z.strictObject({
+          kind: z.enum(['full', 'incremental', 'delete']),
+          cron: z.string().min(1).max(200),
+          age: z.string().max(20).optional(),
+        }),
+      )
+      .max(50),
+  }),
+  'schedules.remove': z.strictObject({ serverId: id }),
+  'log.list': z.strictObject({
+    serverId: id.optional(),
+    level: z.enum(['info', 'warn', 'error']).optional(),
+  }),
 };

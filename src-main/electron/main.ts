@@ -1,4 +1,4 @@
-import { app, BrowserWindow, ipcMain, session } from 'electron';
+import { app, BrowserWindow, ipcMain, Notification, session } from 'electron';
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -8,6 +8,7 @@ import { createEventHub } from '../api/events';
 import { startSandboxServers } from '../api/sandbox-servers';
 import { CONSOLE_CSP_HEADER } from '../host/csp';
 import { bindIpcCalls, forwardEvents, isFromPage } from './ipc-binding';
+import { notifyJobEnds } from './job-notifications';
 import { safeStorageSecrets } from './safe-storage-secrets';
 
 /**
@@ -87,6 +88,15 @@ if (!primary) {
       launchWorker,
       sandbox,
       log,
+    });
+    // A desktop notification when a job ends (the window may be hidden behind others).
+    notifyJobEnds(events, (notice) => {
+      if (!Notification.isSupported()) return;
+      new Notification({
+        title: notice.title,
+        body: notice.body,
+        urgency: notice.urgent ? 'critical' : 'normal',
+      }).show();
     });
     // Only our own page, in our window's main frame, may call the API.
     bindIpcCalls(ipcMain, mailvault.dispatch, (event) =>

@@ -1,0 +1,268 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { listAttempts, type ListedAttempt } from '../engine/schedule/attempts';
+import type { CrontabPlace } from '../engine/schedule/crontab';
+import { CrontabError } from '../engine/schedule/crontab';
+import type { BackupOptions, ScheduledServer, ScheduleEntry } from '../engine/schedule/schedule';
+import { flushSchedule, installSchedule, readSchedule } from '../engine/schedule/schedule-store';
+import { missedRuns, nextRuns } from '../engine/schedule/timeline';
+import {
+  formatSchedule,
+  parseEntries,
+  saveCommand,
+  ScheduleSyntaxError,
+} from '../engine/schedule/zimbra-syntax';
+import { openTransport, type Transport } from '../engine/transport';
+import type {
+  ScheduleAttempt,
+  ScheduleEntryInput,
+  ScheduleEntryInfo,
+  ScheduleRun,
+  ServerProfile,
+  ServerSchedule,
+} from './contract';
+import { ApiFailure } from './failure';
+import { connectSpecOf, transportProfileOf } from './server-connect';
+
+/**
+ * schedules.get / save / remove: a server's backup schedule as zmschedulebackup installs it, read
+ * and written with the engine's functions (engine/schedule). Places are those of the timeline
+ * (timeline-plan.ts): the server's own crontab (over SSH, or here for a local server), and this
+ * machine's crontab for pulled backups. An edit goes where the schedule already is; a new one
+ * goes where the console's target is, this machine (a pull for an SSH server).
+ */
+export interface ScheduleParts {
+  /** The crontab command (tests point it at a stand-in that keeps the crontab in a temp file). */
+  crontab?: string[];
+  /** The launcher cron runs; default this installation's bin/mailvault. */
+  launcher?: string;
+  now?: () => number;
+}
+
+/** bin/mailvault of this installation, by absolute path (cron has neither our PATH nor our cwd). */
+function ownLauncher(): string {
+  // src-main/api (sources) and out/main (the build) are both two levels below the project.
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/mailvault');
+}
+
+const DAY = 24 * 3_600_000;
+/** Next runs shown: a week ahead. Missed runs: looked for at most 30 days back. */
+const AHEAD_MS = 7 * DAY;
+const MISSED_WITHIN_MS = 30 * DAY;
+
+interface Place {
+  where: string;
+  server: ScheduledServer;
+  /** The server's crontab over SSH (else this machine's). */
+  remote: boolean;
+}
+
+/**
+ * Where a server's schedule may be, as zmschedulebackup puts it (the same places the timeline
+ * reads, api/timeline-plan.ts): the crontab of the server itself (this machine for a local
+ * server, the SSH user's for a remote one), or this machine's for backups pulled over SSH.
+ */
+export function schedulePlaces(p: ServerProfile): Place[] {
+  const local: ScheduledServer = { kind: 'local', zimbraHome: p.zimbraHome };
+  if (p.access === 'local' || !p.ssh) return [{ where: 'this machine', server: local, remote: false }];
+  const { host, port, user } = p.ssh;
+  const url = `ssh://${encodeURIComponent(user)}@${host.includes(':') ? `[${host}]` : host}${port === 22 ? '' : `:${port}`}`;
+  return [
+    { where: `${user}@${host}`, server: local, remote: true },
+    {
+      where: 'this machine (pull)',
+      server: { kind: 'ssh', url, hostKey: p.ssh.hostKey ?? '', zimbraHome: p.zimbraHome },
+      remote: false,
+    },
+  ];
+}
+
+/**
+ * The next week's runs, and the missed ones: planned runs with no attempt on record. Before the
+ * first attempt of this server a missed run cannot be told from a schedule not yet installed, so
+ * they are looked for from then (at most 30 days back).
+ */
+export function planOf(
+  entries: ScheduleEntry[],
+  attempts: ListedAttempt[],
+  nowMs: number,
+): { next: ScheduleRun[]; missed: ScheduleRun[] } {
+  const mark = (r: ScheduleRun): ScheduleRun => ({ kind: r.kind, atMs: r.atMs });
+  const next = nextRuns(entries, nowMs, 200)
+    .filter((r) => r.atMs <= nowMs + AHEAD_MS)
+    .map(mark);
+  const first = attempts[0]?.startMs;
+  const from = first === undefined ? nowMs : Math.max(first - 60_000, nowMs - MISSED_WITHIN_MS);
+  return { next, missed: missedRuns(entries, attempts, from, nowMs).map(mark) };
+}
+
+const ATTEMPTS_SHOWN = 50;
+
+export function scheduleHandlers(parts: ScheduleParts = {}) {
+  const command = parts.crontab ?? ['crontab'];
+  const now = parts.now ?? Date.now;
+
+  async function withPlace<T>(p: ServerProfile, place: Place, use: (c: CrontabPlace) => Promise<T>) {
+    let transport: Transport;
+    try {
+      transport = await openTransport(
+        place.remote ? transportProfileOf(connectSpecOf(p)) : { kind: 'local', name: 'this machine' },
+      );
+    } catch (error) {
+      throw new ApiFailure('unreachable', `${place.where}: ${(error as Error).message}`);
+    }
+    try {
+      return await use({ transport, command });
+    } finally {
+      await transport.close();
+    }
+  }
+
+  /** The pull a workstation's cron runs: needs a key file cron can open and the host key pinned. */
+  function pullServer(p: ServerProfile, place: Place): ScheduledServer {
+    if (place.server.kind !== 'ssh') return place.server;
+    const ssh = p.ssh!;
+    if (!ssh.hostKey)
+      throw new ApiFailure('conflict', `Test the connection to ${p.name} and confirm its host key first.`);
+    if (ssh.auth !== 'key' || !ssh.keyPath)
+      throw new ApiFailure(
+        'conflict',
+        `Scheduled backups run from cron, which has no SSH agent: give ${p.name} a private key file.`,
+      );
+    if (p.hasPassphrase)
+      throw new ApiFailure(
+        'conflict',
+        `Scheduled backups run from cron, which cannot open a key with a passphrase: use a key file without one for ${p.name}.`,
+      );
+    return { ...place.server, hostKey: ssh.hostKey, identity: ssh.keyPath };
+  }
+
+  /** Where the schedule is (the first place holding one), and what could not be read. */
+  async function locate(p: ServerProfile) {
+    const places = schedulePlaces(p);
+    const problems: string[] = [];
+    for (const place of places) {
+      try {
+        const found = await withPlace(p, place, (c) => readSchedule(c, place.server));
+        if (found.entries.length > 0) return { place, found, problems };
+      } catch (error) {
+        problems.push(`${place.where}: ${(error as Error).message}`);
+      }
+    }
+    // None installed: a new schedule goes where the target is, this machine.
+    return { place: places.at(-1)!, found: { entries: [], lines: [] as string[] }, problems };
+  }
+
+  async function describe(p: ServerProfile): Promise<ServerSchedule> {
+    const { place, found, problems } = await locate(p);
+    const nowMs = now();
+    const attempts = await attemptsOf(p, place);
+    const plan = planOf(found.entries, attempts, nowMs);
+    const server = place.server.kind === 'ssh' ? { ...place.server, ...pullFacts(p) } : place.server;
+    return {
+      serverId: p.id,
+      entries: found.entries.map(entryInfo),
+      zimbra: formatSchedule(found.entries),
+      command: saveCommand(found.entries, server),
+      place: {
+        kind: place.remote || p.access === 'local' ? 'server' : 'workstation',
+        where: place.where,
+        crontab: command.join(' '),
+      },
+      next: plan.next,
+      missed: plan.missed,
+      attempts: attempts.map(attemptInfo).reverse().slice(0, ATTEMPTS_SHOWN),
+      problems,
+    };
+  }
+
+  return {
+    get: describe,
+
+    async save(p: ServerProfile, input: ScheduleEntryInput[]): Promise<ServerSchedule> {
+      const { place, found, problems } = await locate(p);
+      if (problems.length > 0 && found.entries.length === 0)
+        throw new ApiFailure('unreachable', `The schedule could not be read: ${problems.join('; ')}`);
+      const entries = toEntries(input, found.entries, place.remote ? undefined : p.target);
+      const server = pullServer(p, place);
+      const launcher = found.launcher ?? parts.launcher ?? ownLauncher();
+      await withPlace(p, place, (c) => installSchedule(c, server, entries, launcher)).catch(asFailure);
+      return describe(p);
+    },
+
+    async remove(p: ServerProfile): Promise<ServerSchedule> {
+      const { place } = await locate(p);
+      await withPlace(p, place, (c) => flushSchedule(c, place.server)).catch(asFailure);
+      return describe(p);
+    },
+  };
+}
+
+function pullFacts(p: ServerProfile): Partial<Extract<ScheduledServer, { kind: 'ssh' }>> {
+  return {
+    ...(p.ssh?.hostKey ? { hostKey: p.ssh.hostKey } : {}),
+    ...(p.ssh?.auth === 'key' && p.ssh.keyPath ? { identity: p.ssh.keyPath } : {}),
+  };
+}
+
+function entryInfo(e: ScheduleEntry): ScheduleEntryInfo {
+  const zimbra = formatSchedule([e]).split('\n')[2]!.trim();
+  return { kind: e.kind, cron: e.cron, ...(e.age ? { age: e.age } : {}), zimbra };
+}
+
+/**
+ * The form's entries as schedule entries, checked by zmschedulebackup's own parser (a bad cron
+ * or age is a bad-request naming it). Options the console does not edit (mail report, zip, …)
+ * are kept from the installed entry of the same kind; a new pull writes into the console's target.
+ */
+function toEntries(
+  input: ScheduleEntryInput[],
+  installed: ScheduleEntry[],
+  target?: string,
+): ScheduleEntry[] {
+  return input.map((e, i) => {
+    const base: BackupOptions =
+      installed.find((x) => x.kind === e.kind)?.options ?? installed[0]?.options ?? {};
+    const kept: BackupOptions = { ...base, ...(target ? { target } : {}) };
+    // As zmschedulebackup does: zmbackup -del takes only the target and the report options.
+    const { accounts: _a, zip: _z, excludeBlobs: _b, excludeSearchIndex: _s, ...forDelete } = kept;
+    const options = e.kind === 'delete' ? forDelete : kept;
+    const letter = e.kind === 'full' ? 'f' : e.kind === 'incremental' ? 'i' : 'd';
+    try {
+      const words = e.kind === 'delete' ? [letter, e.age ?? '', e.cron] : [letter, e.cron];
+      if (e.kind !== 'delete' && e.age !== undefined)
+        throw new ScheduleSyntaxError(`${letter}: only a delete entry takes an age`);
+      return parseEntries(words, options)[0]!;
+    } catch (error) {
+      if (error instanceof ScheduleSyntaxError)
+        throw new ApiFailure('bad-request', `Entry ${i + 1}: ${error.message}`);
+      throw error;
+    }
+  });
+}
+
+/** The attempts of this server in the target, oldest first. */
+async function attemptsOf(p: ServerProfile, place: Place): Promise<ListedAttempt[]> {
+  const all = await listAttempts(p.target).catch(() => []);
+  const name = place.server.kind === 'ssh' ? place.server.url : undefined;
+  return all.filter((a) => (name ? a.server === name : a.server.endsWith(`(${p.zimbraHome})`)));
+}
+
+function attemptInfo(a: ListedAttempt): ScheduleAttempt {
+  return {
+    id: a.id,
+    kind: a.kind,
+    startMs: a.startMs,
+    endMs: a.endMs,
+    status: a.status,
+    exitCode: a.exitCode,
+    error: a.error,
+    labels: a.labels,
+    report: a.report && { sent: a.report.sent, error: a.report.error },
+  };
+}
+
+function asFailure(error: unknown): never {
+  if (error instanceof CrontabError) throw new ApiFailure('conflict', error.message);
+  throw error;
+}
