@@ -3,6 +3,7 @@ import { BackupScreen } from './screens/BackupScreen';
 import { PruneScreen } from './screens/PruneScreen';
 import { RestoreScreen } from './screens/RestoreScreen';
 import { ServersScreen } from './screens/ServersScreen';
+import { StandbyScreen } from './screens/StandbyScreen';
 import { TimelineScreen } from './screens/TimelineScreen';
 import type { Stores } from './stores';
 import type { Screen } from './stores/ui';
@@ -14,6 +15,7 @@ const TABS: { screen: Screen; label: string; key: string }[] = [
   { screen: 'backup', label: 'Backup', key: '3' },
   { screen: 'prune', label: 'Prune', key: '4' },
   { screen: 'restore', label: 'Restore planner', key: '5' },
+  { screen: 'standby', label: 'Standby', key: '6' },
 ];
 
 export function App({ stores }: { stores: Stores }) {
@@ -87,6 +89,7 @@ export function App({ stores }: { stores: Stores }) {
         {screen === 'backup' && <BackupScreen stores={stores} />}
         {screen === 'prune' && <PruneScreen stores={stores} />}
         {screen === 'restore' && <RestoreScreen stores={stores} />}
+        {screen === 'standby' && <StandbyScreen stores={stores} />}
       </main>
     </div>
   );

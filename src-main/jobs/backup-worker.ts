@@ -7,6 +7,7 @@ import { ENGINE_VERSION } from '../cli/version';
 import type { JobSession } from '../api/contract';
 import { transportProfileOf } from '../api/server-connect';
 import { runRestore } from '../engine/restore/run-restore';
+import { runStandbyFailover } from './standby-failover-job';
 import type { BackupOrder, RestoreOrder, WorkerMessage, WorkerOrder } from './worker-protocol';
 
 /**
@@ -125,7 +126,12 @@ async function restore(order: RestoreOrder): Promise<void> {
 }
 
 process.once('message', (order: WorkerOrder) => {
-  (order.type === 'restore' ? restore(order) : run(order))
+  (order.type === 'restore'
+    ? restore(order)
+    : order.type === 'standby-failover'
+      ? connect(order).then((server) => runStandbyFailover(server, order, send))
+      : run(order)
+  )
     .then(
       () => send({ type: 'done', ok: true }),
       (error: unknown) =>

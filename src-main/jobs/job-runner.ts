@@ -46,6 +46,15 @@ export interface RestoreRequest {
   prefix: string;
 }
 
+/** Fail over to a server's standby, as a job (worker: standby-failover-job.ts). */
+export interface StandbyFailoverRequest {
+  serverId: string;
+  serverName: string;
+  connect: ConnectSpec;
+  dir: string;
+  failedAt?: number;
+}
+
 const EMPTY_PROGRESS = {
   accountsDone: 0,
   accountsTotal: null,
@@ -106,6 +115,14 @@ export class JobRunner {
   startRestore(request: RestoreRequest): JobSnapshot {
     const { serverId, serverName, ...order } = request;
     return this.start({ serverId, serverName, operation: 'restore.account' }, { type: 'restore', ...order });
+  }
+
+  startStandbyFailover(request: StandbyFailoverRequest): JobSnapshot {
+    const { serverId, serverName, ...order } = request;
+    return this.start(
+      { serverId, serverName, operation: 'standby.failover' },
+      { type: 'standby-failover', target: `standby:${order.dir}`, ...order },
+    );
   }
 
   private start(
@@ -190,7 +207,11 @@ export class JobRunner {
     } else if (message.type === 'warning') job.warnings.push(message.message);
     else if (message.type === 'session') job.sessions.push(message.session);
     else if (message.type === 'restored') job.restored = message.accounts;
-    else if (message.type === 'progress-line') {
+    else if (message.type === 'failover') job.failover = message.report;
+    else if (message.type === 'progress') {
+      job.progress = message.progress;
+      this.emit(job, { kind: 'progress', progress: job.progress });
+    } else if (message.type === 'progress-line') {
       job.progress = { ...(job.progress ?? EMPTY_PROGRESS), message: message.line };
       this.emit(job, { kind: 'progress', progress: job.progress });
     }
@@ -220,7 +241,8 @@ export class JobRunner {
     const sessionsOk =
       job.sessions.every((s) => s.status === 'completed') &&
       (job.restored ?? []).every((a) => a.status === 'restored') &&
-      (job.operation !== 'restore.account' || (job.restored ?? []).length > 0);
+      (job.operation !== 'restore.account' || (job.restored ?? []).length > 0) &&
+      (job.operation !== 'standby.failover' || (!!job.failover && job.failover.errors.length === 0));
     const anyAborted = job.sessions.some((s) => s.status === 'aborted');
     if (job.aborting && (anyAborted || !outcome || !outcome.ok)) {
       job.state = 'aborted';
@@ -229,14 +251,21 @@ export class JobRunner {
         message:
           job.operation === 'backup.full'
             ? 'Stopped on request; the session is kept, marked aborted.'
-            : job.operation === 'restore.account'
-              ? 'Stopped on request; the next engine command puts back what the restore left in maintenance.'
-              : 'Stopped on request; the next incremental starts again from the last committed redo log.',
+            : job.operation === 'standby.failover'
+              ? 'Stopped on request; the standby holds a partly loaded set: run the failover again.'
+              : job.operation === 'restore.account'
+                ? 'Stopped on request; the next engine command puts back what the restore left in maintenance.'
+                : 'Stopped on request; the next incremental starts again from the last committed redo log.',
       };
     } else if (outcome?.ok) {
       job.state = sessionsOk ? 'succeeded' : 'failed';
       if (!sessionsOk)
-        job.error = job.operation === 'restore.account' ? restoreError(job) : sessionsError(job);
+        job.error =
+          job.operation === 'standby.failover'
+            ? failoverError(job)
+            : job.operation === 'restore.account'
+              ? restoreError(job)
+              : sessionsError(job);
     } else {
       job.state = 'failed';
       job.error = {
@@ -272,6 +301,18 @@ function sessionsError(job: JobSnapshot): ApiError {
   const bad = job.sessions.filter((s) => s.status !== 'completed');
   const detail = bad.map((s) => `${s.label} ${s.status}${s.errors[0] ? ` (${s.errors[0]})` : ''}`).join('; ');
   return { code: 'internal', message: `The backup did not complete cleanly: ${detail}.` };
+}
+
+function failoverError(job: JobSnapshot): ApiError {
+  const errors = job.failover?.errors ?? [];
+  if (!job.failover) return { code: 'internal', message: 'The failover reported nothing.' };
+  return {
+    code: 'internal',
+    message: `Replay failed for ${errors.length} op(s): ${errors
+      .slice(0, 3)
+      .map((e) => `mailbox ${e.mailboxId} ${e.op}: ${e.message}`)
+      .join('; ')}.`,
+  };
 }
 
 function restoreError(job: JobSnapshot): ApiError {

@@ -1,5 +1,11 @@
 import type { ConnectSpec } from '../api/server-connect';
-import type { BackupKind, JobRestored, JobSession } from '../api/contract';
+import type {
+  BackupKind,
+  JobProgress,
+  JobRestored,
+  JobSession,
+  StandbyFailoverReport,
+} from '../api/contract';
 
 /**
  * Messages between the console and a backup worker (a child process), over its IPC channel.
@@ -23,12 +29,26 @@ export interface RestoreOrder {
   prefix: string;
 }
 
-export type WorkerOrder = BackupOrder | RestoreOrder;
+/** Fail over to a standby (engine/standby/failover.ts) on the standby server `connect` names. */
+export interface StandbyFailoverOrder {
+  type: 'standby-failover';
+  connect: ConnectSpec;
+  /** Not a backup target: `standby:<dir>`, so that the runner's busy check tells jobs apart. */
+  target: string;
+  /** The standby's snapshot directory on it. */
+  dir: string;
+  failedAt?: number;
+}
+
+export type WorkerOrder = BackupOrder | RestoreOrder | StandbyFailoverOrder;
 
 export type WorkerMessage =
   /** A line of progress (restores report in lines). */
   | { type: 'progress-line'; line: string }
   | { type: 'restored'; accounts: JobRestored[] }
+  /** Progress of a job that is not a backup (a failover): taken as is. */
+  | { type: 'progress'; progress: JobProgress }
+  | { type: 'failover'; report: StandbyFailoverReport }
   /** A session was started (an incremental may be followed by a full of accounts that lack one). */
   | { type: 'label'; label: string }
   | { type: 'warning'; message: string }

@@ -118,6 +118,7 @@ const TITLES: Record<JobSnapshot['operation'], string> = {
   'backup.full': 'Full backup',
   'backup.incremental': 'Incremental backup',
   'restore.account': 'Restore',
+  'standby.failover': 'Standby failover',
 };
 
 export function JobCard({ job, onAbort }: { job: JobSnapshot; onAbort(): void }) {

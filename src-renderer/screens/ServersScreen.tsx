@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { markOnce } from '../paint-mark';
 import type { ServerProfile, ServerStatus, ServerSummary } from '../../src-main/api/contract';
-import { formatAgo, formatTime } from '../format';
+import { formatAgo, formatDuration, formatTime } from '../format';
 import type { Stores } from '../stores';
 import { ServerForm } from './ServerForm';
 
@@ -115,7 +115,7 @@ export function ServersScreen({ stores }: { stores: Stores }) {
 
 function ServerRow(props: {
   server: ServerSummary;
-  onOpen(screen: 'timeline' | 'backup'): void;
+  onOpen(screen: 'timeline' | 'backup' | 'standby'): void;
   onEdit(): void;
   onRemove(): void;
   onTest(): void;
@@ -139,6 +139,7 @@ function ServerRow(props: {
         <span className={`status status-${server.status}`}>{STATUS_LABEL[server.status]}</span>
         {server.runningJobId && <span className="tag tag-run">backing up</span>}
         {server.detail && <div className="detail">{server.detail}</div>}
+        {server.standby && <StandbyGlance server={server} onOpen={() => props.onOpen('standby')} />}
       </td>
       <td data-testid="server-last-full">
         <SessionCell session={b?.lastFull} />
@@ -188,6 +189,31 @@ function ServerRow(props: {
         )}
       </td>
     </tr>
+  );
+}
+
+/** The standby at a glance: the redo-log lag (what a failover would lose), volumes running late. */
+function StandbyGlance({ server, onOpen }: { server: ServerSummary; onOpen(): void }) {
+  const s = server.standby!;
+  const level = s.problem ? 'error' : s.lagMs === null || s.late.length > 0 ? 'warn' : 'online';
+  return (
+    <div className="standby-glance">
+      <button
+        className="link"
+        onClick={onOpen}
+        data-testid="server-standby-lag"
+        data-lag-ms={s.lagMs ?? ''}
+        title={`Standby ${s.standbyName}${s.problem ? `: ${s.problem}` : ''}${s.late.length ? `; late: ${s.late.join(', ')}` : ''}`}
+      >
+        <span className={`status status-${level}`}>
+          {s.problem
+            ? 'standby unreadable'
+            : s.lagMs === null
+              ? 'standby: no complete snapshot'
+              : `standby lag ${formatDuration(s.lagMs)}`}
+        </span>
+      </button>
+    </div>
   );
 }
 

@@ -3,6 +3,7 @@ import { createConsoleStore } from './console';
 import { createJobsStore } from './jobs';
 import { createPruneStore } from './prune';
 import { createRestoreStore } from './restore';
+import { createStandbyStore } from './standby';
 import { createTimelineStore } from './timeline';
 import { createUiStore } from './ui';
 
@@ -16,6 +17,7 @@ export function createStores(api: MailvaultApi, hash = '', remember?: (hash: str
     timeline,
     prune: createPruneStore(api, (labels) => timeline.getState().setDoomed(labels)),
     restore: createRestoreStore(api),
+    standby: createStandbyStore(api),
     ui: createUiStore(hash, remember),
   };
 }

@@ -9,7 +9,7 @@ export interface JobsState {
   apply(event: JobEvent): void;
   start(
     serverId: string,
-    operation: Exclude<JobSnapshot['operation'], 'restore.account'>,
+    operation: Exclude<JobSnapshot['operation'], 'restore.account' | 'standby.failover'>,
     accounts?: 'all' | string[],
   ): Promise<JobSnapshot | undefined>;
   /** zmrestore -ca as a job: the account as it was at toMs, into <prefix><address>. */

@@ -27,6 +27,23 @@ export interface FailoverOptions {
   replay?: boolean;
   threads?: number;
   reindex?: boolean;
+  /** Called as the failover goes (the console's job shows it); replay progress every `progressMs`. */
+  onProgress?: (progress: FailoverProgress) => void;
+  progressMs?: number;
+}
+
+/**
+ * Where a failover is. During replay, progress is read from the standby's own checkpoints: the
+ * player commits each run of a mailbox's ops with its change_checkpoint, so an op is replayed
+ * once the checkpoint reaches its change id (the replay engine itself reports only at the end).
+ */
+export interface FailoverProgress {
+  step: 'load' | 'read-logs' | 'replay' | 'reindex' | 'done';
+  mailboxesDone: number;
+  mailboxesTotal: number | null;
+  opsReplayed: number;
+  opsTotal: number | null;
+  message: string;
 }
 
 export interface MailboxReplay {
@@ -94,9 +111,18 @@ export async function failover(
       `--at ${new Date(T).toISOString()} is after the set's oldest snapshot (${new Date(set.fromTime).toISOString()}): ops in between would be lost`,
     );
   const lastRedo = lastCompleteSnapshot(records.redolog)!;
+  const tell = (
+    p: Omit<FailoverProgress, 'mailboxesDone' | 'opsReplayed' | 'mailboxesTotal' | 'opsTotal'> &
+      Partial<FailoverProgress>,
+  ) => options.onProgress?.({ mailboxesDone: 0, mailboxesTotal: null, opsReplayed: 0, opsTotal: null, ...p });
+  tell({
+    step: 'load',
+    message: `Loading the set of ${new Date(set.fromTime).toISOString()} (dump, blobs, index, redo logs)`,
+  });
   const loaded = await loadSet(standby, dir, set, records);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mv-failover-'));
   try {
+    tell({ step: 'read-logs', message: 'Reading the redo logs held on the standby' });
     const logs = selectLogs(await serverRedoLogs(standby, work)).logs;
     const committed = await readCommittedOps(logs);
     const widened = widenForOpenTransactions(committed.ops, T);
@@ -106,7 +132,19 @@ export async function failover(
       const ldap = await standby.ldap().catch(() => null);
       try {
         const base = await serverReplayBase(standby, ldap ?? undefined);
-        report = await playRedo({ ...base, logs, fromTime: widened.fromTime, threads: options.threads ?? 8 });
+        const watch = options.onProgress
+          ? watchReplay(standby, committed.ops, widened.fromTime, before, tell, options.progressMs)
+          : null;
+        try {
+          report = await playRedo({
+            ...base,
+            logs,
+            fromTime: widened.fromTime,
+            threads: options.threads ?? 8,
+          });
+        } finally {
+          await watch?.stop();
+        }
       } finally {
         await ldap?.unbind().catch(() => undefined);
       }
@@ -140,9 +178,20 @@ export async function failover(
       if (m) m.errors++;
     }
     // The index is the snapshot's: as restore does, ask mailboxd to rebuild it where ops were replayed.
-    if (report && options.reindex !== false)
+    if (report && options.reindex !== false) {
+      tell({ step: 'reindex', message: 'Asking mailboxd to reindex the mailboxes replayed' });
       for (const m of mailboxes.values())
         if (m.replayed > 0 && m.email) m.reindex = (await requestReindex(standby, m.email)).note;
+    }
+    const all = [...mailboxes.values()];
+    tell({
+      step: 'done',
+      message: 'Failover done',
+      mailboxesDone: all.length,
+      mailboxesTotal: all.length,
+      opsReplayed: all.reduce((n, m) => n + m.replayed, 0),
+      opsTotal: all.reduce((n, m) => n + m.replayed, 0),
+    });
     const failedAt = options.failedAt ?? Date.now();
     return {
       set: {
@@ -167,4 +216,65 @@ export async function failover(
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Polls the standby's change checkpoints while replay runs: per mailbox, the ops still missing
+ * before replay (change id above its checkpoint) count as replayed once the checkpoint reaches
+ * them; a mailbox is done when none is missing.
+ */
+function watchReplay(
+  standby: ServerAccess,
+  ops: Array<{ mailboxId: number; changeId: number; preparedAt: number }>,
+  fromTime: number,
+  before: Map<number, { change: number }>,
+  tell: (p: FailoverProgress) => void,
+  everyMs = 500,
+): { stop(): Promise<void> } {
+  const missing = new Map<number, number[]>();
+  for (const o of ops) {
+    if (o.preparedAt < fromTime) continue;
+    const list = missing.get(o.mailboxId) ?? [];
+    if (!(o.changeId > 0 && o.changeId <= (before.get(o.mailboxId)?.change ?? 0))) list.push(o.changeId);
+    missing.set(o.mailboxId, list);
+  }
+  const mailboxesTotal = missing.size;
+  const opsTotal = [...missing.values()].reduce((n, l) => n + l.length, 0);
+  const read = async () => {
+    const now = await checkpoints(standby);
+    let opsReplayed = 0;
+    let mailboxesDone = 0;
+    for (const [id, list] of missing) {
+      const at = now.get(id)?.change ?? 0;
+      const done = list.filter((c) => c <= at).length;
+      opsReplayed += done;
+      if (done === list.length) mailboxesDone++;
+    }
+    tell({
+      step: 'replay',
+      message: `Replaying: ${opsReplayed} of ${opsTotal} op(s), ${mailboxesDone} of ${mailboxesTotal} mailbox(es) done`,
+      mailboxesDone,
+      mailboxesTotal,
+      opsReplayed,
+      opsTotal,
+    });
+  };
+  tell({
+    step: 'replay',
+    message: `Replaying ${opsTotal} op(s) into ${mailboxesTotal} mailbox(es)`,
+    mailboxesDone: 0,
+    mailboxesTotal,
+    opsReplayed: 0,
+    opsTotal,
+  });
+  let busy: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    busy = busy.then(read).catch(() => undefined);
+  }, everyMs);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await busy;
+    },
+  };
 }
