@@ -12,6 +12,7 @@ import { scheduleHandlers, type ScheduleParts } from './schedules';
 import type { SandboxServers } from './sandbox-servers';
 import { connectSpecOf } from './server-connect';
 import type { ServerStore } from './server-store';
+import { standbyHandlers } from './standby';
 import { overviewOf, readTimelineCached as readTimeline, sessionDetail } from './timeline';
 
 /**
@@ -45,6 +46,7 @@ export function consoleHandlers(parts: ConsoleParts): Handlers {
     if (!found) throw new ApiFailure('not-found', `There is no server ${id}.`);
     return found;
   }
+  const standby = standbyHandlers({ store, profile, runner, events });
 
   async function summaryOf(p: ServerProfile, base?: ServerSummary): Promise<ServerSummary> {
     const test = tested.get(p.id);
@@ -64,6 +66,8 @@ export function consoleHandlers(parts: ConsoleParts): Handlers {
     };
     const running = runner.busy({ serverId: p.id });
     if (running) summary.runningJobId = running.id;
+    const standbyGlance = await standby.glance(p.id);
+    if (standbyGlance) summary.standby = standbyGlance;
     if (fs.existsSync(p.target)) {
       try {
         const timeline = await readTimeline(p.target, p.hostname);
@@ -228,6 +232,8 @@ export function consoleHandlers(parts: ConsoleParts): Handlers {
       if (!fs.existsSync(p.target)) return { sessions: [], redoLogs: [] };
       return previewPrune(p.target, rule);
     },
+
+    ...standby.handlers,
 
     'restore.accounts': async ({ serverId }) => restoreAccounts((await profile(serverId)).target),
 

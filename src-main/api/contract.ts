@@ -79,6 +79,8 @@ export interface ServerSummary {
   backups?: BackupOverview;
   /** A job running on this server now. */
   runningJobId?: string;
+  /** Its standby at a glance, when one is linked (standby.link). */
+  standby?: StandbyGlance;
 }
 
 /** SSH settings of a saved server. No secret is ever part of it. */
@@ -188,6 +190,8 @@ export interface JobProgress {
   etaMs: number | null;
   currentAccount: string | null;
   message: string | null;
+  /** Standby failover: ops replayed so far of those to replay (accounts* count mailboxes). */
+  ops?: { done: number; total: number | null };
 }
 
 export type JobState = 'running' | 'succeeded' | 'failed' | 'aborted';
@@ -215,7 +219,7 @@ export interface JobSnapshot {
   id: string;
   /** The sequence number of the last event of this job: events with a higher one are newer. */
   seq: number;
-  operation: `backup.${BackupKind}` | 'restore.account';
+  operation: `backup.${BackupKind}` | 'restore.account' | 'standby.failover';
   serverId: string;
   serverName: string;
   state: JobState;
@@ -227,6 +231,8 @@ export interface JobSnapshot {
   sessions: JobSession[];
   /** Restore jobs: the accounts restored. */
   restored?: JobRestored[];
+  /** Standby failover jobs: the report. */
+  failover?: StandbyFailoverReport;
   warnings: string[];
   error?: ApiError;
 }
@@ -387,6 +393,104 @@ export interface LogLine {
   message: string;
 }
 
+/** Standby site (docs/standby.md): the four volumes a set is made of. */
+export type StandbyVolumeName = 'mysql' | 'blobs' | 'index' | 'redolog';
+
+/** Which saved server is a server's standby, and where its snapshots are kept there. */
+export interface StandbyLink {
+  standbyServerId: string;
+  /** Default <the standby's zimbra_home>/standby. */
+  dir?: string;
+}
+
+/** What the servers screen shows of a server's standby. */
+export interface StandbyGlance {
+  standbyServerId: string;
+  standbyName: string;
+  /** The last redo-log snapshot's lag: what a failover now would lose; null when none completed. */
+  lagMs: number | null;
+  /** Volumes whose last complete snapshot is older than 1.5 of their default interval (or none). */
+  late: StandbyVolumeName[];
+  failoverFrom: number | null;
+  /** When it was read; a glance is at most a few seconds old. */
+  readAt: number;
+  problem?: string;
+}
+
+export interface StandbyVolumeStatus {
+  volume: StandbyVolumeName;
+  /** The last complete snapshot. */
+  takenAt: number | null;
+  lagMs: number | null;
+  incomplete: number;
+  /** The newest snapshot's error, if it did not complete. */
+  lastError?: string;
+}
+
+export interface StandbySetInfo {
+  fromTime: number;
+  complete: boolean;
+  /** The newest complete set: what a failover loads. */
+  newest: boolean;
+  volumes: Record<StandbyVolumeName, { id: string; takenAt: number } | null>;
+}
+
+export interface StandbyStatus {
+  serverId: string;
+  standby: { serverId: string; name: string; dir: string };
+  /** The primary the snapshots came from, as the records name it. */
+  primary: { hostname: string; zimbraHome: string } | null;
+  now: number;
+  volumes: StandbyVolumeStatus[];
+  /** Oldest first. */
+  sets: StandbySetInfo[];
+  failoverFrom: number | null;
+  lastRedoSnapshot: number | null;
+  redoLogs: number;
+  lastError: string | null;
+}
+
+/** standby.status of a server that names no standby (not an error: the screen offers to name one). */
+export interface StandbyUnlinked {
+  serverId: string;
+  unlinked: true;
+}
+
+export interface StandbyFailoverPreview {
+  serverId: string;
+  standby: { serverId: string; name: string };
+  set: StandbySetInfo;
+  /** zmplayredo --fromTime: the set's oldest snapshot. */
+  fromTime: number;
+  lastRedoSnapshot: number;
+  /** Committed after the last redo-log snapshot: lost. */
+  dataLoss: { from: number; to: number; toIsFailureTime: boolean; ms: number };
+  /** Ops committed since fromTime per mailbox, from the standby's logs (null when not cheap to read). */
+  mailboxes: Array<{ mailboxId: number; ops: number }> | null;
+  warnings: string[];
+}
+
+export interface StandbyFailoverReport {
+  set: { fromTime: number; mysql: string; blobs: string; index: string; redolog: string };
+  replayFrom: number;
+  openAtSnapshot: number;
+  redoLogs: number;
+  committed: number;
+  applied: number;
+  alreadyPresent: number;
+  errors: Array<{ mailboxId: number; op: string; message: string }>;
+  durationMs: number;
+  mailboxes: Array<{
+    mailboxId: number;
+    email: string;
+    replayed: number;
+    alreadyPresent: number;
+    errors: number;
+    reindex?: string;
+  }>;
+  dataLoss: { from: number; to: number; toIsFailureTime: boolean; lastCommitInLogs: number | null };
+}
+
 export interface ApiRequests {
   'app.info': { req: NoParams; res: AppInfo };
   'servers.list': { req: NoParams; res: ServerSummary[] };
@@ -418,6 +522,19 @@ export interface ApiRequests {
   };
   'restore.plan': { req: { serverId: string; account: string; toMs: number }; res: RestorePlanInfo };
   /** Restores an account as it was at toMs into a new account <prefix><address>, as a job. */
+  /** Names (or with null, forgets) a server's standby: another saved server. */
+  'standby.link': { req: { serverId: string; link: StandbyLink | null }; res: NoParams };
+  'standby.status': { req: { serverId: string }; res: StandbyStatus | StandbyUnlinked };
+  /** What a failover now would load and lose; failedAtMs ends the data-loss window (default now). */
+  'standby.failover.preview': {
+    req: { serverId: string; failedAtMs?: number };
+    res: StandbyFailoverPreview;
+  };
+  /** Runs the failover on the standby as a job; confirm must be the standby server's name. */
+  'standby.failover': {
+    req: { serverId: string; confirm: string; failedAtMs?: number };
+    res: JobSnapshot;
+  };
   'restore.start': {
     req: { serverId: string; account: string; toMs: number; prefix: string };
     res: JobSnapshot;

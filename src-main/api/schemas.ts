@@ -72,6 +72,22 @@ export const requestSchemas: { [N in RequestName]: z.ZodType<RequestOf<N>> } = {
     toMs: z.int().nonnegative(),
     prefix: z.string().regex(/^[a-z0-9._-]{1,32}$/i, 'letters, digits, dot, dash or underscore'),
   }),
+  'standby.link': z.strictObject({
+    serverId: id,
+    link: z
+      .strictObject({
+        standbyServerId: id,
+        dir: z.string().regex(/^\//, 'an absolute path').max(4096).optional(),
+      })
+      .nullable(),
+  }),
+  'standby.status': z.strictObject({ serverId: id }),
+  'standby.failover.preview': z.strictObject({ serverId: id, failedAtMs: z.int().nonnegative().optional() }),
+  'standby.failover': z.strictObject({
+    serverId: id,
+    confirm: z.string().min(1).max(100),
+    failedAtMs: z.int().nonnegative().optional(),
+  }),
   'restore.plan': z.strictObject({
     serverId: id,
     account: z.string().min(1).max(320),
