@@ -9,27 +9,33 @@
  * Target: under 1 s each.
  *
  *   npx electron-vite build && node --import tsx bench/console-paint.ts [--rounds 7]
+ *   node --import tsx bench/build-renderer.ts /tmp/r && node --import tsx bench/console-paint.ts --renderer /tmp/r
  */
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import type { ServerSummary, ServerTimeline } from '../src-main/api/contract';
 import { createEventHub } from '../src-main/api/events';
 import { createDispatch } from '../src-main/api/handlers';
+import { wireOf } from '../src-main/api/session-columns';
 import { overviewOf, redoCoverage } from '../src-main/api/timeline';
 import { startWebHost } from '../src-main/host/web-host';
 import { checkPrerequisites, launchChromium } from '../test/e2e/browser';
-import { yearOfSessions } from '../test/e2e/fake-timeline';
+import { defaultScheduleOf, yearOfSessions } from '../test/e2e/fake-timeline';
 
 const args = process.argv.slice(2);
 const at = args.indexOf('--rounds');
 const rounds = at >= 0 ? Number(args[at + 1]) : 7;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dirAt = args.indexOf('--renderer');
+const rendererDir = dirAt >= 0 ? path.resolve(args[dirAt + 1]!) : path.join(root, 'out/renderer');
 
 const now = Date.now();
 const sessions = yearOfSessions(5000, now);
 const { coverage, gaps } = redoCoverage(sessions);
 const timeline: ServerTimeline = { serverId: 'mail1', sessions, coverage, gaps };
+const wire = wireOf(timeline);
 const overview = overviewOf(sessions, coverage);
 const servers: ServerSummary[] = Array.from({ length: 50 }, (_, i) => ({
   id: `mail${i + 1}`,
@@ -48,7 +54,8 @@ function dispatchWith(list: ServerSummary[]) {
     'app.info': () => ({ name: 'Mailvault', version: 'bench', shell: 'web', secrets: 'none' }),
     'servers.list': () => list,
     'jobs.list': () => [],
-    'sessions.list': () => timeline,
+    'sessions.list': () => wire,
+    'schedules.get': ({ serverId }) => defaultScheduleOf(serverId, now),
   });
 }
 
@@ -82,8 +89,7 @@ async function firstPaint(browser: Browser, url: string, mark: string): Promise<
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
-  checkPrerequisites();
-  const rendererDir = path.join(root, 'out/renderer');
+  if (dirAt < 0) checkPrerequisites();
   const events = createEventHub();
   const full = await startWebHost({ rendererDir, dispatch: dispatchWith(servers), events });
   const empty = await startWebHost({ rendererDir, dispatch: dispatchWith([]), events });
@@ -106,6 +112,14 @@ async function main(): Promise<void> {
       );
     };
     console.log(`console first paint in Chromium, ${rounds} rounds, fresh context each`);
+    console.log(
+      `load average (1, 5, 15 min): ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(', ')}`,
+    );
+    const kB = (value: unknown) => `${(JSON.stringify(value).length / 1000).toFixed(0)} kB`;
+    console.log(`sessions.list answer: ${kB(wire)} (the full objects would be ${kB(timeline)})`);
     console.log(`baseline: empty console (app shell + servers.list)  median ${base.toFixed(0)} ms`);
     line('servers screen, 50 servers', runs.servers);
     line(`timeline, ${sessions.length} sessions`, runs.timeline);

@@ -19,7 +19,8 @@ stores.ui.subscribe((s) => applyTheme(s.theme));
 void stores.console.getState().load();
 // A window opened (or reloaded) on a timeline asks for it at once, alongside the server list.
 const { screen, serverId } = stores.ui.getState();
-if (serverId && (screen === 'timeline' || screen === 'prune')) void stores.timeline.getState().load(serverId);
+if (serverId && serverId !== '*' && (screen === 'timeline' || screen === 'prune'))
+  void stores.timeline.getState().load(serverId);
 void stores.jobs.getState().resync();
 
 createRoot(document.getElementById('root')!).render(

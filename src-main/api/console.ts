@@ -11,6 +11,7 @@ import type { ConsoleLog } from './console-log';
 import { scheduleHandlers, type ScheduleParts } from './schedules';
 import type { SandboxServers } from './sandbox-servers';
 import { connectSpecOf } from './server-connect';
+import { encodeSessions } from './session-columns';
 import type { ServerStore } from './server-store';
 import { standbyHandlers } from './standby';
 import { overviewOf, readTimelineCached as readTimeline, sessionDetail } from './timeline';
@@ -161,9 +162,9 @@ export function consoleHandlers(parts: ConsoleParts): Handlers {
 
     'sessions.list': async ({ serverId }) => {
       const p = await profile(serverId);
-      if (!fs.existsSync(p.target)) return { serverId, sessions: [], coverage: [], gaps: [] };
+      if (!fs.existsSync(p.target)) return { serverId, sessions: encodeSessions([]), coverage: [], gaps: [] };
       const { sessions, coverage, gaps } = await readTimeline(p.target, p.hostname);
-      return { serverId, sessions, coverage, gaps };
+      return { serverId, sessions: encodeSessions(sessions), coverage, gaps };
     },
 
     'sessions.get': async ({ serverId, label }) => {

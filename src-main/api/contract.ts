@@ -163,6 +163,38 @@ export interface ServerTimeline {
   gaps: TimelineGap[];
 }
 
+/** A session as the timeline lists it: SessionInfo without what sessions.get gives per session. */
+export type SessionRow = Pick<
+  SessionInfo,
+  'label' | 'type' | 'startMs' | 'endMs' | 'status' | 'accounts' | 'accountErrors' | 'bytes'
+>;
+
+/**
+ * Sessions as sessions.list sends them (api/session-columns.ts): one array per field, index i is
+ * session i, oldest first.
+ */
+export interface SessionColumns {
+  /** ms after the previous session's start (the first: after the epoch). */
+  start: number[];
+  /** ms from start to end; -1 while there is no end. */
+  took: number[];
+  /** 2 × index in OUTCOMES + (0 full, 1 incremental). */
+  kind: number[];
+  accounts: number[];
+  accountErrors: number[];
+  bytes: number[];
+  /** By index: the labels that are not the one the type and start time give. */
+  labels: Record<number, string>;
+}
+
+/** ServerTimeline in the lean form sessions.list answers with. */
+export interface TimelineWire {
+  serverId: string;
+  sessions: SessionColumns;
+  coverage: TimeRange[];
+  gaps: TimelineGap[];
+}
+
 export interface SessionAccount {
   email: string;
   status: string;
@@ -502,7 +534,7 @@ export interface ApiRequests {
     req: { id?: string; profile?: ServerProfileInput; hostKey?: string };
     res: ConnectionTest;
   };
-  'sessions.list': { req: { serverId: string }; res: ServerTimeline };
+  'sessions.list': { req: { serverId: string }; res: TimelineWire };
   'sessions.get': { req: { serverId: string; label: string }; res: SessionDetail };
   'jobs.start': {
     req: { serverId: string; operation: `backup.${BackupKind}`; accounts?: 'all' | string[] };

@@ -1,17 +1,20 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { ServerTimeline } from '../../src-main/api/contract';
-import type { Viewport } from '../stores/timeline';
+import type { Lane, TimelineData, Viewport } from '../stores/timeline';
 import { markOnce } from '../paint-mark';
-import { drawTimeline, LAYOUT, sessionAt, type Palette } from './timeline-draw';
+import { drawTimeline, LAYOUT, sessionAt, timelineTipAt, type Palette } from './timeline-draw';
+import { drawLanes, laneSessionAt, lanesHeight, laneTipAt } from './timeline-lanes';
 
 interface Props {
   /** The colour theme: a change redraws with the new palette. */
   theme: string;
-  data: ServerTimeline;
+  /** One server's timeline (data), or every server's, one lane each (lanes). */
+  data?: TimelineData;
+  lanes?: Lane[];
   viewport: Viewport;
   selected?: string;
+  selectedServer?: string;
   doomed: string[];
-  onSelect(label: string | undefined): void;
+  onSelect(label: string | undefined, serverId?: string): void;
   onZoom(factor: number, aroundMs?: number): void;
   onPan(fraction: number): void;
   onFit(): void;
@@ -40,7 +43,9 @@ function palette(el: Element): Palette {
  * 0 fits, Esc clears the selection.
  */
 export function TimelineCanvas(props: Props) {
-  const { data, viewport, selected, doomed } = props;
+  const { data, lanes, viewport, selected, selectedServer, doomed } = props;
+  const height = lanes ? lanesHeight(lanes.length) : LAYOUT.height;
+  const [tip, setTip] = useState<string>();
   const canvas = useRef<HTMLCanvasElement>(null);
   const [width, setWidth] = useState(0);
   const [painted, setPainted] = useState({ count: 0, sessions: 0 });
@@ -73,7 +78,7 @@ export function TimelineCanvas(props: Props) {
     const ratio = window.devicePixelRatio || 1;
     // Reallocating the bitmap clears it: only when the size really changed.
     const w = Math.round(width * ratio);
-    const h = Math.round(LAYOUT.height * ratio);
+    const h = Math.round(height * ratio);
     if (el.width !== w || el.height !== h) {
       el.width = w;
       el.height = h;
@@ -81,16 +86,28 @@ export function TimelineCanvas(props: Props) {
     const ctx = el.getContext('2d');
     if (!ctx) return;
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    const sessions = drawTimeline(
-      ctx,
-      width,
-      { data, viewport, selected, doomed: doomedSet, now: Date.now() },
-      palette(el),
-    );
+    const now = Date.now();
+    const sessions = lanes
+      ? drawLanes(
+          ctx,
+          width,
+          {
+            lanes,
+            viewport,
+            now,
+            ...(selected && selectedServer
+              ? { selected: { serverId: selectedServer, label: selected } }
+              : {}),
+          },
+          palette(el),
+        )
+      : data
+        ? drawTimeline(ctx, width, { data, viewport, selected, doomed: doomedSet, now }, palette(el))
+        : 0;
     setPainted((p) => ({ count: p.count + 1, sessions }));
     // For bench/console-paint.ts: when the first timeline with sessions reached the screen.
     if (sessions > 0) markOnce('mailvault:timeline-painted');
-  }, [data, viewport, selected, doomedSet, width, props.theme, systemDark]);
+  }, [data, lanes, height, viewport, selected, selectedServer, doomedSet, width, props.theme, systemDark]);
 
   const timeAt = (clientX: number) => {
     const rect = canvas.current!.getBoundingClientRect();
@@ -104,16 +121,24 @@ export function TimelineCanvas(props: Props) {
     <canvas
       ref={canvas}
       className="timeline-canvas"
-      style={{ width: '100%', height: LAYOUT.height }}
+      style={{ width: '100%', height }}
+      title={tip}
       tabIndex={0}
       role="img"
-      aria-label={`Timeline: ${data.sessions.length} sessions. Arrow keys pan, plus and minus zoom, 0 fits.`}
+      aria-label={`Timeline: ${lanes ? `${lanes.length} servers` : `${data?.sessions.length ?? 0} sessions`}. Arrow keys pan, plus and minus zoom, 0 fits.`}
       data-testid="timeline-canvas"
+      data-scope={lanes ? 'all' : 'server'}
       data-painted={painted.count}
       data-sessions-drawn={painted.sessions}
       onWheel={(e) => props.onZoom(e.deltaY > 0 ? 1.25 : 0.8, timeAt(e.clientX))}
       onMouseDown={(e) => (drag.current = { x: e.clientX, moved: false })}
       onMouseMove={(e) => {
+        const rect = canvas.current!.getBoundingClientRect();
+        const [px, py] = [e.clientX - rect.left, e.clientY - rect.top];
+        const over = lanes
+          ? laneTipAt(lanes, viewport, rect.width, px, py)
+          : data && timelineTipAt(data, viewport, rect.width, px, py);
+        if (over !== tip) setTip(over);
         const d = drag.current;
         if (!d || !(e.buttons & 1)) return;
         const dx = e.clientX - d.x;
@@ -128,14 +153,13 @@ export function TimelineCanvas(props: Props) {
         drag.current = null;
         if (d?.moved) return;
         const rect = canvas.current!.getBoundingClientRect();
-        const hit = sessionAt(
-          data.sessions,
-          viewport,
-          rect.width,
-          e.clientX - rect.left,
-          e.clientY - rect.top,
-          Date.now(),
-        );
+        const [px, py] = [e.clientX - rect.left, e.clientY - rect.top];
+        if (lanes) {
+          const hit = laneSessionAt(lanes, viewport, rect.width, px, py, Date.now());
+          props.onSelect(hit?.label, hit?.serverId);
+          return;
+        }
+        const hit = data && sessionAt(data.sessions, viewport, rect.width, px, py, Date.now());
         props.onSelect(hit?.label);
       }}
       onKeyDown={(e) => {

@@ -1,10 +1,14 @@
-import type { ServerTimeline, SessionInfo, SessionOutcome } from '../../src-main/api/contract';
-import type { Viewport } from '../stores/timeline';
+import type { SessionOutcome, SessionRow } from '../../src-main/api/contract';
+import type { TimelineData, Viewport } from '../stores/timeline';
+import { drawAxis, tickStep } from './timeline-axis';
+import { drawRuns, runTipAt, type RunRow } from './timeline-runs';
+
+export { tickStep } from './timeline-axis';
 
 /**
  * Draws a server's timeline on a canvas: a time axis, fulls and incrementals in two lanes coloured
  * by outcome, the redo-coverage band (where a restore to any second is possible), gaps, and the
- * sessions a prune would delete. Pure drawing over plain data, so 5,000 sessions cost one pass.
+ * sessions a prune would delete, and the schedule's next and missed runs. Pure drawing over plain data, so 5,000 sessions cost one pass.
  */
 export interface Palette {
   text: string;
@@ -31,6 +35,25 @@ export const LAYOUT = {
   gutter: 108,
 };
 
+/** Where the schedule's run markers go: in the lane of their kind; deletes just under the axis. */
+const RUN_ROW: RunRow = {
+  full: { mid: LAYOUT.fullTop + LAYOUT.fullHeight / 2, half: 12 },
+  incremental: { mid: LAYOUT.incrTop + LAYOUT.incrHeight / 2, half: 9 },
+  delete: { mid: 33, half: 5 },
+};
+
+/** x of a time on a canvas `width` wide (the plot starts after the gutter). */
+export function xScale(viewport: Viewport, width: number): (ms: number) => number {
+  const plot = width - LAYOUT.gutter - 8;
+  const span = viewport.toMs - viewport.fromMs;
+  return (ms: number) => LAYOUT.gutter + ((ms - viewport.fromMs) / span) * plot;
+}
+
+/** The tooltip of a planned or missed run under a point. */
+export function timelineTipAt(data: TimelineData, viewport: Viewport, width: number, px: number, py: number) {
+  return runTipAt(data, RUN_ROW, xScale(viewport, width), px, py);
+}
+
 export function colourOf(status: SessionOutcome, p: Palette): string {
   switch (status) {
     case 'completed':
@@ -44,45 +67,8 @@ export function colourOf(status: SessionOutcome, p: Palette): string {
   }
 }
 
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
-const SECOND = 1000;
-const STEPS = [
-  5 * SECOND,
-  10 * SECOND,
-  30 * SECOND,
-  MINUTE,
-  2 * MINUTE,
-  5 * MINUTE,
-  15 * MINUTE,
-  HOUR,
-  3 * HOUR,
-  6 * HOUR,
-  12 * HOUR,
-  DAY,
-  7 * DAY,
-  30 * DAY,
-  91 * DAY,
-  365 * DAY,
-];
-
-export function tickStep(spanMs: number, widthPx: number): number {
-  const wanted = spanMs / Math.max(2, widthPx / 110);
-  return STEPS.find((s) => s >= wanted) ?? STEPS.at(-1)!;
-}
-
-const pad = (n: number) => String(n).padStart(2, '0');
-function tickLabel(ms: number, step: number): string {
-  const d = new Date(ms);
-  const day = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-  if (step >= DAY) return day;
-  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}${step < MINUTE ? `:${pad(d.getSeconds())}` : ''}`;
-  return d.getHours() === 0 && d.getMinutes() === 0 ? day : time;
-}
-
 /** Index of the first session starting at or after `ms` (sessions sorted by start). */
-export function firstFrom(sessions: SessionInfo[], ms: number): number {
+export function firstFrom(sessions: readonly { startMs: number }[], ms: number): number {
   let lo = 0;
   let hi = sessions.length;
   while (lo < hi) {
@@ -94,7 +80,7 @@ export function firstFrom(sessions: SessionInfo[], ms: number): number {
 }
 
 export interface DrawState {
-  data: ServerTimeline;
+  data: TimelineData;
   viewport: Viewport;
   selected?: string;
   doomed: ReadonlySet<string>;
@@ -102,7 +88,7 @@ export interface DrawState {
 }
 
 /** Longest session in the data, so sessions that began before the viewport but reach into it are drawn. */
-function longest(sessions: SessionInfo[], now: number): number {
+export function longest(sessions: readonly SessionRow[], now: number): number {
   let max = 0;
   for (const s of sessions) max = Math.max(max, (s.endMs ?? now) - s.startMs);
   return max;
@@ -144,21 +130,7 @@ export function drawTimeline(
   }
 
   // Axis and grid.
-  const step = tickStep(span, plot);
-  const offset = new Date(viewport.fromMs).getTimezoneOffset() * MINUTE;
-  let tick = Math.ceil((viewport.fromMs - offset) / step) * step + offset;
-  if (step >= 30 * DAY) tick = Math.ceil(viewport.fromMs / step) * step;
-  ctx.strokeStyle = p.grid;
-  ctx.lineWidth = 1;
-  for (; tick <= viewport.toMs; tick += step) {
-    const tx = Math.round(x(tick)) + 0.5;
-    ctx.beginPath();
-    ctx.moveTo(tx, LAYOUT.axis - 4);
-    ctx.lineTo(tx, LAYOUT.height);
-    ctx.stroke();
-    ctx.fillStyle = p.muted;
-    ctx.fillText(tickLabel(tick, step), tx + 4, 12);
-  }
+  drawAxis(ctx, viewport, x, LAYOUT.height, tickStep(span, plot), p);
 
   // Coverage band.
   ctx.fillStyle = p.coverage;
@@ -180,7 +152,7 @@ export function drawTimeline(
   let drawn = 0;
   const begin = firstFrom(sessions, viewport.fromMs - longest(sessions, now));
   const troubled: number[] = [];
-  const drawOne = (s: SessionInfo) => {
+  const drawOne = (s: SessionRow) => {
     const end = s.endMs ?? now;
     const x0 = x(s.startMs);
     const w = Math.max(3, x(end) - x0);
@@ -208,13 +180,42 @@ export function drawTimeline(
     }
     return true;
   };
+  // Good sessions that touch on screen merge into one bar per lane stretch: a year of them is a
+  // few hundred fills, not thousands. Labels are only looked at when something is marked.
+  const marked = (s: SessionRow) =>
+    (state.selected !== undefined && s.label === state.selected) ||
+    (state.doomed.size > 0 && state.doomed.has(s.label));
+  const runs = { full: { x0: 0, x1: -Infinity }, incremental: { x0: 0, x1: -Infinity } };
+  const flush = (type: SessionRow['type']) => {
+    const r = runs[type];
+    if (r.x1 <= r.x0) return;
+    if (type === 'full') ctx.fillRect(r.x0, LAYOUT.fullTop, r.x1 - r.x0, LAYOUT.fullHeight);
+    else ctx.fillRect(r.x0, LAYOUT.incrTop, r.x1 - r.x0, LAYOUT.incrHeight);
+  };
+  ctx.fillStyle = p.ok;
   for (let i = begin; i < sessions.length; i++) {
     const s = sessions[i]!;
     if (s.startMs > viewport.toMs) break;
-    if (s.status !== 'completed' || s.label === state.selected) troubled.push(i);
-    else if (drawOne(s)) drawn++;
+    if (s.status !== 'completed' || marked(s)) {
+      troubled.push(i);
+      continue;
+    }
+    const x0 = x(s.startMs);
+    const x1 = Math.max(x0 + 3, x(s.endMs ?? now));
+    if (x1 < gutter) continue;
+    drawn++;
+    const r = runs[s.type];
+    if (x0 <= r.x1 + 0.5) r.x1 = Math.max(r.x1, x1);
+    else {
+      flush(s.type);
+      r.x0 = x0;
+      r.x1 = x1;
+    }
   }
+  flush('full');
+  flush('incremental');
   for (const i of troubled) if (drawOne(sessions[i]!)) drawn++;
+  drawRuns(ctx, data, RUN_ROW, x, p);
 
   // Now.
   if (now >= viewport.fromMs && now <= viewport.toMs) {
@@ -234,13 +235,13 @@ export function drawTimeline(
 
 /** The session under a point, if any (the nearest within a few pixels). */
 export function sessionAt(
-  sessions: SessionInfo[],
+  sessions: SessionRow[],
   viewport: Viewport,
   width: number,
   px: number,
   py: number,
   now: number,
-): SessionInfo | undefined {
+): SessionRow | undefined {
   const { gutter } = LAYOUT;
   const plot = width - gutter - 8;
   const span = viewport.toMs - viewport.fromMs;
@@ -253,7 +254,7 @@ export function sessionAt(
   if (!lane) return undefined;
   const ms = viewport.fromMs + ((px - gutter) / plot) * span;
   const slack = (6 / plot) * span;
-  let best: SessionInfo | undefined;
+  let best: SessionRow | undefined;
   let bestDistance = Infinity;
   const begin = firstFrom(sessions, ms - slack - longest(sessions, now));
   for (let i = begin; i < sessions.length; i++) {

@@ -1,24 +1,39 @@
 import { useDeferredValue, useEffect } from 'react';
-import type { SessionInfo } from '../../src-main/api/contract';
-import { ServerPicker } from '../components/ServerPicker';
+import type { ScheduleRun, SessionRow } from '../../src-main/api/contract';
+import { SessionDetails } from '../components/SessionDetails';
 import { TimelineCanvas } from '../components/TimelineCanvas';
+import { MISSED_TIP } from '../components/timeline-runs';
+import { ALL_SERVERS, TimelinePicker } from '../components/TimelinePicker';
 import { formatBytes, formatDuration, formatTime } from '../format';
 import type { Stores } from '../stores';
+import type { TimelineState } from '../stores/timeline';
 
 const LIST_LIMIT = 200;
 const GAPS_LISTED = 4;
+const RUNS_LISTED = 6;
 
 export function TimelineScreen({ stores }: { stores: Stores }) {
   const serverId = stores.ui((s) => s.serverId);
+  const servers = stores.console((s) => s.servers);
+  // The lanes follow the server list (added, removed, renamed), not its every refresh.
+  const serverKey = servers.map((s) => `${s.id}\0${s.name}`).join('\n');
   useEffect(() => {
-    if (serverId) loadTimeline(stores, serverId);
+    if (serverId && serverId !== ALL_SERVERS) loadTimeline(stores, serverId);
   }, [serverId, stores]);
+  useEffect(() => {
+    if (serverId !== ALL_SERVERS || !serverKey) return;
+    const list = serverKey.split('\n').map((line) => {
+      const [id, name] = line.split('\0') as [string, string];
+      return { id, name };
+    });
+    void stores.timeline.getState().loadAll(list);
+  }, [serverId, serverKey, stores]);
   return (
     <section className="panel" aria-labelledby="timeline-title">
       <div className="panel-head">
         <h2 id="timeline-title">Timeline</h2>
         <span className="spacer" />
-        <ServerPicker stores={stores} />
+        <TimelinePicker stores={stores} />
       </div>
       <TimelineBody stores={stores} />
     </section>
@@ -28,30 +43,48 @@ export function TimelineScreen({ stores }: { stores: Stores }) {
 /** Loads a server's timeline unless it is already there or on its way (events keep it current). */
 export function loadTimeline(stores: Stores, serverId: string): void {
   const t = stores.timeline.getState();
-  if (t.serverId === serverId && (t.data || t.loading)) return;
+  if (t.scope === 'server' && t.serverId === serverId && (t.data || t.loading)) return;
   void t.load(serverId);
 }
 
-const NO_SESSIONS: SessionInfo[] = [];
+interface Listed {
+  row: SessionRow;
+  serverId?: string;
+  server?: string;
+}
+const NOTHING: Listed[] = [];
+
+/** The sessions in view, oldest first, with their server's name on the all-servers timeline. */
+function sessionsInView(t: TimelineState): Listed[] {
+  const v = t.viewport;
+  if (!v) return NOTHING;
+  const now = Date.now();
+  const inView = (s: SessionRow) => s.startMs <= v.toMs && (s.endMs ?? now) >= v.fromMs;
+  if (t.scope === 'server') return t.data ? t.data.sessions.filter(inView).map((row) => ({ row })) : NOTHING;
+  return t.lanes
+    .flatMap((l) =>
+      (l.data?.sessions ?? []).filter(inView).map((row) => ({ row, serverId: l.serverId, server: l.name })),
+    )
+    .sort((a, b) => a.row.startMs - b.row.startMs);
+}
 
 export function TimelineBody({ stores, compact = false }: { stores: Stores; compact?: boolean }) {
   const t = stores.timeline();
   const theme = stores.ui((s) => s.theme);
-  const v = t.viewport;
-  const inView =
-    !t.data || !v
-      ? NO_SESSIONS
-      : t.data.sessions.filter((s) => s.startMs <= v.toMs && (s.endMs ?? Date.now()) >= v.fromMs);
+  const all = t.scope === 'all';
+  const inView = sessionsInView(t);
   // The list follows the canvas: the timeline paints first, the table right after.
-  const listed = useDeferredValue(inView, NO_SESSIONS);
-  if (t.error && !t.data)
+  const listed = useDeferredValue(inView, NOTHING);
+  const ready = all ? t.lanes.length > 0 : !!t.data;
+  if (t.error && !ready)
     return (
       <p className="notice notice-error" role="alert" data-testid="timeline-error">
         {t.error.message}
       </p>
     );
-  if (!t.data || !t.viewport) return <p className="notice">Loading sessions…</p>;
+  if (!ready || !t.viewport) return <p className="notice">Loading sessions…</p>;
   const { data, viewport } = t;
+  const total = all ? t.lanes.reduce((n, l) => n + (l.data?.sessions.length ?? 0), 0) : data!.sessions.length;
   const act = t;
   return (
     <div className="timeline">
@@ -59,7 +92,8 @@ export function TimelineBody({ stores, compact = false }: { stores: Stores; comp
         <Legend />
         <span className="spacer" />
         <span className="muted small" data-testid="timeline-count">
-          {data.sessions.length} session(s), {inView.length} in view
+          {all && `${t.lanes.length} server(s), `}
+          {total} session(s), {inView.length} in view
         </span>
         <button onClick={() => act.zoom(0.5)} aria-label="Zoom in">
           +
@@ -72,22 +106,34 @@ export function TimelineBody({ stores, compact = false }: { stores: Stores; comp
       <div className="timeline-frame">
         <TimelineCanvas
           theme={theme}
-          data={data}
+          {...(all ? { lanes: t.lanes } : { data })}
           viewport={viewport}
           selected={t.selected}
+          selectedServer={t.selectedServer}
           doomed={t.doomed}
-          onSelect={(label) => void act.select(label)}
+          onSelect={(label, serverId) => void act.select(label, serverId)}
           onZoom={act.zoom}
           onPan={act.pan}
           onFit={act.fit}
         />
       </div>
-      {data.sessions.length === 0 && (
+      {total === 0 && (
         <p className="notice" data-testid="timeline-empty">
-          No sessions in this server's target yet. Run a full backup to start.
+          {all
+            ? 'No sessions in any server’s target yet.'
+            : 'No sessions in this server’s target yet. Run a full backup to start.'}
         </p>
       )}
-      {data.gaps.length > 0 && !compact && (
+      {all &&
+        t.lanes
+          .filter((l) => l.error)
+          .map((l) => (
+            <p key={l.serverId} className="notice notice-error" data-testid="lane-error">
+              {l.name}: {l.error!.message}
+            </p>
+          ))}
+      {!all && data && !compact && <Runs planned={data.planned} missed={data.missed} />}
+      {!all && data && data.gaps.length > 0 && !compact && (
         <ul className="gaps" data-testid="timeline-gaps">
           {data.gaps.slice(-GAPS_LISTED).map((g) => (
             <li key={g.fromMs}>
@@ -105,13 +151,43 @@ export function TimelineBody({ stores, compact = false }: { stores: Stores; comp
       <div className={compact ? 'timeline-lower compact' : 'timeline-lower'}>
         <SessionList
           sessions={listed}
+          all={all}
           selected={t.selected}
+          selectedServer={t.selectedServer}
           doomed={t.doomed}
-          onSelect={(l) => void act.select(l)}
+          onSelect={(l, serverId) => void act.select(l, serverId)}
         />
         {!compact && <SessionDetails stores={stores} />}
       </div>
     </div>
+  );
+}
+
+/** The schedule's next and missed runs, in words (the canvas shows them as markers). */
+function Runs({ planned, missed }: { planned?: ScheduleRun[]; missed?: ScheduleRun[] }) {
+  if (!planned?.length && !missed?.length) return null;
+  return (
+    <ul className="gaps runs">
+      {missed && missed.length > 0 && (
+        <li data-testid="timeline-missed">
+          <span className="status status-error">Missed</span> {missed.length} scheduled run(s) did not start (
+          {MISSED_TIP.replace('missed: ', '')}):{' '}
+          {missed
+            .slice(-RUNS_LISTED)
+            .map((r) => `${r.kind} ${formatTime(r.atMs, false)}`)
+            .join(', ')}
+        </li>
+      )}
+      {planned && planned.length > 0 && (
+        <li data-testid="timeline-planned">
+          <span className="status">Next</span>{' '}
+          {planned
+            .slice(0, RUNS_LISTED)
+            .map((r) => `${r.kind} ${formatTime(r.atMs, false)}`)
+            .join(', ')}
+        </li>
+      )}
+    </ul>
   );
 }
 
@@ -136,15 +212,23 @@ function Legend() {
       <li>
         <i className="swatch gap" /> gap
       </li>
+      <li>
+        <i className="swatch planned" /> planned
+      </li>
+      <li>
+        <i className="swatch missed" /> missed
+      </li>
     </ul>
   );
 }
 
 function SessionList(props: {
-  sessions: SessionInfo[];
+  sessions: Listed[];
+  all: boolean;
   selected?: string;
+  selectedServer?: string;
   doomed: string[];
-  onSelect(label: string): void;
+  onSelect(label: string, serverId?: string): void;
 }) {
   const newest = props.sessions.slice(-LIST_LIMIT).reverse();
   const doomed = new Set(props.doomed);
@@ -153,6 +237,7 @@ function SessionList(props: {
       <table>
         <thead>
           <tr>
+            {props.all && <th scope="col">Server</th>}
             <th scope="col">Session</th>
             <th scope="col">Started</th>
             <th scope="col">Took</th>
@@ -162,36 +247,41 @@ function SessionList(props: {
           </tr>
         </thead>
         <tbody>
-          {newest.map((s) => (
-            <tr
-              key={s.label}
-              className={`${s.label === props.selected ? 'selected' : ''} ${doomed.has(s.label) ? 'doomed' : ''}`}
-              data-testid="timeline-session"
-              data-label={s.label}
-              data-type={s.type}
-              data-status={s.status}
-              data-doomed={doomed.has(s.label)}
-            >
-              <td>
-                <button className="link mono" onClick={() => props.onSelect(s.label)}>
-                  {s.label}
-                </button>
-              </td>
-              <td>{formatTime(s.startMs)}</td>
-              <td>{s.endMs ? formatDuration(s.endMs - s.startMs) : 'running'}</td>
-              <td>
-                {s.accounts}
-                {s.accountErrors > 0 && (
-                  <span className="status status-error"> {s.accountErrors} failed</span>
-                )}
-              </td>
-              <td>{formatBytes(s.bytes)}</td>
-              <td>
-                <span className={`outcome outcome-${s.status.replace(/ /g, '-')}`}>{s.status}</span>
-                {doomed.has(s.label) && <span className="tag tag-doomed">will be deleted</span>}
-              </td>
-            </tr>
-          ))}
+          {newest.map(({ row: s, serverId, server }) => {
+            const chosen = s.label === props.selected && (!props.all || serverId === props.selectedServer);
+            return (
+              <tr
+                key={`${serverId ?? ''}/${s.label}`}
+                className={`${chosen ? 'selected' : ''} ${doomed.has(s.label) ? 'doomed' : ''}`}
+                data-testid="timeline-session"
+                data-label={s.label}
+                data-server={serverId}
+                data-type={s.type}
+                data-status={s.status}
+                data-doomed={doomed.has(s.label)}
+              >
+                {props.all && <td>{server}</td>}
+                <td>
+                  <button className="link mono" onClick={() => props.onSelect(s.label, serverId)}>
+                    {s.label}
+                  </button>
+                </td>
+                <td>{formatTime(s.startMs)}</td>
+                <td>{s.endMs ? formatDuration(s.endMs - s.startMs) : 'running'}</td>
+                <td>
+                  {s.accounts}
+                  {s.accountErrors > 0 && (
+                    <span className="status status-error"> {s.accountErrors} failed</span>
+                  )}
+                </td>
+                <td>{formatBytes(s.bytes)}</td>
+                <td>
+                  <span className={`outcome outcome-${s.status.replace(/ /g, '-')}`}>{s.status}</span>
+                  {doomed.has(s.label) && <span className="tag tag-doomed">will be deleted</span>}
+                </td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
       {props.sessions.length > LIST_LIMIT && (
@@ -200,82 +290,5 @@ function SessionList(props: {
         </p>
       )}
     </div>
-  );
-}
-
-function SessionDetails({ stores }: { stores: Stores }) {
-  const selected = stores.timeline((s) => s.selected);
-  const d = stores.timeline((s) => s.detail);
-  if (!selected)
-    return (
-      <aside className="session-detail muted">
-        Click a session on the timeline or in the list for its details.
-      </aside>
-    );
-  if (!d) return <aside className="session-detail">Loading {selected}…</aside>;
-  return (
-    <aside className="session-detail" data-testid="session-detail" aria-label={`Session ${d.label}`}>
-      <h3 className="mono">{d.label}</h3>
-      <dl>
-        <dt>Type</dt>
-        <dd>{d.type}</dd>
-        <dt>Outcome</dt>
-        <dd data-testid="detail-status">{d.status}</dd>
-        <dt>Started</dt>
-        <dd>{formatTime(d.startMs)}</dd>
-        <dt>Took</dt>
-        <dd>{d.endMs ? formatDuration(d.endMs - d.startMs) : 'running'}</dd>
-        <dt>Accounts</dt>
-        <dd data-testid="detail-accounts">{d.accounts}</dd>
-        <dt>Size</dt>
-        <dd>{formatBytes(d.bytes)}</dd>
-        {d.redoLogs > 0 && (
-          <>
-            <dt>Redo logs</dt>
-            <dd>
-              {d.redoLogs}
-              {d.redoSeq && ` (seq ${d.redoSeq.min}–${d.redoSeq.max})`}
-            </dd>
-          </>
-        )}
-      </dl>
-      {d.errors.length > 0 && (
-        <ul className="errors">
-          {d.errors.map((e) => (
-            <li key={e}>{e}</li>
-          ))}
-        </ul>
-      )}
-      {d.warnings.length > 0 && (
-        <ul className="warnings">
-          {d.warnings.map((w) => (
-            <li key={w}>{w}</li>
-          ))}
-        </ul>
-      )}
-      {d.accountList.length > 0 && (
-        <table className="account-table">
-          <thead>
-            <tr>
-              <th scope="col">Account</th>
-              <th scope="col">Size</th>
-              <th scope="col">Maintenance window</th>
-            </tr>
-          </thead>
-          <tbody>
-            {d.accountList.slice(0, 100).map((a) => (
-              <tr key={a.email} className={a.status === 'ERROR' ? 'failed' : ''}>
-                <td>
-                  {a.email}
-                  {a.error && <div className="detail">{a.error}</div>}
-                </td>
-                <td>{formatBytes(a.bytes)}</td>
-                <td>{a.maintenance ? formatDuration(a.maintenance.toMs - a.maintenance.fromMs) : '—'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </aside>
   );
 }

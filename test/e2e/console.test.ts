@@ -8,10 +8,11 @@ import type { ServerSummary } from '../../src-main/api/contract';
 import type { EventHub } from '../../src-main/api/events';
 import { startWebHost, type WebHost } from '../../src-main/host/web-host';
 import { ApiFailure } from '../../src-main/api/failure';
+import { wireOf } from '../../src-main/api/session-columns';
 import { redoCoverage } from '../../src-main/api/timeline';
 import { FAKE_SERVERS, fakeApi } from '../unit/api/fake-api';
 import { screenshot } from './browser';
-import { yearOfSessions } from './fake-timeline';
+import { defaultScheduleOf, yearOfSessions } from './fake-timeline';
 
 // The real console (the built renderer) in Chromium, over the web host, with fake servers behind
 // the API: this is about the UI/API seam, not the lab. Build first: npx electron-vite build.
@@ -141,7 +142,12 @@ describe.skipIf(!haveChromium && !mustRun)('the console in Chromium', () => {
   it('draws a year of 5,000 sessions, selects one by clicking the canvas, zooms by keyboard, in light and dark', async () => {
     const sessions = yearOfSessions(5000, Date.now());
     const { coverage, gaps } = redoCoverage(sessions);
-    api.answer('sessions.list', ({ serverId }) => ({ serverId, sessions, coverage, gaps }));
+    api.answer('sessions.list', ({ serverId }) => wireOf({ serverId, sessions, coverage, gaps }));
+    api.answer('schedules.get', ({ serverId }) => ({
+      ...defaultScheduleOf(serverId, Date.now()),
+      next: [],
+      missed: [],
+    }));
     api.answer('sessions.get', ({ label }) => {
       const found = sessions.find((s) => s.label === label);
       if (!found) throw new ApiFailure('not-found', `no ${label}`);

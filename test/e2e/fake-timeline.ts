@@ -1,4 +1,4 @@
-import type { SessionInfo } from '../../src-main/api/contract';
+import type { ScheduleRun, ServerSchedule, SessionInfo } from '../../src-main/api/contract';
 
 /** A made-up year of one server's backups, for the timeline's end-to-end test and bench/console-paint.ts. */
 const HOUR = 3_600_000;
@@ -38,4 +38,40 @@ export function yearOfSessions(count: number, now: number): SessionInfo[] {
     seq += logs;
   }
   return sessions;
+}
+
+/**
+ * What schedules.get answers for a server on Zimbra's default schedule (full Saturday 01:00,
+ * incremental Sunday–Friday 01:00, delete at midnight) whose machine was off the last two nights:
+ * the next week's runs and those two nights' runs missed.
+ */
+export function defaultScheduleOf(serverId: string, now: number): ServerSchedule {
+  const DAY = 24 * HOUR;
+  const at = (day: number, hour: number) => {
+    const d = new Date(now + day * DAY);
+    d.setHours(hour, 0, 0, 0);
+    return d.getTime();
+  };
+  const kindOn = (ms: number): ScheduleRun['kind'] => (new Date(ms).getDay() === 6 ? 'full' : 'incremental');
+  const runs = (days: number[]): ScheduleRun[] =>
+    days.flatMap((day) => [
+      { kind: 'delete' as const, atMs: at(day, 0) },
+      { kind: kindOn(at(day, 1)), atMs: at(day, 1) },
+    ]);
+  const entries = [
+    { kind: 'full' as const, cron: '0 1 * * 6', zimbra: 'f 0 1 * * 6' },
+    { kind: 'incremental' as const, cron: '0 1 * * 0-5', zimbra: 'i 0 1 * * 0-5' },
+    { kind: 'delete' as const, cron: '0 0 * * *', age: '1m', zimbra: 'd 1m 0 0 * * *' },
+  ];
+  return {
+    serverId,
+    entries,
+    zimbra: entries.map((e) => e.zimbra).join('\n'),
+    command: 'mailvault zmschedulebackup -R f "0 1 * * 6" i "0 1 * * 0-5" d 1m "0 0 * * *"',
+    place: { kind: 'server', where: 'this machine', crontab: 'crontab' },
+    next: runs([1, 2, 3, 4, 5, 6, 7]).filter((r) => r.atMs > now && r.atMs <= now + 7 * DAY),
+    missed: runs([-2, -1]).filter((r) => r.atMs < now - HOUR),
+    attempts: [],
+    problems: [],
+  };
 }

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { JobSnapshot, ServerTimeline, SessionInfo } from '../../../src-main/api/contract';
+import type { JobSnapshot, SessionInfo, TimelineWire } from '../../../src-main/api/contract';
+import { labelOf, wireOf } from '../../../src-main/api/session-columns';
 import { createConsoleStore } from '../../../src-renderer/stores/console';
 import { createJobsStore, jobList } from '../../../src-renderer/stores/jobs';
 import { createPruneStore } from '../../../src-renderer/stores/prune';
 import { createRestoreStore } from '../../../src-renderer/stores/restore';
-import { createTimelineStore, fitViewport } from '../../../src-renderer/stores/timeline';
+import { createTimelineStore, fitViewport, timelineOf } from '../../../src-renderer/stores/timeline';
 import { createUiStore } from '../../../src-renderer/stores/ui';
+import { defaultScheduleOf } from '../../e2e/fake-timeline';
 import { fakeApi, ok, settle } from './fake-api';
 
 const job = (over: Partial<JobSnapshot> = {}): JobSnapshot => ({
@@ -119,12 +121,8 @@ const session = (label: string, startMs: number, type: SessionInfo['type'] = 'fu
   redoSeq: null,
 });
 
-const timeline = (serverId: string, sessions: SessionInfo[]): ServerTimeline => ({
-  serverId,
-  sessions,
-  coverage: [],
-  gaps: [],
-});
+const timeline = (serverId: string, sessions: SessionInfo[]): TimelineWire =>
+  wireOf({ serverId, sessions, coverage: [], gaps: [] });
 
 describe('timeline store', () => {
   const DAY = 86_400_000;
@@ -195,8 +193,97 @@ describe('timeline store', () => {
     expect(store.getState().detail?.label).toBe('full-b');
   });
 
+  it("decodes the lean list, then merges the schedule's next and missed runs asked for after it", async () => {
+    const fake = fakeApi();
+    const store = createTimelineStore(fake.api);
+    const start = Date.UTC(2026, 10, 1, 1, 0, 0, 0);
+    fake.answer('sessions.list', ({ serverId }) =>
+      ok(
+        timeline(serverId, [
+          session(labelOf('full', start), start),
+          session('incr-odd', start + DAY, 'incremental'),
+        ]),
+      ),
+    );
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const schedule = defaultScheduleOf('mail1', start + 3 * DAY);
+    fake.answer('schedules.get', async () => {
+      await slow;
+      return ok(schedule);
+    });
+    await store.getState().load('mail1');
+    const data = store.getState().data!;
+    expect(data.sessions.map((s) => [s.label, s.type, s.endMs! - s.startMs])).toEqual([
+      ['full-20261101.010000.000', 'full', 60_000],
+      ['incr-odd', 'incremental', 60_000],
+    ]);
+    // The sessions are there before the schedule answers.
+    expect(data.planned).toBeUndefined();
+    release();
+    await settle();
+    expect(store.getState().data!.planned).toEqual(schedule.next);
+    expect(store.getState().data!.missed).toEqual(schedule.missed);
+    expect(schedule.missed.length).toBeGreaterThan(0);
+    // Saved elsewhere (the Schedule screen): asked for again.
+    fake.emit('schedules.changed', { serverId: 'mail1' });
+    await settle();
+    expect(fake.callsOf('schedules.get')).toHaveLength(2);
+  });
+
+  it("shows all servers one lane each, on one axis; a click asks the lane's server for the details", async () => {
+    const fake = fakeApi();
+    const store = createTimelineStore(fake.api);
+    const lists: Record<string, SessionInfo[]> = {
+      mail1: [session('full-a', 10 * DAY)],
+      mail2: [session('full-b', 20 * DAY), session('incr-c', 21 * DAY, 'incremental')],
+    };
+    fake.answer('sessions.list', ({ serverId }) =>
+      lists[serverId]
+        ? ok(timeline(serverId, lists[serverId]))
+        : { ok: false, error: { code: 'not-found', message: `no ${serverId}` } },
+    );
+    fake.answer('sessions.get', ({ serverId, label }) =>
+      ok({ ...session(label, 1), hostname: serverId, accountList: [], warnings: [] }),
+    );
+    const servers = [
+      { id: 'mail1', name: 'Mail 1' },
+      { id: 'mail2', name: 'Mail 2' },
+      { id: 'gone', name: 'Gone' },
+    ];
+    await store.getState().loadAll(servers);
+    const s = store.getState();
+    expect(s.scope).toBe('all');
+    expect(s.lanes.map((l) => [l.serverId, l.data?.sessions.length, l.error?.code])).toEqual([
+      ['mail1', 1, undefined],
+      ['mail2', 2, undefined],
+      ['gone', undefined, 'not-found'],
+    ]);
+    // One axis over every lane.
+    expect(s.viewport!.fromMs).toBeLessThan(10 * DAY);
+    expect(s.viewport!.toMs).toBeGreaterThan(21 * DAY);
+    await store.getState().select('full-b', 'mail2');
+    expect(store.getState().detail?.hostname).toBe('mail2');
+    expect(fake.callsOf('sessions.get').at(-1)).toEqual({ serverId: 'mail2', label: 'full-b' });
+
+    // A change on one server refreshes the lanes, keeping the view.
+    store.getState().zoom(0.5);
+    const zoomed = store.getState().viewport;
+    lists.mail1 = [...lists.mail1!, session('incr-d', 11 * DAY, 'incremental')];
+    fake.emit('sessions.changed', { serverId: 'mail1' });
+    await settle();
+    expect(store.getState().lanes[0]!.data!.sessions.map((x) => x.label)).toEqual(['full-a', 'incr-d']);
+    expect(store.getState().viewport).toEqual(zoomed);
+
+    // Back to one server: its own timeline, nothing of the lanes' selection.
+    await store.getState().load('mail1');
+    expect(store.getState().scope).toBe('server');
+    expect(store.getState().selected).toBeUndefined();
+    expect(store.getState().data!.sessions).toHaveLength(2);
+  });
+
   it('fits an empty timeline to the last day', () => {
-    const v = fitViewport(timeline('x', []), 10 * DAY);
+    const v = fitViewport(timelineOf(timeline('x', [])), 10 * DAY);
     expect(v.fromMs).toBe(9 * DAY);
   });
 });
