@@ -21,6 +21,15 @@ export interface SnapshotSource {
   prefix: string;
 }
 
+/** Entries up to this size are read whole and added as buffers (see preCopy). */
+const WHOLE_ENTRY_BYTES = 1024 * 1024;
+
+async function readWhole(content: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of content) chunks.push(chunk as Buffer);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
 interface Seen {
   size: number;
   mtimeMs: number;
@@ -106,16 +115,20 @@ export class FileSnapshot {
     return new Map([...this.links.entries()].map(([name, link]) => [name, link.ref]));
   }
 
+  /** `files` as listed: their listed sizes and mtimes are trusted (pre-copy only, see catchUp). */
   private async copy(
     source: SnapshotSource,
-    files: string[],
+    files: RemoteFileInfo[] | string[],
     into: (
       name: string,
-      entry: { content: NodeJS.ReadableStream; size: number; mtimeMs: number },
+      entry: { content: NodeJS.ReadableStream; size: number; mtimeMs: number; data?: Buffer },
     ) => Promise<void>,
   ): Promise<void> {
     if (files.length === 0) return;
-    for await (const entry of this.transport.readFiles(source.root, files))
+    // The listing's sizes and mtimes spare a stat per file; catchUp compares them with a new listing.
+    const listed = typeof files[0] === 'string' ? undefined : (files as RemoteFileInfo[]);
+    const paths = listed ? listed.map((f) => f.path) : (files as string[]);
+    for await (const entry of this.transport.readFiles(source.root, paths, { listed }))
       await into(`${source.prefix}${entry.path}`, entry);
   }
 
@@ -128,15 +141,18 @@ export class FileSnapshot {
       const files = await this.transport.walk(source.root);
       const byPath = new Map(files.map((f) => [f.path, f]));
       const store = (list: RemoteFileInfo[]) =>
-        this.copy(
-          source,
-          list.map((f) => f.path),
-          async (name, entry) => {
-            const info = byPath.get(name.slice(source.prefix.length))!;
-            await writer.addStream(name, entry.content as never, { mtime: new Date(entry.mtimeMs) });
-            this.copied.set(name, { ...seenOf(info), size: entry.size, mtimeMs: entry.mtimeMs });
-          },
-        );
+        this.copy(source, list, async (name, entry) => {
+          const info = byPath.get(name.slice(source.prefix.length))!;
+          const mtime = new Date(entry.mtimeMs);
+          // A buffer entry costs archiver far less than a stream one: sizes and CRC go in the
+          // local header (no data descriptor) and no stream is set up per entry. Blobs are
+          // mostly small; only large files are streamed.
+          const whole =
+            entry.data ?? (entry.size <= WHOLE_ENTRY_BYTES ? await readWhole(entry.content) : null);
+          if (whole) await writer.addBuffer(name, whole, { mtime });
+          else await writer.addStream(name, entry.content as never, { mtime });
+          this.copied.set(name, { ...seenOf(info), size: entry.size, mtimeMs: entry.mtimeMs });
+        });
       // First names of each inode are stored; a further name becomes a reference once the
       // first is known to be in the archive (it may vanish before it is read).
       const first: RemoteFileInfo[] = [];
@@ -203,10 +219,9 @@ export class FileSnapshot {
     for (const [i, source] of this.sources.entries()) {
       const byPath = new Map(listings[i]!.map((f) => [f.path, f]));
       await this.copy(source, wanted[i]!, async (name, entry) => {
-        const chunks: Buffer[] = [];
-        for await (const chunk of entry.content) chunks.push(chunk as Buffer);
+        const data = entry.data ?? (await readWhole(entry.content));
         const info = byPath.get(name.slice(source.prefix.length))!;
-        this.late.set(name, { data: Buffer.concat(chunks), mtimeMs: entry.mtimeMs, seen: seenOf(info) });
+        this.late.set(name, { data, mtimeMs: entry.mtimeMs, seen: seenOf(info) });
       });
     }
     return { late: this.late.size, dropped: this.dropped.size };

@@ -15,6 +15,7 @@ import {
   type ExecOptions,
   type ExecResult,
   type FileEntry,
+  type ReadFilesOptions,
   type RemoteFileInfo,
   type Transport,
 } from './types';
@@ -55,16 +56,20 @@ export class LocalTransport implements Transport {
     return walkLocal(this.name, dir);
   }
 
-  async *readFiles(root: string, relPaths: string[]): AsyncIterable<FileEntry> {
+  async *readFiles(
+    root: string,
+    relPaths: string[],
+    options: ReadFilesOptions = {},
+  ): AsyncIterable<FileEntry> {
     this.assertOpen();
     const fullPaths = relPaths.map((rel) => path.join(root, rel));
-    for await (const { index, file } of this.prefetched(fullPaths)) {
+    for await (const { index, file } of this.prefetched(fullPaths, options.listed)) {
       const rel = relPaths[index]!;
       const full = fullPaths[index]!;
       if (file.kind === 'skip') continue;
       if (file.kind === 'small') {
-        const { data, stats } = file;
-        yield { path: rel, size: data.length, mtimeMs: stats.mtimeMs, content: Readable.from([data]) };
+        const { data, mtimeMs } = file;
+        yield { path: rel, size: data.length, mtimeMs, content: Readable.from([data]), data };
         continue;
       }
       const entry = await this.openLarge(full);
@@ -81,8 +86,11 @@ export class LocalTransport implements Transport {
   }
 
   /** readAhead, with its failures as TransportErrors naming the file and the step. */
-  private async *prefetched(fullPaths: string[]): AsyncGenerator<{ index: number; file: Prefetched }> {
-    const files = readAhead(fullPaths, READ_AHEAD_FILES)[Symbol.asyncIterator]();
+  private async *prefetched(
+    fullPaths: string[],
+    listed: ReadFilesOptions['listed'],
+  ): AsyncGenerator<{ index: number; file: Prefetched }> {
+    const files = readAhead(fullPaths, READ_AHEAD_FILES, listed)[Symbol.asyncIterator]();
     let index = 0;
     for (;;) {
       let next: IteratorResult<{ index: number; file: Prefetched }>;

@@ -43,6 +43,7 @@ export class SshTransport implements Transport {
     return walkRemote(this.link, dir);
   }
 
+  /** `listed` is not used: tar reports each file's size and mtime in its header at no cost. */
   readFiles(root: string, relPaths: string[]): AsyncIterable<FileEntry> {
     return readFilesOverSsh(this.link, root, relPaths);
   }

@@ -39,6 +39,21 @@ export interface FileEntry {
   size: number;
   mtimeMs: number;
   content: NodeJS.ReadableStream;
+  /**
+   * The same bytes as `content`, when the transport already holds the file whole (LocalTransport
+   * reads small files ahead): a consumer may take them instead of reading the stream.
+   */
+  data?: Buffer;
+}
+
+export interface ReadFilesOptions {
+  /**
+   * What a walk just said of each file (same order as relPaths). A transport may trust it to skip
+   * a stat per file: a file still of the listed size is read and given the listed mtime. Only for
+   * callers that compare a later listing anyway (a snapshot's catch-up), because a file rewritten
+   * in place at the same size then carries its older mtime until that comparison sees it changed.
+   */
+  listed?: ReadonlyArray<{ size: number; mtimeMs: number }>;
 }
 
 export interface Transport {
@@ -60,7 +75,7 @@ export interface Transport {
    * what you asked for. Any other problem (permission, a file that shrank while read) makes the
    * iteration throw, at the latest after the last entry.
    */
-  readFiles(root: string, relPaths: string[]): AsyncIterable<FileEntry>;
+  readFiles(root: string, relPaths: string[], options?: ReadFilesOptions): AsyncIterable<FileEntry>;
   /** Runs argv with no shell interpretation of values (each argument is quoted for the remote shell). */
   exec(argv: string[], options?: ExecOptions): Promise<ExecResult>;
   /** A byte stream to a TCP port or a Unix socket as seen from the server (MariaDB, LDAP). */
