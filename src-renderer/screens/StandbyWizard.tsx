@@ -88,10 +88,7 @@ export function StandbyWizard({ stores }: { stores: Stores }) {
                   {i === 0 ? (
                     <span className="tag">newest complete</span>
                   ) : (
-                    <span className="muted small">
-                      {' '}
-                      older: replay from the newest brings the same mail further
-                    </span>
+                    <span className="muted small"> older: a failover loads the newest complete set</span>
                   )}
                 </label>
               ))}

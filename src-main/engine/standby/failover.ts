@@ -117,7 +117,7 @@ export async function failover(
   ) => options.onProgress?.({ mailboxesDone: 0, mailboxesTotal: null, opsReplayed: 0, opsTotal: null, ...p });
   tell({
     step: 'load',
-    message: `Loading the set of ${new Date(set.fromTime).toISOString()} (dump, blobs, index, redo logs)`,
+    message: 'Loading the set: the dump into MariaDB, blobs and index onto the volumes, redo logs into place',
   });
   const loaded = await loadSet(standby, dir, set, records);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mv-failover-'));
