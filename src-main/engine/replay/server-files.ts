@@ -21,10 +21,23 @@ export function serverFiles(transport: Transport): ServerFiles {
   return transport instanceof LocalTransport ? localFiles : new RemoteFiles(transport);
 }
 
+/** Folders made by writeFile: a blob folder holds many blobs, and one mkdir -p each costs system calls. */
+const madeDirs = new Set<string>();
+
 const localFiles: ServerFiles = {
   local: true,
   async writeFile(file, data) {
-    await fs.promises.mkdir(path.dirname(file), { recursive: true });
+    const dir = path.dirname(file);
+    if (madeDirs.has(dir))
+      try {
+        return await fs.promises.writeFile(file, data);
+      } catch (error) {
+        // Removed since (a restore removes mailbox folders): made again below.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    await fs.promises.mkdir(dir, { recursive: true });
+    if (madeDirs.size > 100_000) madeDirs.clear();
+    madeDirs.add(dir);
     await fs.promises.writeFile(file, data);
   },
   async removeFiles(files) {

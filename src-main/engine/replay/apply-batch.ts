@@ -1,0 +1,238 @@
+import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { RedoOp } from '../redolog';
+import { mailboxGroupDb } from '../server/volumes';
+import {
+  applyOp,
+  DELETE_OPS,
+  flushFolderCounts,
+  type ApplyContext,
+  type MailboxCounters,
+  type ReplayMailbox,
+} from './apply-ops';
+import { applyBulk, BULK_OPS } from './bulk-apply';
+import type { PlayOptions } from './player';
+import type { IncomingBlobs } from './player-queue';
+import { ReplayStoppedError, type ReplayReport } from './replay-report';
+
+/** An op failed in a run applied without savepoints: the run is applied again, carefully. */
+class RetryCarefully extends Error {}
+
+/**
+ * One run of a mailbox's ops in one database transaction, with the mailbox's checkpoints written
+ * in it. The first attempt is quick: runs of message ops go through bulk-apply.ts (a few
+ * statements for the whole run), the others one by one, no savepoints, blobs written while the
+ * statements run. If anything fails, the transaction is rolled back and the batch applied again
+ * carefully: one op at a time, a savepoint each, so that only the failing op is left out.
+ */
+export class BatchApplier {
+  private readonly boxes = new Map<number, ReplayMailbox | null>();
+  private readonly counters = new Map<number, MailboxCounters | null>();
+
+  constructor(
+    private readonly options: PlayOptions,
+    private readonly report: ReplayReport,
+    private readonly incoming: IncomingBlobs,
+  ) {}
+
+  /** The mailbox an op of `sourceId` goes to, resolved from the database when playing every mailbox. */
+  private async mailboxFor(c: PoolConnection, sourceId: number, op: RedoOp): Promise<ReplayMailbox | null> {
+    const mapped = this.options.mailboxes?.get(sourceId);
+    if (mapped) return mapped;
+    if (this.boxes.has(sourceId) && this.boxes.get(sourceId)) return this.boxes.get(sourceId)!;
+    const [rows] = await c.query<RowDataPacket[]>(
+      'SELECT account_id, comment FROM zimbra.mailbox WHERE id = ?',
+      [sourceId],
+    );
+    const row = rows[0];
+    let box: ReplayMailbox | null = null;
+    const groupDb = mailboxGroupDb(sourceId, this.options.mailboxGroups);
+    if (row)
+      box = {
+        sourceId,
+        mailboxId: sourceId,
+        groupDb,
+        accountId: String(row.account_id),
+        email: String(row.comment ?? ''),
+      };
+    else if (op.op === 'CreateMailbox' && op.accountId)
+      box = { sourceId, mailboxId: sourceId, groupDb, accountId: op.accountId, email: '' };
+    this.boxes.set(sourceId, box);
+    return box;
+  }
+
+  private async countersOf(c: PoolConnection, box: ReplayMailbox): Promise<MailboxCounters> {
+    const known = this.counters.get(box.mailboxId);
+    if (known) return known;
+    const [rows] = await c.query<RowDataPacket[]>(
+      'SELECT change_checkpoint, item_id_checkpoint, size_checkpoint FROM zimbra.mailbox WHERE id = ?',
+      [box.mailboxId],
+    );
+    const row = rows[0];
+    const counters: MailboxCounters = row
+      ? {
+          changeCheckpoint: Number(row.change_checkpoint),
+          itemCheckpoint: Number(row.item_id_checkpoint),
+          size: Number(row.size_checkpoint),
+        }
+      : { changeCheckpoint: 0, itemCheckpoint: 0, size: 0 };
+    if (row) this.counters.set(box.mailboxId, counters);
+    return counters;
+  }
+
+  async applyBatch(c: PoolConnection, sourceId: number, ops: RedoOp[], careful = false): Promise<void> {
+    const box = await this.mailboxFor(c, sourceId, ops[0]!);
+    if (!box) {
+      for (const op of ops) this.error(sourceId, op, `mailbox ${sourceId} does not exist on this server`);
+      return;
+    }
+    const counters = await this.countersOf(c, box);
+    const ctx: ApplyContext = {
+      c,
+      box,
+      counters,
+      messageVolume: this.options.messageVolume,
+      volumes: this.options.volumes,
+      incomingBlob: (path) => this.incoming.get(path),
+      writes: [],
+      removals: [],
+      folderDeltas: new Map(),
+      accountEmail: this.options.accountEmail,
+      mailboxGroups: this.options.mailboxGroups,
+      indexVolumeId: this.options.indexVolumeId,
+    };
+    const before = { ...counters };
+    const tally = { applied: 0, present: 0, skippedDeletes: 0 };
+    const errors: Array<{ op: RedoOp; message: string }> = [];
+    let stopped: ReplayStoppedError | null = null;
+    const writing: Array<Promise<void>> = [];
+    await c.beginTransaction();
+    try {
+      if (careful) stopped = await this.applyCarefully(ctx, ops, tally, errors);
+      else
+        await this.applyQuickly(ctx, ops, tally, (path, data) =>
+          writing.push(this.options.files.writeFile(path, data)),
+        ).catch(async () => {
+          await Promise.allSettled(writing);
+          throw new RetryCarefully();
+        });
+      await flushFolderCounts(ctx);
+      if (tally.applied > 0)
+        await c.query(
+          'UPDATE zimbra.mailbox SET item_id_checkpoint = ?, change_checkpoint = ?, size_checkpoint = ? WHERE id = ?',
+          [counters.itemCheckpoint, counters.changeCheckpoint, counters.size, box.mailboxId],
+        );
+      // The blobs are in place before the rows commit, as Zimbra stores them before the transaction ends.
+      if ((await Promise.allSettled(writing)).some((w) => w.status === 'rejected'))
+        throw new RetryCarefully();
+      await c.commit();
+    } catch (error) {
+      Object.assign(counters, before);
+      await c.rollback().catch(() => undefined);
+      if (error instanceof RetryCarefully && !careful) {
+        this.report.retriedCarefully++;
+        return this.applyBatch(c, sourceId, ops, true);
+      }
+      for (const e of errors) this.error(box.mailboxId, e.op, e.message);
+      throw error;
+    }
+    for (const e of errors) this.error(box.mailboxId, e.op, e.message);
+    this.report.transactions++;
+    this.report.applied += tally.applied;
+    this.report.alreadyPresent += tally.present;
+    this.report.skippedDeletes += tally.skippedDeletes;
+    if (tally.applied > 0 && !this.report.mailboxes.includes(box.mailboxId))
+      this.report.mailboxes.push(box.mailboxId);
+    // Blobs of deleted items go once the rows are gone for good.
+    if (ctx.removals.length > 0) await this.options.files.removeFiles(ctx.removals);
+    if (stopped) throw stopped;
+  }
+
+  /** Whether an op is to be applied: its change id is past the checkpoint, and it is not a skipped delete. */
+  private admit(op: RedoOp, checkpoint: number, tally: { present: number; skippedDeletes: number }): boolean {
+    const changeId = op.header.changeId;
+    if (changeId > 0 && changeId <= checkpoint) {
+      tally.present++;
+      return false;
+    }
+    if (this.options.skipDeletes && DELETE_OPS.has(op.op)) {
+      tally.skippedDeletes++;
+      return false;
+    }
+    return true;
+  }
+
+  /** Every op applied (or this throws): message ops in bulk runs, the others one by one. */
+  private async applyQuickly(
+    ctx: ApplyContext,
+    ops: RedoOp[],
+    tally: { applied: number; present: number; skippedDeletes: number },
+    write: (path: string, data: Buffer) => void,
+  ): Promise<void> {
+    const { counters } = ctx;
+    const chosen: RedoOp[] = [];
+    for (const op of ops)
+      if (this.admit(op, counters.changeCheckpoint, tally)) {
+        chosen.push(op);
+        // As the careful path: the checkpoint follows each applied op.
+        if (op.header.changeId > counters.changeCheckpoint) counters.changeCheckpoint = op.header.changeId;
+      }
+    for (let i = 0; i < chosen.length;) {
+      let j = i;
+      while (j < chosen.length && BULK_OPS.has(chosen[j]!.op)) j++;
+      if (j > i) {
+        await applyBulk(ctx, chosen.slice(i, j), write);
+        i = j;
+        continue;
+      }
+      ctx.writes = [];
+      await applyOp(ctx, chosen[i]!);
+      for (const w of ctx.writes) write(w.path, w.data);
+      i++;
+    }
+    tally.applied += chosen.length;
+  }
+
+  /** One op at a time, a savepoint each: a failing op is rolled back and reported (or stops the replay). */
+  private async applyCarefully(
+    ctx: ApplyContext,
+    ops: RedoOp[],
+    tally: { applied: number; present: number; skippedDeletes: number },
+    errors: Array<{ op: RedoOp; message: string }>,
+  ): Promise<ReplayStoppedError | null> {
+    const { c, counters } = ctx;
+    for (const op of ops) {
+      if (!this.admit(op, counters.changeCheckpoint, tally)) continue;
+      const changeId = op.header.changeId;
+      const saved = { ...counters };
+      const removals = ctx.removals.length;
+      const deltas = new Map([...ctx.folderDeltas].map(([k, v]) => [k, { ...v }]));
+      ctx.writes = [];
+      await c.query('SAVEPOINT replay_op');
+      try {
+        await applyOp(ctx, op);
+        // The blob is in place before the rows commit, as Zimbra stores it before the transaction ends.
+        for (const w of ctx.writes) await this.options.files.writeFile(w.path, w.data);
+        if (changeId > counters.changeCheckpoint) counters.changeCheckpoint = changeId;
+        tally.applied++;
+      } catch (error) {
+        await c.query('ROLLBACK TO SAVEPOINT replay_op');
+        Object.assign(counters, saved);
+        ctx.removals.length = removals;
+        ctx.folderDeltas = deltas;
+        errors.push({ op, message: (error as Error).message });
+        // What came before the failing op stays applied; nothing after it is.
+        if (this.options.stopOnError)
+          return new ReplayStoppedError(this.describe(ctx.box.mailboxId, op, error));
+      }
+    }
+    return null;
+  }
+
+  private describe(mailboxId: number, op: RedoOp, error: unknown): string {
+    return `mailbox ${mailboxId}: ${op.op} (change ${op.header.changeId}): ${(error as Error).message}`;
+  }
+
+  private error(mailboxId: number, op: RedoOp, message: string): void {
+    this.report.errors.push({ mailboxId, op: op.op, changeId: op.header.changeId, message });
+  }
+}

@@ -1,0 +1,253 @@
+import type {
+  AlterItemTagOp,
+  CreateMessageOp,
+  DeleteItemOp,
+  MoveItemOp,
+  RedoOp,
+  SetItemTagsOp,
+} from '../redolog';
+import { blobPath } from '../server/volumes';
+import { bumpFolder, messageBody, noteItemId, ReplayOpError, timestampOf } from './apply-context';
+import type { ApplyContext } from './apply-context';
+import { BulkState, type Item } from './bulk-state';
+import { writeBulkState } from './bulk-write';
+import { encodeMetadata, METADATA_VERSION } from './metadata';
+import { parseMessage } from './parsed-message';
+import { FLAG_IDS, flagBit, parseTagNames, tagNames, UNREAD_BIT } from './system-folders';
+
+/**
+ * A run of message ops (deliveries, moves, flags, tags, deletes) of one mailbox applied with a
+ * handful of statements instead of several per op: the items the run names are read once, every
+ * op is applied in memory exactly as apply-items.ts applies it to the rows (each op sees the
+ * items as the ops before it left them, with the same snapshot rules), and the end state is
+ * written at once: one multi-row INSERT of the new messages, one UPDATE per set of changed
+ * columns, one DELETE of the deleted items, the tag links' difference, the tombstones and the
+ * tag counts. The rows after the run are the rows the careful path (one op at a time) gives; any
+ * op it cannot apply throws, and the caller applies the whole batch again, carefully.
+ */
+export const BULK_OPS = new Set(['CreateMessage', 'MoveItem', 'DeleteItem', 'SetItemTags', 'AlterItemTag']);
+
+class BulkRun {
+  readonly s: BulkState;
+
+  constructor(
+    private readonly ctx: ApplyContext,
+    private readonly write: (path: string, data: Buffer) => void,
+  ) {
+    this.s = new BulkState(ctx);
+  }
+
+  /** Applies one op in memory; false when it would create an item the run deleted (the run ends before it). */
+  async apply(op: RedoOp): Promise<boolean> {
+    switch (op.op) {
+      case 'CreateMessage':
+        return this.createMessage(op);
+      case 'MoveItem':
+        this.moveItem(op);
+        return true;
+      case 'DeleteItem':
+        this.deleteItem(op);
+        return true;
+      case 'SetItemTags':
+        if (op.tags === null) throw new ReplayOpError('SetItemTags with a tag bitmask (redo version < 1.33)');
+        for (const item of this.s.named(op.ids))
+          await this.updateItem(op, item, {
+            flags: op.flags & ~UNREAD_BIT,
+            unread: op.flags & UNREAD_BIT ? 1 : 0,
+            tags: op.tags,
+          });
+        return true;
+      case 'AlterItemTag':
+        await this.alterItemTag(op);
+        return true;
+      default:
+        throw new ReplayOpError(`${op.op} is not applied in bulk`);
+    }
+  }
+
+  private async createMessage(op: CreateMessageOp): Promise<boolean> {
+    const { ctx } = this;
+    const existing = this.s.items.get(op.msgId);
+    if (existing?.gone) return false;
+    const raw = messageBody(ctx, op);
+    if (existing) return true; // its effect is present
+    const at = timestampOf(op);
+    const changeId = op.header.changeId;
+    const parsed = parseMessage(raw);
+    const unread = op.flags & UNREAD_BIT ? 1 : 0;
+    const tags = op.tags ?? [];
+    const metadata = encodeMetadata({
+      v: METADATA_VERSION,
+      ...(parsed.fragment ? { f: parsed.fragment } : {}),
+      ...(parsed.rawSubject !== parsed.subject ? { s: parsed.rawSubject } : {}),
+    });
+    const item: Item = {
+      id: op.msgId,
+      folderId: op.folderId,
+      unread,
+      size: op.size,
+      flags: op.flags & ~UNREAD_BIT,
+      tags: parseTagNames(tagNames(tags)),
+      modContent: changeId,
+      locator: String(ctx.messageVolume.id),
+      prevFolders: null,
+      stored: false,
+      gone: false,
+      changed: new Map(),
+      // mailbox_id, id, type, parent_id, folder_id, index_id, imap_id, date, size, locator, blob_digest, unread,
+      // flags, tags, tag_names, sender, recipients, subject, name, metadata, mod_metadata, change_date, mod_content,
+      // prev_folders: the changeable ones (folder_id, unread, flags, tag_names, mod_metadata, change_date,
+      // prev_folders) are filled in from the item when the run is written.
+      created: [
+        ctx.box.mailboxId,
+        op.msgId,
+        5,
+        null,
+        op.folderId,
+        op.msgId,
+        op.msgId,
+        Math.floor(op.receivedDate / 1000),
+        op.size,
+        String(ctx.messageVolume.id),
+        op.digest,
+        unread,
+        op.flags & ~UNREAD_BIT,
+        0,
+        tagNames(tags),
+        parsed.sender,
+        parsed.recipients,
+        parsed.subject,
+        null,
+        metadata,
+        changeId,
+        at,
+        changeId,
+        null,
+      ],
+    };
+    this.s.items.set(op.msgId, item);
+    this.s.order.push(op.msgId);
+    await bumpFolder(ctx, op.folderId, 1, unread);
+    if (tags.length > 0) {
+      const ids = await this.s.tagIdsByName(tags);
+      for (const tagId of ids.values()) {
+        this.s.linksOf(op.msgId).add(tagId);
+        this.s.touchedTags.add(tagId);
+      }
+    }
+    ctx.counters.size += op.size;
+    noteItemId(ctx, op.msgId);
+    this.write(blobPath(ctx.messageVolume, ctx.box.mailboxId, op.msgId, changeId), raw);
+    return true;
+  }
+
+  private moveItem(op: MoveItemOp): void {
+    const at = timestampOf(op);
+    const changeId = op.header.changeId;
+    for (const snap of this.s.named(op.ids)) {
+      if (snap.folderId === op.targetFolderId) continue;
+      const item = this.s.items.get(snap.id)!;
+      const entry = `${changeId}:${snap.folderId}`;
+      item.folderId = op.targetFolderId;
+      item.prevFolders = item.prevFolders === null ? entry : `${item.prevFolders};${entry}`;
+      this.s.set(item, 'folder_id', item.folderId);
+      this.s.set(item, 'prev_folders', item.prevFolders);
+      this.s.stamp(item, changeId, at);
+      void bumpFolder(this.ctx, snap.folderId, -1, -snap.unread);
+      void bumpFolder(this.ctx, op.targetFolderId, 1, snap.unread);
+    }
+  }
+
+  private deleteItem(op: DeleteItemOp): void {
+    const { ctx } = this;
+    const items = this.s.named(op.ids);
+    if (items.length === 0) return;
+    for (const snap of items) {
+      for (const tagId of this.s.tagged.get(snap.id) ?? []) this.s.touchedTags.add(tagId);
+      this.s.tagged.get(snap.id)?.clear();
+      this.s.items.get(snap.id)!.gone = true;
+    }
+    this.s.tombstones.push([
+      ctx.box.mailboxId,
+      op.header.changeId,
+      timestampOf(op),
+      5,
+      items.map((i) => i.id).join(','),
+    ]);
+    const byFolder = new Map<number, { count: number; unread: number }>();
+    for (const item of items) {
+      const f = byFolder.get(item.folderId) ?? { count: 0, unread: 0 };
+      f.count++;
+      f.unread += item.unread;
+      byFolder.set(item.folderId, f);
+      ctx.counters.size -= item.size;
+      const volume = ctx.volumes.find((v) => String(v.id) === item.locator) ?? ctx.messageVolume;
+      ctx.removals.push(blobPath(volume, ctx.box.mailboxId, item.id, item.modContent));
+    }
+    for (const [folderId, f] of byFolder) void bumpFolder(ctx, folderId, -f.count, -f.unread);
+  }
+
+  private async alterItemTag(op: AlterItemTagOp): Promise<void> {
+    if (op.tag === null) throw new ReplayOpError('AlterItemTag with a tag id (redo version < 1.33)');
+    const flagId = FLAG_IDS[op.tag];
+    for (const item of this.s.named(op.ids)) {
+      const next = { flags: item.flags, unread: item.unread, tags: item.tags };
+      if (flagId === -10) next.unread = op.tagged ? 1 : 0;
+      else if (flagId !== undefined)
+        next.flags = op.tagged ? item.flags | flagBit(flagId) : item.flags & ~flagBit(flagId);
+      else if (op.tagged && !item.tags.includes(op.tag)) next.tags = [...item.tags, op.tag];
+      else if (!op.tagged) next.tags = item.tags.filter((t) => t !== op.tag);
+      await this.updateItem(op, item, next);
+    }
+  }
+
+  private async updateItem(
+    op: SetItemTagsOp | AlterItemTagOp,
+    snap: Item,
+    next: { flags: number; unread: number; tags: string[] },
+  ): Promise<void> {
+    const item = this.s.items.get(snap.id)!;
+    const text = tagNames(next.tags);
+    item.flags = next.flags;
+    item.unread = next.unread;
+    item.tags = parseTagNames(text);
+    this.s.set(item, 'flags', next.flags);
+    this.s.set(item, 'unread', next.unread);
+    this.s.set(item, 'tag_names', text);
+    if (item.created) {
+      item.created[11] = next.unread;
+      item.created[12] = next.flags;
+      item.created[14] = text;
+    }
+    this.s.stamp(item, op.header.changeId, timestampOf(op));
+    if (next.unread !== snap.unread) void bumpFolder(this.ctx, snap.folderId, 0, next.unread - snap.unread);
+    const added = next.tags.filter((t) => !snap.tags.includes(t));
+    const removed = snap.tags.filter((t) => !next.tags.includes(t));
+    if (added.length + removed.length === 0) return;
+    const ids = await this.s.tagIdsByName([...added, ...removed]);
+    for (const n of added) if (ids.has(n)) this.s.linksOf(snap.id).add(ids.get(n)!);
+    for (const n of removed) if (ids.has(n)) this.s.linksOf(snap.id).delete(ids.get(n)!);
+    for (const id of ids.values()) this.s.touchedTags.add(id);
+  }
+}
+
+/**
+ * Applies ops (all in BULK_OPS, all to be applied) in order: one BulkRun, or several when an op
+ * creates an item an earlier op of the run deleted (the rows are written before it).
+ */
+export async function applyBulk(
+  ctx: ApplyContext,
+  ops: RedoOp[],
+  write: (path: string, data: Buffer) => void,
+): Promise<void> {
+  let from = 0;
+  while (from < ops.length) {
+    const run = new BulkRun(ctx, write);
+    await run.s.load(ops.slice(from));
+    let i = from;
+    while (i < ops.length && (await run.apply(ops[i]!))) i++;
+    await writeBulkState(run.s);
+    if (i === from) throw new ReplayOpError('bulk run made no progress'); // cannot happen: a fresh run has nothing gone
+    from = i;
+  }
+}

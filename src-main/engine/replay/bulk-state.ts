@@ -1,0 +1,133 @@
+import type { RedoOp } from '../redolog';
+import { select, table, type ApplyContext } from './apply-context';
+import { parseTagNames } from './system-folders';
+
+/**
+ * What a bulk run (bulk-apply.ts) knows of the mailbox while it applies its ops in memory: the
+ * items its ops name as read at its start and as the ops left them, their tag links, the tags
+ * by name, the tombstones to insert and the tags to recount. bulk-write.ts writes it out.
+ */
+export type Column =
+  'folder_id' | 'prev_folders' | 'flags' | 'unread' | 'tag_names' | 'mod_metadata' | 'change_date';
+
+export interface Item {
+  id: number;
+  folderId: number;
+  unread: number;
+  size: number;
+  flags: number;
+  tags: string[];
+  modContent: number;
+  locator: string | null;
+  prevFolders: string | null;
+  /** In the database when the run began; otherwise created by the run. */
+  stored: boolean;
+  gone: boolean;
+  /** The columns the run changed, with their new values (for stored items). */
+  changed: Map<Column, unknown>;
+  /** A created item's INSERT row, its changeable columns filled in at the end. */
+  created?: unknown[];
+}
+
+const CHUNK = 500;
+
+export const chunks = <T>(list: T[], size = CHUNK): T[][] =>
+  Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, i * size + size));
+
+export class BulkState {
+  readonly items = new Map<number, Item>();
+  readonly tagged = new Map<number, Set<number>>();
+  readonly taggedBefore = new Map<number, Set<number>>();
+  private tagIds: Map<string, number> | null = null;
+  readonly touchedTags = new Set<number>();
+  readonly tombstones: unknown[][] = [];
+  /** Created items' ids, in the order they were created. */
+  readonly order: number[] = [];
+
+  constructor(readonly ctx: ApplyContext) {}
+
+  /** Reads the items and tag links the ops name. */
+  async load(ops: RedoOp[]): Promise<void> {
+    const ids = new Set<number>();
+    for (const op of ops)
+      if (op.op === 'CreateMessage') ids.add(op.msgId);
+      else if ('ids' in op && Array.isArray(op.ids)) for (const id of op.ids as number[]) ids.add(id);
+    const { ctx } = this;
+    for (const part of chunks([...ids])) {
+      const rows = await select(
+        ctx,
+        `SELECT id, folder_id, unread, size, flags, tag_names, mod_content, locator, prev_folders
+           FROM ${table(ctx, 'mail_item')} WHERE mailbox_id = ? AND id IN (?)`,
+        [ctx.box.mailboxId, part],
+      );
+      for (const r of rows)
+        this.items.set(Number(r.id), {
+          id: Number(r.id),
+          folderId: Number(r.folder_id),
+          unread: Number(r.unread),
+          size: Number(r.size),
+          flags: Number(r.flags),
+          tags: parseTagNames(r.tag_names),
+          modContent: Number(r.mod_content),
+          locator: r.locator === null ? null : String(r.locator),
+          prevFolders: r.prev_folders === null ? null : String(r.prev_folders),
+          stored: true,
+          gone: false,
+          changed: new Map(),
+        });
+      const links = await select(
+        ctx,
+        `SELECT item_id, tag_id FROM ${table(ctx, 'tagged_item')} WHERE mailbox_id = ? AND item_id IN (?)`,
+        [ctx.box.mailboxId, part],
+      );
+      for (const l of links) this.linksOf(Number(l.item_id)).add(Number(l.tag_id));
+    }
+    for (const [id, set] of this.tagged) this.taggedBefore.set(id, new Set(set));
+  }
+
+  linksOf(id: number): Set<number> {
+    let set = this.tagged.get(id);
+    if (!set) this.tagged.set(id, (set = new Set()));
+    return set;
+  }
+
+  live(id: number): Item | undefined {
+    const item = this.items.get(id);
+    return item && !item.gone ? item : undefined;
+  }
+
+  /** The items an op names as a SELECT at its start would return them: in the op's order, copies. */
+  named(ids: number[]): Item[] {
+    return ids.flatMap((id) => {
+      const item = this.live(id);
+      return item ? [{ ...item, tags: [...item.tags] }] : [];
+    });
+  }
+
+  async tagIdsByName(names: string[]): Promise<Map<string, number>> {
+    if (!this.tagIds) {
+      const rows = await select(
+        this.ctx,
+        `SELECT id, name FROM ${table(this.ctx, 'tag')} WHERE mailbox_id = ?`,
+        [this.ctx.box.mailboxId],
+      );
+      this.tagIds = new Map(rows.map((r) => [String(r.name), Number(r.id)]));
+    }
+    const found = new Map<string, number>();
+    for (const n of names) if (this.tagIds.has(n)) found.set(n, this.tagIds.get(n)!);
+    return found;
+  }
+
+  set(item: Item, column: Column, value: unknown): void {
+    if (item.stored) item.changed.set(column, value);
+  }
+
+  stamp(item: Item, changeId: number, at: number): void {
+    this.set(item, 'mod_metadata', changeId);
+    this.set(item, 'change_date', at);
+    if (item.created) {
+      item.created[20] = changeId;
+      item.created[21] = at;
+    }
+  }
+}
