@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { failover, FailoverError, type FailoverReport } from '../engine/standby/failover';
 import {
+  lastCompleteSnapshot,
   newestCompleteSet,
   snapshotSets,
   STANDBY_VOLUMES,
@@ -193,6 +194,10 @@ function statusCommand(): Command {
           redolog: s.redolog?.takenAt ?? null,
         })),
         failoverFrom: newest?.fromTime ?? null,
+        // How each volume's newest complete snapshot was taken: dump, btrfs, lvm, zfs, copy, cut.
+        methods: Object.fromEntries(
+          STANDBY_VOLUMES.map((v) => [v, lastCompleteSnapshot(records[v])?.method ?? null]),
+        ),
         redoLogs: records.redolog?.logs?.length ?? 0,
         // The newest snapshot of each volume when it did not finish: what the next run resumes.
         incomplete: Object.values(records).flatMap((r) => {
@@ -207,7 +212,7 @@ function statusCommand(): Command {
       console.log(`standby ${dir.root} of ${primary?.hostname ?? '(no snapshot yet)'}`);
       for (const v of STANDBY_VOLUMES)
         console.log(
-          `  ${v.padEnd(8)} last ${iso(volumes[v].takenAt)}  lag ${duration(volumes[v].lagMs)}${volumes[v].incomplete ? `  (${volumes[v].incomplete} incomplete)` : ''}`,
+          `  ${v.padEnd(8)} last ${iso(volumes[v].takenAt)}${status.methods[v] ? ` (${status.methods[v]})` : ''}  lag ${duration(volumes[v].lagMs)}${volumes[v].incomplete ? `  (${volumes[v].incomplete} incomplete)` : ''}`,
         );
       for (const s of status.sets.slice(-5))
         console.log(

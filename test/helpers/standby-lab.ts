@@ -8,6 +8,7 @@ import { openServerAccess, type ServerAccess } from '../../src-main/engine/serve
 import { StandbyDir } from '../../src-main/engine/standby/standby-dir';
 import { LocalTransport, SshTransport } from '../../src-main/engine/transport';
 import { isAlive } from '../../src-main/lab/daemon';
+import { run } from '../../src-main/lab/exec';
 import type { Lab } from '../../src-main/lab/lab';
 import { MailboxSimulator } from '../../src-main/lab/simulator/simulator';
 import type { LabServerInfo } from '../../src-main/lab/types';
@@ -44,12 +45,13 @@ export async function startStandbyLab(
   seed: string,
   accounts: string[],
   messages: number,
+  options: { rolloverBytes?: number } = {},
 ): Promise<StandbyLab> {
   const lab = await withLab({ servers: 2, mailboxGroups: 10 });
   const [standbyInfo, primaryInfo] = lab.info.servers as [LabServerInfo, LabServerInfo];
   const sim = await MailboxSimulator.open(primaryInfo, {
     seed,
-    rolloverBytes: 256 * 1024,
+    rolloverBytes: options.rolloverBytes ?? 256 * 1024,
     abortRate: 0.03,
     abandonRate: 0.01,
   });
@@ -77,15 +79,7 @@ export async function startStandbyLab(
     emails: [...sim.mailboxes.keys()].sort(),
     digestPrimary: (email) => digestAccount(primaryInfo, primaryDb, ldap, email),
     digestStandby: (email) => digestAccount(standbyInfo, standbyDb, ldap, email),
-    sshToStandby: () =>
-      SshTransport.connect({
-        name: standbyInfo.hostname,
-        host: standbyInfo.ssh.host,
-        port: standbyInfo.ssh.port,
-        username: standbyInfo.ssh.user,
-        privateKey: fs.readFileSync(standbyInfo.ssh.privateKeyPath),
-        hostKeyFingerprint: standbyInfo.ssh.hostKeyFingerprint,
-      }),
+    sshToStandby: () => sshTo(standbyInfo),
     killPrimary: () => {
       const pidFiles = [
         path.join(homePaths(primaryInfo.zimbraHome).mysqlData, 'mariadbd.pid'),
@@ -105,6 +99,72 @@ export async function startStandbyLab(
       await standbyDb.end().catch(() => undefined);
       await ldap.unbind().catch(() => undefined);
       await lab.stop();
+    },
+  };
+}
+
+/** An SSH link to a lab server, as Mailvault reaches a remote one. */
+export function sshTo(info: LabServerInfo): Promise<SshTransport> {
+  return SshTransport.connect({
+    name: info.hostname,
+    host: info.ssh.host,
+    port: info.ssh.port,
+    username: info.ssh.user,
+    privateKey: fs.readFileSync(info.ssh.privateKeyPath),
+    hostKeyFingerprint: info.ssh.hostKeyFingerprint,
+  });
+}
+
+/** A lab server reached entirely over SSH: commands, files, and MariaDB/LDAP through tunnels. */
+export async function openOverSsh(info: LabServerInfo): Promise<ServerAccess> {
+  return openServerAccess(await sshTo(info), { zimbraHome: info.zimbraHome });
+}
+
+/**
+ * Why btrfs cannot be tried here, or null: a loop-mounted btrfs needs root, mkfs.btrfs, the
+ * btrfs tool and loop devices (CI has them: docs/standby.md).
+ */
+export function btrfsUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'not root (a loop mount needs root)';
+  const has = (tool: string) =>
+    ['/usr/sbin', '/usr/bin', '/sbin', '/bin'].some((d) => fs.existsSync(path.join(d, tool)));
+  if (!has('mkfs.btrfs') || !has('btrfs')) return 'no btrfs-progs (mkfs.btrfs, btrfs)';
+  if (!fs.existsSync('/dev/loop-control')) return 'no loop devices (/dev/loop-control)';
+  if (!fs.readFileSync('/proc/filesystems', 'utf8').includes('btrfs')) {
+    // The module may load on first mount; modprobe is tried by mount itself.
+    if (!has('modprobe')) return 'the kernel has no btrfs';
+  }
+  return null;
+}
+
+/**
+ * Puts `dir` on a btrfs subvolume: a loop file of `sizeMb` formatted btrfs, a subvolume made in
+ * it, `dir`'s files copied there, then the subvolume mounted on `dir` itself (paths unchanged,
+ * so the servers and the simulator go on using it). `unmount` undoes the mount only: what was
+ * written meanwhile stays on the loop file, which is removed.
+ */
+export async function btrfsSubvolumeOver(
+  dir: string,
+  image: string,
+  sizeMb = 256,
+): Promise<{ unmount(): Promise<void> }> {
+  const top = `${image}.top`;
+  await run('truncate', ['-s', `${sizeMb}M`, image]);
+  await run('mkfs.btrfs', ['-q', image]);
+  fs.mkdirSync(top, { recursive: true });
+  await run('mount', ['-o', 'loop', image, top]);
+  try {
+    await run('btrfs', ['subvolume', 'create', path.join(top, 'vol')]);
+    await run('cp', ['-a', `${dir}/.`, path.join(top, 'vol')]);
+  } finally {
+    await run('umount', [top]);
+  }
+  await run('mount', ['-o', 'loop,subvol=vol', image, dir]);
+  return {
+    unmount: async () => {
+      await run('umount', [dir]).catch(() => run('umount', ['-l', dir]));
+      fs.rmSync(image, { force: true });
+      fs.rmSync(top, { recursive: true, force: true });
     },
   };
 }

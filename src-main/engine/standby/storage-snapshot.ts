@@ -57,7 +57,7 @@ export const DETECT_SCRIPT = [
   'case "$fstype" in',
   // The subvolume holding the path: inode 256 marks a subvolume's root on btrfs.
   ' btrfs) command -v btrfs >/dev/null || exit 0; d="$p"; while [ "$(stat -c %i -- "$d")" != 256 ] && [ "$d" != / ]; do d=$(dirname -- "$d"); done; echo "$d";' +
-    ' for s in "$d"/.mailvault-"$kind"-*; do [ -d "$s" ] && echo "leftover $s"; done ;;',
+    ' for s in "$d"/.mailvault-"$kind"-*; do if [ -d "$s" ]; then echo "leftover $s"; fi; done ;;',
   ' zfs) command -v zfs >/dev/null || exit 0; zfs list -H -o name -- "$source" 2>/dev/null | head -n 1;' +
     ' zfs list -H -t snapshot -o name -d 1 -- "$source" 2>/dev/null | grep -F "@mailvault-$kind-" | sed "s/^/leftover /" ;;',
   ' *) case "$source" in /dev/mapper/*|/dev/dm-*) command -v lvs >/dev/null || exit 0;' +
@@ -65,6 +65,8 @@ export const DETECT_SCRIPT = [
     ' [ -n "$vglv" ] || exit 0; echo "$vglv"; vg=${vglv%%/*};' +
     ' lvs --noheadings -o lv_name -- "$vg" 2>/dev/null | tr -d " " | grep "^mailvault-$kind-" | sed "s|^|leftover $vg/|" ;; esac ;;',
   'esac',
+  // A grep that found no leftover is not a failure of the detection.
+  'exit 0',
 ].join('\n');
 
 /** Parses the output of DETECT_SCRIPT (findmnt's raw output escapes blanks as \x20). */
