@@ -1,10 +1,13 @@
 import { useEffect } from 'react';
 import { BackupScreen } from './screens/BackupScreen';
 import { PruneScreen } from './screens/PruneScreen';
+import { LogScreen } from './screens/LogScreen';
 import { RestoreScreen } from './screens/RestoreScreen';
+import { ScheduleScreen } from './screens/ScheduleScreen';
 import { ServersScreen } from './screens/ServersScreen';
 import { StandbyScreen } from './screens/StandbyScreen';
 import { TimelineScreen } from './screens/TimelineScreen';
+import { Toasts } from './components/Toasts';
 import type { Stores } from './stores';
 import type { Screen } from './stores/ui';
 import { jobList } from './stores/jobs';
@@ -16,6 +19,8 @@ const TABS: { screen: Screen; label: string; key: string }[] = [
   { screen: 'prune', label: 'Prune', key: '4' },
   { screen: 'restore', label: 'Restore planner', key: '5' },
   { screen: 'standby', label: 'Standby', key: '6' },
+  { screen: 'schedule', label: 'Schedule', key: '7' },
+  { screen: 'log', label: 'Log', key: '8' },
 ];
 
 export function App({ stores }: { stores: Stores }) {
@@ -90,7 +95,10 @@ export function App({ stores }: { stores: Stores }) {
         {screen === 'prune' && <PruneScreen stores={stores} />}
         {screen === 'restore' && <RestoreScreen stores={stores} />}
         {screen === 'standby' && <StandbyScreen stores={stores} />}
+        {screen === 'schedule' && <ScheduleScreen stores={stores} />}
+        {screen === 'log' && <LogScreen stores={stores} />}
       </main>
+      <Toasts stores={stores} />
     </div>
   );
 }

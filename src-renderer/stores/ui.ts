@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 
-export type Screen = 'servers' | 'timeline' | 'backup' | 'prune' | 'restore' | 'standby';
+export type Screen = 'servers' | 'timeline' | 'backup' | 'prune' | 'restore' | 'standby' | 'schedule' | 'log';
 export type Theme = 'light' | 'dark' | 'system';
 
 export interface UiState {
@@ -12,7 +12,7 @@ export interface UiState {
   setTheme(theme: Theme): void;
 }
 
-const SCREENS: Screen[] = ['servers', 'timeline', 'backup', 'prune', 'restore', 'standby'];
+const SCREENS: Screen[] = ['servers', 'timeline', 'backup', 'prune', 'restore', 'standby', 'schedule', 'log'];
 
 /** Which screen and server are shown; mirrored in the URL hash so a reload comes back to it. */
 export function createUiStore(initialHash = '', remember?: (hash: string) => void) {
