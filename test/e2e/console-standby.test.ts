@@ -152,7 +152,14 @@ describe.skipIf(!haveChromium && !mustRun)('the standby screen against a lab pri
 
   it('fails over through the wizard: the data-loss window first, the name typed, progress, the report', async () => {
     await glanceToStandby(page);
+    // Keyboard: the wizard takes focus, Esc leaves it before anything runs, Enter opens it again.
     await page.getByTestId('failover-open').click();
+    await page.locator('[data-testid=failover-wizard][data-step="1"]').waitFor();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('wizard-title');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('failover-wizard').waitFor({ state: 'detached' });
+    await page.getByTestId('failover-open').focus();
+    await page.keyboard.press('Enter');
     await page.locator('[data-testid=failover-wizard][data-step="1"]').waitFor();
     expect(await page.getByTestId('wizard-set').first().isChecked()).toBe(true);
     await screenshot(page, 'standby-04-wizard-choose');
