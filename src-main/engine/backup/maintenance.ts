@@ -17,6 +17,8 @@ const entrySchema = z.object({
   email: z.string(),
   previousStatus: z.string(),
   sinceMs: z.number(),
+  /** The account was created by this run (restore -ca): a rerun may make it again. */
+  created: z.boolean().optional(),
 });
 const journalSchema = z.object({ server: z.string(), entries: z.array(entrySchema) });
 export type MaintenanceEntry = z.infer<typeof entrySchema>;
@@ -25,6 +27,8 @@ export const JOURNAL_FILE = 'maintenance.json';
 
 export class MaintenanceJournal {
   private entries: MaintenanceEntry[] = [];
+  /** Accounts dead runs created (restore -ca), kept on disk until this run ends (see carry). */
+  private carried: MaintenanceEntry[] = [];
 
   constructor(
     private readonly file: string,
@@ -32,12 +36,13 @@ export class MaintenanceJournal {
   ) {}
 
   private async save(): Promise<void> {
-    if (this.entries.length === 0) {
+    if (this.entries.length === 0 && this.carried.length === 0) {
       await fs.promises.rm(this.file, { force: true });
       return;
     }
     await fs.promises.mkdir(path.dirname(this.file), { recursive: true });
-    await writeFileAtomic(this.file, JSON.stringify({ server: this.server, entries: this.entries }));
+    const entries = [...this.entries, ...this.carried];
+    await writeFileAtomic(this.file, JSON.stringify({ server: this.server, entries }));
   }
 
   /** Journals, then sets maintenance. Returns the status to restore. */
@@ -60,12 +65,18 @@ export class MaintenanceJournal {
    * Journals `restoreTo` as the status to put back, then sets maintenance if the entry exists: a
    * restore that recreates the entry (-ra, -ca) puts back the status the backup recorded.
    */
-  async enterAs(client: Client, account: { dn: string; email: string }, restoreTo: string): Promise<void> {
+  async enterAs(
+    client: Client,
+    account: { dn: string; email: string },
+    restoreTo: string,
+    options: { created?: boolean } = {},
+  ): Promise<void> {
     this.entries.push({
       dn: account.dn,
       email: account.email,
       previousStatus: restoreTo,
       sinceMs: Date.now(),
+      ...(options.created ? { created: true } : {}),
     });
     await this.save();
     if ((await readAccountStatus(client, account.dn)) !== null)
@@ -93,6 +104,21 @@ export class MaintenanceJournal {
     await this.save();
   }
 
+  /**
+   * Keeps the accounts dead runs created in this run's journal (written before their journals
+   * are removed), so that a run killed in turn still passes them on. Never put back or left:
+   * they go with the journal when this run ends.
+   */
+  async carry(entries: MaintenanceEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    this.carried.push(...entries);
+    await this.save();
+  }
+
+  get path(): string {
+    return this.file;
+  }
+
   get pending(): readonly MaintenanceEntry[] {
     return this.entries;
   }
@@ -107,6 +133,7 @@ export async function recoverMaintenance(
   target: string,
   server: string,
   client: Client,
+  ownJournal?: string,
 ): Promise<MaintenanceEntry[]> {
   const tmp = targetPaths(target).tmp;
   const restored: MaintenanceEntry[] = [];
@@ -118,6 +145,7 @@ export async function recoverMaintenance(
   }
   for (const label of labels) {
     const file = path.join(tmp, label, JOURNAL_FILE);
+    if (file === ownJournal) continue;
     let journal: z.infer<typeof journalSchema>;
     try {
       journal = journalSchema.parse(JSON.parse(await fs.promises.readFile(file, 'utf8')));
@@ -137,4 +165,30 @@ export async function recoverMaintenance(
     await fs.promises.rm(file, { force: true });
   }
   return restored;
+}
+
+/**
+ * The accounts that runs which died on `server` had created (restore -ca), as their journals
+ * say; read before recoverMaintenance removes the journals. A rerun with the same prefix makes
+ * such an account again instead of refusing it as someone else's.
+ */
+export async function createdByDeadRuns(target: string, server: string): Promise<MaintenanceEntry[]> {
+  const tmp = targetPaths(target).tmp;
+  const created: MaintenanceEntry[] = [];
+  let labels: string[] = [];
+  try {
+    labels = await fs.promises.readdir(tmp);
+  } catch {
+    return created;
+  }
+  for (const label of labels) {
+    try {
+      const file = path.join(tmp, label, JOURNAL_FILE);
+      const journal = journalSchema.parse(JSON.parse(await fs.promises.readFile(file, 'utf8')));
+      if (journal.server === server) created.push(...journal.entries.filter((e) => e.created));
+    } catch {
+      // none, or unreadable (see recoverMaintenance)
+    }
+  }
+  return created;
 }

@@ -32,6 +32,8 @@ export interface AccountRestoreContext {
   target: string;
   mailboxGroups: number;
   directory: DirectoryAccount[];
+  /** Emails (lower case) of accounts that killed -ca runs created: made again, not refused. */
+  createdByDeadRun?: ReadonlySet<string>;
   createAccount?: { prefix: string };
   restoreAccount?: boolean;
   excludeBlobs?: boolean;
@@ -120,9 +122,12 @@ export async function restoreAccountFromFull(
   if (ctx.createAccount) {
     const [local, domain] = planned.email.split('@') as [string, string];
     email = `${ctx.createAccount.prefix}${local}@${domain}`;
-    zimbraId = crypto.randomUUID();
-    if (ctx.directory.some((a) => a.email.toLowerCase() === email.toLowerCase()))
-      throw new Error(`${email} exists already: choose another prefix`);
+    const existing = ctx.directory.find((a) => a.email.toLowerCase() === email.toLowerCase());
+    // A copy that a killed run with this prefix created is made again under its own id (so its
+    // mailbox rows are found and replaced); any other account of that name is someone's.
+    const remake = existing && ctx.createdByDeadRun?.has(email.toLowerCase()) ? existing : undefined;
+    if (existing && !remake) throw new Error(`${email} exists already: choose another prefix`);
+    zimbraId = remake?.zimbraId ?? crypto.randomUUID();
     dn = ldif.dn.replace(/^[^,]+/, `uid=${ctx.createAccount.prefix}${first(ldif, 'uid') ?? local}`);
     const entry: LdifEntry = { dn, attributes: { ...ldif.attributes } };
     setAttribute(entry, 'zimbraId', [zimbraId]);
@@ -132,7 +137,8 @@ export async function restoreAccountFromFull(
     // Aliases belong to the original account.
     setAttribute(entry, 'zimbraMailAlias', []);
     setAttribute(entry, 'zimbraAccountStatus', ['maintenance']);
-    await ctx.journal.enterAs(ctx.ldap, { dn, email }, backedUpStatus);
+    await ctx.journal.enterAs(ctx.ldap, { dn, email }, backedUpStatus, { created: true });
+    if (remake) await ctx.ldap.del(remake.dn);
     await addEntry(ctx.ldap, entry);
   } else {
     const current =

@@ -1,6 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { JOURNAL_FILE, MaintenanceJournal, recoverMaintenance } from '../backup/maintenance';
+import {
+  createdByDeadRuns,
+  JOURNAL_FILE,
+  MaintenanceJournal,
+  recoverMaintenance,
+} from '../backup/maintenance';
 import { accountsOnServer } from '../ldap/directory';
 import { givenRedoLogs, selectLogs, serverRedoLogs, targetRedoLogs } from '../replay/log-files';
 import { playRedo, type ReplayReport } from '../replay/player';
@@ -99,9 +104,12 @@ export async function runRestore(server: ServerAccess, options: RestoreOptions):
   };
   const progress = options.onProgress ?? (() => undefined);
   try {
-    result.recoveredFromEarlierRun = (await recoverMaintenance(options.target, hostname, ldap)).map(
-      (e) => e.email,
-    );
+    // Copies (-ca) that killed runs created: passed on in this run's journal before theirs go.
+    const created = await createdByDeadRuns(options.target, hostname);
+    await journal.carry(created);
+    result.recoveredFromEarlierRun = (
+      await recoverMaintenance(options.target, hostname, ldap, journal.path)
+    ).map((e) => e.email);
     await removeDeadRestoreDirs(options.target);
     const plan = await planRestore(options.target, {
       accounts: options.accounts,
@@ -161,6 +169,7 @@ export async function runRestore(server: ServerAccess, options: RestoreOptions):
               target: options.target,
               mailboxGroups: base.mailboxGroups,
               directory,
+              createdByDeadRun: new Set(created.map((e) => e.email.toLowerCase())),
               createAccount: options.createAccount,
               restoreAccount: options.restoreAccount,
               excludeBlobs: options.excludeBlobs,

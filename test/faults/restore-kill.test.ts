@@ -1,0 +1,161 @@
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runRestore } from '../../src-main/engine/restore/run-restore';
+import { targetPaths } from '../../src-main/engine/target/layout';
+import { accountStatus } from '../../src-main/lab/simulator/accounts';
+import { COPY_IGNORE, copyDiff } from '../helpers/digest-compare';
+import { diffWithoutIndex, startRestoreLab, type Instant, type RestoreLab } from '../helpers/restore-lab';
+import { cli, seeded, startCli } from './fault-helpers';
+
+/**
+ * Issue 9: `zmrestore` killed with SIGKILL at seeded points: at its named steps (an account put
+ * in maintenance, its rows loaded, its files written, the redo replay begun) and at seeded
+ * moments of a run, restoring in place to a point in time (full + redo replay) and into a new
+ * account (-ca -pre). After each kill, the next engine command (the restore run again) leaves no
+ * account in maintenance, and gives the digest the account had at T: in place, or in the copy
+ * (ids normalized) under the same prefix the killed run used.
+ */
+let r: RestoreLab;
+/** How long an uninterrupted `zmrestore` to an instant takes here (mostly Node starting). */
+let runMs = 0;
+let instant: Instant;
+/** Timed kills that landed inside a run (a late moment may miss a run that ended first). */
+let landed = 0;
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+/** yyyy/MM/dd HH:mm:ss.SSS in local time, one of zmrestore's formats. */
+function zimbraTime(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}/${pad(d.getMonth() + 1)}/${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+const restoreArgs = (prefix: string | null) => [
+  'zmrestore',
+  '-a',
+  instant.email,
+  '-restoreToTime',
+  zimbraTime(instant.atMs),
+  ...(prefix ? ['-ca', '-pre', prefix] : []),
+  '-s',
+  'local',
+  '--zimbra-home',
+  r.server.zimbraHome,
+  '-t',
+  r.target,
+];
+
+beforeAll(async () => {
+  r = await startRestoreLab({
+    seed: 'restore-kill',
+    accounts: ['ann', 'ben'],
+    messages: 10,
+    operations: 120,
+    instantsEvery: 19,
+  });
+  // An instant after the mid-way incremental: the restore loads the full and replays redo.
+  instant = r.instants.filter((i) => i.atMs > r.incremental.startMs).at(-1) ?? r.instants.at(-1)!;
+  const started = Date.now();
+  const whole = await cli(restoreArgs(null));
+  runMs = Date.now() - started;
+  expect(whole.code, whole.stderr).toBe(0);
+  expect(diffWithoutIndex(instant.digest, await r.digest(instant.email))).toEqual([]);
+});
+
+afterAll(async () => {
+  await r?.stop();
+});
+
+/**
+ * The kill points: each named step, then seeded moments. A moment is a fraction of a run, made
+ * into milliseconds once a whole run was timed (in beforeAll, after the cases are listed).
+ */
+interface KillPoint {
+  failpoint: string;
+  fraction: number | null;
+}
+function killPoints(seed: number, moments: number): KillPoint[] {
+  const rand = seeded(seed);
+  const steps = ['maintenance', 'rows', 'files', 'replay'].map((s) => ({
+    failpoint: `restore-step:${s}`,
+    fraction: null,
+  }));
+  // Start-up is about half a run: moments fall mostly in its second half, where the engine works.
+  const timed = Array.from({ length: moments }, () => ({ failpoint: '', fraction: 0.4 + 0.5 * rand() }));
+  return [...steps, ...timed];
+}
+const describePoint = (p: KillPoint) => p.failpoint || `at ${Math.round(p.fraction! * 100)}% of a run`;
+
+/** The restore journals (directories) in the target's tmp/. */
+const journals = () => fs.readdirSync(targetPaths(r.target).tmp).filter((d) => d.startsWith('restore-'));
+
+async function expectNoneInMaintenance(also: string[] = []): Promise<void> {
+  for (const email of [...r.emails, ...also])
+    expect(await accountStatus(r.ldap, email), email).not.toBe('maintenance');
+}
+
+/** Kills one run as planned; returns whether the kill landed (a late moment may miss a fast run). */
+async function killed(args: string[], point: KillPoint): Promise<boolean> {
+  const run = startCli(args, { MAILVAULT_FAILPOINT: point.failpoint });
+  const afterMs = point.fraction === null ? null : Math.floor(point.fraction * runMs);
+  const timer = afterMs === null ? undefined : setTimeout(() => run.kill(), afterMs);
+  const result = await run.done;
+  clearTimeout(timer);
+  if (afterMs === null) expect(result.signal, result.stderr).toBe('SIGKILL');
+  else if (result.signal === null) expect(result.code, result.stderr).toBe(0);
+  return result.signal === 'SIGKILL';
+}
+
+describe('zmrestore killed with SIGKILL', () => {
+  const inPlace = killPoints(9001, 8);
+  it.each(inPlace.map((p, i) => [i, describePoint(p), p] as const))(
+    'in place, kill %i (%s): the rerun leaves none in maintenance and reaches the digest at T',
+    async (_i, _what, point) => {
+      if (await killed(restoreArgs(null), point)) landed++;
+      const rerun = await runRestore(r.access, {
+        target: r.target,
+        accounts: [instant.email],
+        restoreToTime: instant.atMs,
+      });
+      expect(rerun.status, JSON.stringify(rerun.accounts)).toBe('ok');
+      await expectNoneInMaintenance();
+      expect(diffWithoutIndex(instant.digest, await r.digest(instant.email))).toEqual([]);
+    },
+  );
+
+  const copies = killPoints(9002, 4);
+  it.each(copies.map((p, i) => [i, describePoint(p), p] as const))(
+    'into a new account (-ca), kill %i (%s): the rerun under the same prefix gives the copy the digest at T',
+    async (i, _what, point) => {
+      const prefix = `k${i}_`;
+      const original = await r.digest(instant.email);
+      if (await killed(restoreArgs(prefix), point)) landed++;
+      const copy = { email: `${prefix}${instant.email}` };
+      // The journal names the copy before it is created and goes once it is active again: a copy
+      // with no journal left is one the run finished (it was killed on its way out, or not at all),
+      // and a rerun would rightly refuse it as an existing account.
+      const finished =
+        journals().length === 0 && (await accountStatus(r.ldap, copy.email).catch(() => null)) === 'active';
+      if (!finished) {
+        const rerun = await runRestore(r.access, {
+          target: r.target,
+          accounts: [instant.email],
+          restoreToTime: instant.atMs,
+          createAccount: { prefix },
+        });
+        expect(rerun.status, JSON.stringify(rerun.accounts)).toBe('ok');
+        expect(rerun.accounts[0]!.restoredAs!.email).toBe(copy.email);
+      }
+      await expectNoneInMaintenance([copy.email]);
+      expect(await accountStatus(r.ldap, copy.email)).toBe('active');
+      expect(copyDiff(instant.digest, await r.digest(copy.email, COPY_IGNORE))).toEqual([]);
+      // The original is untouched by the copy's runs.
+      expect((await r.digest(instant.email)).digest).toBe(original.digest);
+    },
+  );
+
+  it('the timed kills mostly landed inside a run, and no restore journal is left in the target', () => {
+    // 8 step kills always land; of the 12 timed ones, at least half (run times vary with load).
+    expect(landed).toBeGreaterThanOrEqual(8 + 6);
+    expect(journals()).toEqual([]);
+  });
+});
