@@ -75,7 +75,7 @@ try {
         const started = performance.now();
         const e = await takeSnapshot(primary, dir, v);
         detail.push(
-          `${v} ${((performance.now() - started) / 1000).toFixed(2)} s (${e.files} files, ${(e.bytes / 1048576).toFixed(1)} MiB)`,
+          `${v} [${e.method ?? '?'}] ${((performance.now() - started) / 1000).toFixed(2)} s (${e.files} files, ${(e.bytes / 1048576).toFixed(1)} MiB)`,
         );
       }
     });
