@@ -98,7 +98,11 @@ export function planOf(
 
 const ATTEMPTS_SHOWN = 50;
 
-export function scheduleHandlers(parts: ScheduleParts = {}) {
+/** `passphrase`: the stored passphrase of a server's key, to read its own crontab over SSH. */
+export function scheduleHandlers(
+  parts: ScheduleParts = {},
+  passphrase: (serverId: string) => Promise<string | undefined> = async () => undefined,
+) {
   const command = parts.crontab ?? ['crontab'];
   const now = parts.now ?? Date.now;
 
@@ -106,7 +110,9 @@ export function scheduleHandlers(parts: ScheduleParts = {}) {
     let transport: Transport;
     try {
       transport = await openTransport(
-        place.remote ? transportProfileOf(connectSpecOf(p)) : { kind: 'local', name: 'this machine' },
+        place.remote
+          ? transportProfileOf(connectSpecOf(p, await passphrase(p.id).catch(() => undefined)))
+          : { kind: 'local', name: 'this machine' },
       );
     } catch (error) {
       throw new ApiFailure('unreachable', `${place.where}: ${(error as Error).message}`);
