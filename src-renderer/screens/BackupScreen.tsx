@@ -168,7 +168,7 @@ export function JobCard({ job, onAbort }: { job: JobSnapshot; onAbort(): void })
                 style={percent === null ? undefined : { width: `${percent}%` }}
               />
             </div>
-            {job.operation === 'restore.account' ? (
+            {job.operation === 'restore.account' || job.operation === 'standby.failover' ? (
               <p className="mono small" data-testid="progress-current">
                 {p?.message ?? 'starting…'}
               </p>
