@@ -79,7 +79,12 @@ export class BatchApplier {
     return counters;
   }
 
-  async applyBatch(c: PoolConnection, sourceId: number, ops: RedoOp[], careful = false): Promise<void> {
+  async applyBatch(
+    c: PoolConnection,
+    sourceId: number,
+    ops: RedoOp[],
+    careful = !!this.options.careful,
+  ): Promise<void> {
     const box = await this.mailboxFor(c, sourceId, ops[0]!);
     if (!box) {
       for (const op of ops) this.error(sourceId, op, `mailbox ${sourceId} does not exist on this server`);

@@ -36,6 +36,8 @@ export interface PlayOptions {
   stopOnError?: boolean;
   threads?: number;
   queueCapacity?: number;
+  /** Every run one op at a time, with savepoints (the quick bulk path is compared with it in tests). */
+  careful?: boolean;
   accountEmail?(accountId: string): Promise<string | undefined>;
 }
 
