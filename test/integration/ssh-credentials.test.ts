@@ -125,20 +125,17 @@ describe('an encrypted -i key', () => {
     expectRefused(result, target, /encrypted.*--passphrase-file/);
   });
 
-  it('is asked for at a terminal, without echo, and the backup completes', async () => {
-    const { args, target } = sshArgs();
+  /** The CLI on a fresh pty (script(1)): what we write to its stdin is typed there. */
+  async function atTerminal(args: string[]): Promise<{ code: number | null; output: string }> {
     const command = [
       process.execPath,
       '--import',
       'tsx/esm',
       path.join(ROOT, 'src-main/cli/main.ts'),
       ...args,
-      '--identity',
-      encryptedKey,
     ]
       .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
       .join(' ');
-    // script(1) runs the command on a fresh pty; what we write to its stdin is typed there.
     const child = spawn('script', ['-qfec', command, '/dev/null'], {
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -154,10 +151,39 @@ describe('an encrypted -i key', () => {
     await Promise.race([prompted, exited]);
     child.stdin.write(`${PASSPHRASE}\r`);
     const code = await exited;
-    expect(code, output).toBe(0);
     expect(output).toContain('Passphrase for');
     expect(output).not.toContain(PASSPHRASE); // no echo
+    return { code, output };
+  }
+
+  it('is asked for at a terminal, without echo, and the backup completes', async () => {
+    const { args, target } = sshArgs();
+    const { code, output } = await atTerminal([...args, '--identity', encryptedKey]);
+    expect(code, output).toBe(0);
     await expectCompleted({ code, stdout: output, stderr: '' }, target);
+  });
+
+  it('typed at a terminal, reaches the detached worker of a backup without --sync', async () => {
+    const { args, target } = sshArgs();
+    const { code, output } = await atTerminal([
+      ...args.filter((a) => a !== '--sync'),
+      '--identity',
+      encryptedKey,
+    ]);
+    expect(code, output).toBe(0);
+    const label = /full-\d{8}\.\d{6}\.\d{3}/.exec(output)?.[0];
+    expect(label, output).toBeDefined();
+    for (
+      const since = Date.now();
+      (await completeSessions(target)).length === 0;
+      await new Promise((r) => setTimeout(r, 200))
+    )
+      if (Date.now() - since > 120_000) throw new Error(`${label} did not complete`);
+    await expectCompleted({ code, stdout: output, stderr: '' }, target);
+    // The worker's log holds no passphrase.
+    const logs = path.join(target, 'logs');
+    for (const name of fs.readdirSync(logs))
+      expect(fs.readFileSync(path.join(logs, name), 'utf8')).not.toContain(PASSPHRASE);
   });
 });
 
