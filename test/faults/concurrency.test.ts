@@ -1,15 +1,10 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLock } from '../../src-main/engine/target/lock';
 import { listSessions } from '../../src-main/engine/target/session-list';
-import type { Lab } from '../../src-main/lab/lab';
 import { accountStatus } from '../../src-main/lab/simulator/accounts';
-import { MailboxSimulator } from '../../src-main/lab/simulator/simulator';
-import { ldapClient, withLab } from '../helpers/lab-fixture';
-import { cli, startCli, tree, waitFor } from './fault-helpers';
+import { cli, type FaultLab, startCli, startFaultLab, tree, waitFor } from './fault-helpers';
 
 /**
  * Issue 9, two writers on one target (real lab): a second backup, or a delete, while a backup
@@ -18,28 +13,19 @@ import { cli, startCli, tree, waitFor } from './fault-helpers';
  * interleaved; and a backup killed with SIGKILL leaves a stale lock that the next run (backup or
  * delete) takes over, putting its accounts back.
  */
-let lab: Lab;
-let ldap: Client;
+let f: FaultLab;
 let home: string;
 let emails: string[];
 let work: string;
 
 beforeAll(async () => {
-  lab = await withLab({ servers: 1 });
-  const server = lab.info.servers[0]!;
-  home = server.zimbraHome;
-  const sim = await MailboxSimulator.open(server, { seed: 'concurrency' });
-  emails = (await sim.provision(['w1', 'w2', 'w3', 'w4', 'w5'])).map((m) => m.email);
-  await sim.populate(8);
-  await sim.close();
-  ldap = await ldapClient(server);
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'mv-concurrency-'));
+  f = await startFaultLab({ seed: 'concurrency', accounts: ['w1', 'w2', 'w3', 'w4', 'w5'], messages: 8 });
+  ({ emails, work } = f);
+  home = f.server.zimbraHome;
 });
 
 afterAll(async () => {
-  await ldap?.unbind().catch(() => undefined);
-  await lab?.stop();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  await f?.stop();
 });
 
 const full = (target: string, ...more: string[]) => [
@@ -75,7 +61,7 @@ async function lockedBy(target: string): Promise<{ pid: number; label: string }>
 }
 
 async function expectAllActive(): Promise<void> {
-  for (const email of emails) expect(await accountStatus(ldap, email), email).toBe('active');
+  for (const email of emails) expect(await accountStatus(f.ldap, email), email).toBe('active');
 }
 
 async function expectVerifies(target: string): Promise<void> {
@@ -160,7 +146,7 @@ describe('two writers on one target', () => {
     const victim = startCli(full(target, '--sync'), SLOW);
     const { label } = await lockedBy(target);
     await waitFor('an account in maintenance', async () => {
-      for (const email of emails) if ((await accountStatus(ldap, email)) === 'maintenance') return true;
+      for (const email of emails) if ((await accountStatus(f.ldap, email)) === 'maintenance') return true;
       return false;
     });
     victim.kill('SIGKILL');
@@ -189,7 +175,7 @@ describe('two writers on one target', () => {
     expect((await victim.done).signal).toBe('SIGKILL');
     expect((await readLock(target)).state).toBe('held');
     const left = [];
-    for (const email of emails) if ((await accountStatus(ldap, email)) === 'maintenance') left.push(email);
+    for (const email of emails) if ((await accountStatus(f.ldap, email)) === 'maintenance') left.push(email);
     expect(left).toHaveLength(1);
     const deleted = await cli(['zmbackup', '-del', '0d', '-t', target, '--json']);
     expect(deleted.code, deleted.stderr).toBe(0);

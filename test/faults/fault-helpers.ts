@@ -75,6 +75,21 @@ export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRes
   return startCli(args, env).done;
 }
 
+/** `mailvault <args>` killed with SIGKILL after `afterMs` (null: left to finish or to its failpoint). */
+export async function cliKilledAfter(
+  args: string[],
+  afterMs: number | null,
+  env: NodeJS.ProcessEnv = {},
+): Promise<CliResult> {
+  const run = startCli(args, env);
+  const timer = afterMs === null ? undefined : setTimeout(() => run.kill(), afterMs);
+  try {
+    return await run.done;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Waits until `check` is true (polling), or fails naming what it waited for. */
 export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000) {
   for (const started = Date.now(); Date.now() - started < timeoutMs;) {
@@ -124,7 +139,8 @@ export async function startFaultLab(options: {
     work,
     async inMaintenance() {
       const out: string[] = [];
-      for (const email of emails) if ((await accountStatus(handle.ldap, email)) === 'maintenance') out.push(email);
+      for (const email of emails)
+        if ((await accountStatus(handle.ldap, email)) === 'maintenance') out.push(email);
       return out;
     },
     full: (target, ...more) => [

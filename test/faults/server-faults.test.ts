@@ -1,17 +1,13 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listSessions } from '../../src-main/engine/target/session-list';
 import { isAlive } from '../../src-main/lab/daemon';
-import { readLabState, type Lab } from '../../src-main/lab/lab';
+import { readLabState } from '../../src-main/lab/lab';
 import { accountStatus } from '../../src-main/lab/simulator/accounts';
-import { MailboxSimulator } from '../../src-main/lab/simulator/simulator';
 import type { LabServerInfo } from '../../src-main/lab/types';
-import { ldapClient, withLab } from '../helpers/lab-fixture';
-import { cli, type CliResult, startCli, waitFor } from './fault-helpers';
+import { cli, type CliResult, type FaultLab, startCli, startFaultLab, waitFor } from './fault-helpers';
 
 /**
  * Issue 9, faults of the server and the target during a full backup (real lab): the target
@@ -21,9 +17,8 @@ import { cli, type CliResult, startCli, waitFor } from './fault-helpers';
  * message are honest, no account stays in maintenance once an engine command ran, nothing
  * committed fails verify, and the next run succeeds.
  */
-let lab: Lab;
+let f: FaultLab;
 let server: LabServerInfo;
-let ldap: Client;
 let emails: string[];
 let work: string;
 const transcript: CliResult[] = [];
@@ -31,21 +26,13 @@ const targets: string[] = [];
 let respawnedSlapd: number | undefined;
 
 beforeAll(async () => {
-  lab = await withLab({ servers: 1 });
-  server = lab.info.servers[0]!;
-  const sim = await MailboxSimulator.open(server, { seed: 'server-faults' });
-  emails = (await sim.provision(['s1', 's2', 's3', 's4'])).map((m) => m.email);
-  await sim.populate(12);
-  await sim.close();
-  ldap = await ldapClient(server);
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'mv-server-faults-'));
+  f = await startFaultLab({ seed: 'server-faults', accounts: ['s1', 's2', 's3', 's4'], messages: 12 });
+  ({ server, emails, work } = f);
 });
 
 afterAll(async () => {
-  await ldap?.unbind().catch(() => undefined);
   if (respawnedSlapd && isAlive(respawnedSlapd)) process.kill(respawnedSlapd, 'SIGKILL');
-  await lab?.stop();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  await f?.stop();
 });
 
 const full = (target: string, ...more: string[]) => [
@@ -85,7 +72,7 @@ function errorLine(result: CliResult): string {
 }
 
 async function expectAllActive(): Promise<void> {
-  for (const email of emails) expect(await accountStatus(ldap, email), email).toBe('active');
+  for (const email of emails) expect(await accountStatus(f.ldap, email), email).toBe('active');
 }
 
 async function expectVerifies(target: string): Promise<void> {
@@ -259,7 +246,7 @@ describe('faults during a full backup', () => {
 
   it('slapd killed while an account is in maintenance: exit 1 naming LDAP; once slapd is back the next run puts it back', async () => {
     const target = newTarget('slapd');
-    const state = readLabState(lab.info.dir)!;
+    const state = readLabState(f.lab.info.dir)!;
     const slapd = state.pids.find((pid) =>
       fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('slapd'),
     )!;
@@ -267,7 +254,7 @@ describe('faults during a full backup', () => {
     const cwd = fs.readlinkSync(`/proc/${slapd}/cwd`);
     const backup = startCli(full(target, '--sync'), { MAILVAULT_FAILPOINT: 'slow-maintenance:3000' });
     await waitFor('an account in maintenance', async () => {
-      for (const email of emails) if ((await accountStatus(ldap, email)) === 'maintenance') return true;
+      for (const email of emails) if ((await accountStatus(f.ldap, email)) === 'maintenance') return true;
       return false;
     });
     process.kill(slapd, 'SIGKILL');
@@ -282,8 +269,7 @@ describe('faults during a full backup', () => {
     respawnedSlapd = child.pid;
     await waitFor('slapd to answer again', async () => {
       try {
-        await ldap.unbind().catch(() => undefined);
-        ldap = await ldapClient(server);
+        await f.reconnect();
         return true;
       } catch {
         return false;
