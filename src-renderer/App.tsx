@@ -1,11 +1,13 @@
-import { useEffect } from 'react';
-import { BackupScreen } from './screens/BackupScreen';
-import { PruneScreen } from './screens/PruneScreen';
-import { LogScreen } from './screens/LogScreen';
-import { RestoreScreen } from './screens/RestoreScreen';
-import { ScheduleScreen } from './screens/ScheduleScreen';
+import { Suspense, useEffect } from 'react';
+import {
+  BackupScreen,
+  LogScreen,
+  PruneScreen,
+  RestoreScreen,
+  ScheduleScreen,
+  StandbyScreen,
+} from './lazy-screens';
 import { ServersScreen } from './screens/ServersScreen';
-import { StandbyScreen } from './screens/StandbyScreen';
 import { TimelineScreen } from './screens/TimelineScreen';
 import { Toasts } from './components/Toasts';
 import type { Stores } from './stores';
@@ -89,14 +91,16 @@ export function App({ stores }: { stores: Stores }) {
         </div>
       </header>
       <main className="content" role="tabpanel">
-        {screen === 'servers' && <ServersScreen stores={stores} />}
-        {screen === 'timeline' && <TimelineScreen stores={stores} />}
-        {screen === 'backup' && <BackupScreen stores={stores} />}
-        {screen === 'prune' && <PruneScreen stores={stores} />}
-        {screen === 'restore' && <RestoreScreen stores={stores} />}
-        {screen === 'standby' && <StandbyScreen stores={stores} />}
-        {screen === 'schedule' && <ScheduleScreen stores={stores} />}
-        {screen === 'log' && <LogScreen stores={stores} />}
+        <Suspense fallback={<p className="notice">Loading…</p>}>
+          {screen === 'servers' && <ServersScreen stores={stores} />}
+          {screen === 'timeline' && <TimelineScreen stores={stores} />}
+          {screen === 'backup' && <BackupScreen stores={stores} />}
+          {screen === 'prune' && <PruneScreen stores={stores} />}
+          {screen === 'restore' && <RestoreScreen stores={stores} />}
+          {screen === 'standby' && <StandbyScreen stores={stores} />}
+          {screen === 'schedule' && <ScheduleScreen stores={stores} />}
+          {screen === 'log' && <LogScreen stores={stores} />}
+        </Suspense>
       </main>
       <Toasts stores={stores} />
     </div>

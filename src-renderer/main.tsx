@@ -1,7 +1,5 @@
-import { StrictMode } from 'react';
-import { createRoot } from 'react-dom/client';
 import { createApiClient } from './api-client';
-import { App } from './App';
+import { prepaintTimeline } from './prepaint';
 import { createStores } from './stores';
 import './styles.css';
 
@@ -23,8 +21,11 @@ if (serverId && serverId !== '*' && (screen === 'timeline' || screen === 'prune'
   void stores.timeline.getState().load(serverId);
 void stores.jobs.getState().resync();
 
-createRoot(document.getElementById('root')!).render(
-  <StrictMode>
-    <App stores={stores} />
-  </StrictMode>,
-);
+// React comes in its own chunk: this small entry asks for the data first, and a timeline is drawn
+// as soon as it is there (prepaint.ts), while React is still loading.
+const root = document.getElementById('root')!;
+const stopPrepaint = screen === 'timeline' ? prepaintTimeline(stores.timeline, root) : () => {};
+void import('./boot').then(({ boot }) => {
+  stopPrepaint();
+  boot(stores, root);
+});

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Lane, TimelineData, Viewport } from '../stores/timeline';
 import { markOnce } from '../paint-mark';
-import { drawTimeline, LAYOUT, sessionAt, timelineTipAt, type Palette } from './timeline-draw';
+import { drawTimeline, LAYOUT, paletteOf as palette, sessionAt, timelineTipAt } from './timeline-draw';
 import { drawLanes, laneSessionAt, lanesHeight, laneTipAt } from './timeline-lanes';
 
 interface Props {
@@ -18,23 +18,6 @@ interface Props {
   onZoom(factor: number, aroundMs?: number): void;
   onPan(fraction: number): void;
   onFit(): void;
-}
-
-function palette(el: Element): Palette {
-  const css = getComputedStyle(el);
-  const v = (name: string) => css.getPropertyValue(name).trim();
-  return {
-    text: v('--text'),
-    muted: v('--muted'),
-    grid: v('--grid'),
-    surface: v('--surface'),
-    ok: v('--ok'),
-    warn: v('--warn'),
-    bad: v('--bad'),
-    accent: v('--accent'),
-    coverage: v('--coverage'),
-    gap: v('--gap'),
-  };
 }
 
 /**

@@ -23,6 +23,24 @@ export interface Palette {
   gap: string;
 }
 
+/** The theme's colours, as the CSS variables on (or above) an element say. */
+export function paletteOf(el: Element): Palette {
+  const css = getComputedStyle(el);
+  const v = (name: string) => css.getPropertyValue(name).trim();
+  return {
+    text: v('--text'),
+    muted: v('--muted'),
+    grid: v('--grid'),
+    surface: v('--surface'),
+    ok: v('--ok'),
+    warn: v('--warn'),
+    bad: v('--bad'),
+    accent: v('--accent'),
+    coverage: v('--coverage'),
+    gap: v('--gap'),
+  };
+}
+
 export const LAYOUT = {
   axis: 26,
   fullTop: 40,

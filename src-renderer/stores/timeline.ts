@@ -44,6 +44,8 @@ export interface TimelineState {
   loading: boolean;
   error?: ApiError;
   viewport?: Viewport;
+  /** The view is the fitted one (not zoomed or panned since): it follows the schedule's arrival. */
+  fitted: boolean;
   selected?: string;
   /** The server of the selected session (on the all-servers timeline, any lane's). */
   selectedServer?: string;
@@ -81,6 +83,8 @@ export function fitViewport(data: TimelineData | TimelineData[] | undefined, now
   let from = Infinity;
   let to = now;
   for (const d of all) {
+    // The schedule's next runs are in view too, once known.
+    for (const r of d.planned ?? []) to = Math.max(to, r.atMs);
     if (d.sessions.length === 0) continue;
     from = Math.min(from, d.sessions[0]!.startMs);
     for (const s of d.sessions) to = Math.max(to, s.endMs ?? now);
@@ -110,10 +114,12 @@ export function createTimelineStore(api: MailvaultApi) {
           l.serverId === serverId && l.data ? { ...l, data: { ...l.data, ...plan } } : l,
         ),
       });
+    if (store.getState().fitted) store.getState().fit();
   }
   const store = create<TimelineState>()((set, get) => ({
     scope: 'server',
     lanes: [],
+    fitted: false,
     loading: false,
     doomed: [],
     async load(serverId) {
@@ -149,6 +155,7 @@ export function createTimelineStore(api: MailvaultApi) {
         error: undefined,
         data,
         viewport: keepView ? get().viewport : fitViewport(data),
+        fitted: keepView ? get().fitted : true,
       });
       void loadPlan(serverId, request);
     },
@@ -180,6 +187,7 @@ export function createTimelineStore(api: MailvaultApi) {
         error: undefined,
         lanes,
         viewport: keepView ? get().viewport : fitViewport(datas),
+        fitted: keepView ? get().fitted : true,
       });
       for (const s of servers) void loadPlan(s.id, request);
     },
@@ -198,18 +206,19 @@ export function createTimelineStore(api: MailvaultApi) {
       const at = aroundMs ?? (v.fromMs + v.toMs) / 2;
       const span = Math.max(MIN_SPAN, (v.toMs - v.fromMs) * factor);
       const ratio = (at - v.fromMs) / (v.toMs - v.fromMs);
-      set({ viewport: { fromMs: at - span * ratio, toMs: at + span * (1 - ratio) } });
+      set({ viewport: { fromMs: at - span * ratio, toMs: at + span * (1 - ratio) }, fitted: false });
     },
     pan(fraction) {
       const v = get().viewport;
       if (!v) return;
       const shift = (v.toMs - v.fromMs) * fraction;
-      set({ viewport: { fromMs: v.fromMs + shift, toMs: v.toMs + shift } });
+      set({ viewport: { fromMs: v.fromMs + shift, toMs: v.toMs + shift }, fitted: false });
     },
     fit() {
       const s = get();
       set({
         viewport: fitViewport(s.scope === 'all' ? s.lanes.flatMap((l) => (l.data ? [l.data] : [])) : s.data),
+        fitted: true,
       });
     },
     setDoomed(labels) {
