@@ -28,7 +28,10 @@ export function prepaintTimeline(timeline: TimelineStore, root: HTMLElement): ()
     el('h1', '', brand, 'Mailvault');
     const panel = el('section', 'panel', el('main', 'content', app));
     el('h2', '', el('div', 'panel-head', panel), 'Timeline');
-    const frame = el('div', 'timeline-frame', el('div', 'timeline', panel));
+    const body = el('div', 'timeline', panel);
+    // Room for the toolbar (legend, zoom buttons) React puts above the canvas: no jump down.
+    el('div', 'timeline-toolbar', body).style.height = '54px';
+    const frame = el('div', 'timeline-frame', body);
     const canvas = el('canvas', 'timeline-canvas', frame) as HTMLCanvasElement;
     canvas.style.width = '100%';
     canvas.style.height = `${LAYOUT.height}px`;
