@@ -85,7 +85,9 @@ describe('the store failing under a full backup', () => {
       [id],
     );
     const item = items[0]!;
-    const [volumes] = await db.query<RowDataPacket[]>('SELECT * FROM zimbra.volume WHERE id = ?', [item.locator]);
+    const [volumes] = await db.query<RowDataPacket[]>('SELECT * FROM zimbra.volume WHERE id = ?', [
+      item.locator,
+    ]);
     // Revision 1 of the item, with content changed before its current one (as a document edit leaves it).
     const modContent = Number(item.mod_content) - 1;
     const revisionBlob = blobPath(volumeFromRow(volumes[0]!), id, Number(item.id), modContent);
@@ -121,7 +123,9 @@ describe('the store failing under a full backup', () => {
         execFileSync('mount', ['--bind', real, store], { stdio: 'pipe' });
         mounted = true;
       } catch (error) {
-        ctx.skip(`cannot bind-mount the store (needs root; CI runs as root): ${(error as Error).message.split('\n')[0]}`);
+        ctx.skip(
+          `cannot bind-mount the store (needs root; CI runs as root): ${(error as Error).message.split('\n')[0]}`,
+        );
       }
       const files = fs
         .readdirSync(store, { recursive: true, withFileTypes: true })

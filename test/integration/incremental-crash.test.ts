@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +11,7 @@ import { LocalTransport } from '../../src-main/engine/transport';
 import type { Lab } from '../../src-main/lab/lab';
 import { MailboxSimulator } from '../../src-main/lab/simulator/simulator';
 import { withLab } from '../helpers/lab-fixture';
+import { cliKilledAfter } from '../faults/fault-helpers';
 
 /**
  * Issue 4's crash promise: kill -9 an incremental at each step and at random moments. After
@@ -19,7 +19,6 @@ import { withLab } from '../helpers/lab-fixture';
  * byte, by a committed session, and no sequence is held twice; the next incremental succeeds.
  * The keep time is 0, so every run also deletes what it holds: the riskiest path.
  */
-const ROOT = path.resolve(__dirname, '../..');
 let lab: Lab;
 let sim: MailboxSimulator;
 let home: string;
@@ -43,44 +42,14 @@ function collectTruth(): void {
       fs.copyFileSync(path.join(archive, name), path.join(truth, name));
 }
 
-function incremental(
+/** An incremental of every account, killed with SIGKILL after `killAfterMs` or at `failpoint`. */
+async function incremental(
   killAfterMs: number | null,
   failpoint = '',
 ): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx/esm',
-        path.join(ROOT, 'src-main/cli/main.ts'),
-        'zmbackup',
-        '-i',
-        '-a',
-        'all',
-        '-s',
-        'local',
-        '--zimbra-home',
-        home,
-        '-t',
-        target,
-        '--sync',
-      ],
-      {
-        cwd: ROOT,
-        env: { ...process.env, MAILVAULT_FAILPOINT: failpoint },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const timer = killAfterMs === null ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr: output });
-    });
-  });
+  const args = ['zmbackup', '-i', '-a', 'all', '-s', 'local', '--zimbra-home', home, '-t', target, '--sync'];
+  const run = await cliKilledAfter(args, killAfterMs, { MAILVAULT_FAILPOINT: failpoint });
+  return { code: run.code, stderr: run.stdout + run.stderr };
 }
 
 /** Every log since the full is on the server or committed (byte-identical), and held once. */
