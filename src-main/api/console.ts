@@ -36,7 +36,7 @@ export interface ConsoleParts {
 
 export function consoleHandlers(parts: ConsoleParts): Handlers {
   const { store, sandbox, runner, events } = parts;
-  const schedules = scheduleHandlers(parts.schedules, (id) => store.passphrase(id));
+  const schedules = scheduleHandlers(parts.schedules, (id) => store.passphrase(id), store.dir);
   /** The last test of each server in this run of the app, for its status. */
   const tested = new Map<string, ConnectionTest>();
   /** Successful tests of unsaved form settings, so saving them keeps what was learned. */

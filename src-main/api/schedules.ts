@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listAttempts, type ListedAttempt } from '../engine/schedule/attempts';
@@ -78,21 +79,23 @@ export function schedulePlaces(p: ServerProfile): Place[] {
 }
 
 /**
- * The next week's runs, and the missed ones: planned runs with no attempt on record. Before the
- * first attempt of this server a missed run cannot be told from a schedule not yet installed, so
- * they are looked for from then (at most 30 days back).
+ * The next week's runs, and the missed ones: planned runs with no attempt on record, looked for
+ * from when the schedule was installed (`installedMs`, when the console installed exactly what is
+ * there now) or else from this server's first attempt (before it a missed run cannot be told from
+ * a schedule not yet installed); at most 30 days back.
  */
 export function planOf(
   entries: ScheduleEntry[],
   attempts: ListedAttempt[],
   nowMs: number,
+  installedMs?: number,
 ): { next: ScheduleRun[]; missed: ScheduleRun[] } {
   const mark = (r: ScheduleRun): ScheduleRun => ({ kind: r.kind, atMs: r.atMs });
   const next = nextRuns(entries, nowMs, 200)
     .filter((r) => r.atMs <= nowMs + AHEAD_MS)
     .map(mark);
-  const first = attempts[0]?.startMs;
-  const from = first === undefined ? nowMs : Math.max(first - 60_000, nowMs - MISSED_WITHIN_MS);
+  const first = installedMs ?? (attempts[0] && attempts[0].startMs - 60_000);
+  const from = first === undefined ? nowMs : Math.max(first, nowMs - MISSED_WITHIN_MS);
   return { next, missed: missedRuns(entries, attempts, from, nowMs).map(mark) };
 }
 
@@ -102,9 +105,11 @@ const ATTEMPTS_SHOWN = 50;
 export function scheduleHandlers(
   parts: ScheduleParts = {},
   passphrase: (serverId: string) => Promise<string | undefined> = async () => undefined,
+  configDir?: string,
 ) {
   const command = parts.crontab ?? ['crontab'];
   const now = parts.now ?? Date.now;
+  const installs = installLog(configDir);
 
   async function withPlace<T>(p: ServerProfile, place: Place, use: (c: CrontabPlace) => Promise<T>) {
     let transport: Transport;
@@ -163,7 +168,9 @@ export function scheduleHandlers(
     const { place, found, problems } = await locate(p);
     const nowMs = now();
     const attempts = await attemptsOf(p, place);
-    const plan = planOf(found.entries, attempts, nowMs);
+    const installed = installs.read()[p.id];
+    const same = installed && installed.lines.join('\n') === found.lines.join('\n');
+    const plan = planOf(found.entries, attempts, nowMs, same ? installed.atMs : undefined);
     const server = place.server.kind === 'ssh' ? { ...place.server, ...pullFacts(p) } : place.server;
     return {
       serverId: p.id,
@@ -192,14 +199,56 @@ export function scheduleHandlers(
       const entries = toEntries(input, found.entries, place.remote ? undefined : p.target);
       const server = pullServer(p, place);
       const launcher = found.launcher ?? parts.launcher ?? ownLauncher();
-      await withPlace(p, place, (c) => installSchedule(c, server, entries, launcher)).catch(asFailure);
+      const atMs = now();
+      const lines = await withPlace(p, place, (c) => installSchedule(c, server, entries, launcher)).catch(
+        asFailure,
+      );
+      installs.write(p.id, { atMs, lines });
       return describe(p);
     },
 
     async remove(p: ServerProfile): Promise<ServerSchedule> {
       const { place } = await locate(p);
       await withPlace(p, place, (c) => flushSchedule(c, place.server)).catch(asFailure);
+      installs.write(p.id, null);
       return describe(p);
+    },
+  };
+}
+
+type Installs = Record<string, { atMs: number; lines: string[] }>;
+
+/**
+ * When the console installed each server's schedule (<config dir>/schedules.json), so runs missed
+ * since then show even before the first attempt. Best effort: a file that cannot be read or
+ * written only means missed runs are counted from the first attempt.
+ */
+function installLog(dir: string | undefined) {
+  const file = dir && path.join(dir, 'schedules.json');
+  const read = (): Installs => {
+    try {
+      const data = file ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { installed?: Installs }) : {};
+      return data.installed ?? {};
+    } catch {
+      return {};
+    }
+  };
+  return {
+    read,
+    write(serverId: string, value: Installs[string] | null) {
+      if (!file) return;
+      const installed = read();
+      if (value) installed[serverId] = value;
+      else delete installed[serverId];
+      try {
+        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+        fs.writeFileSync(`${file}.tmp`, `${JSON.stringify({ format: 1, installed }, null, 2)}\n`, {
+          mode: 0o600,
+        });
+        fs.renameSync(`${file}.tmp`, file);
+      } catch {
+        // Missed runs then count from the first attempt; the schedule itself is installed.
+      }
     },
   };
 }

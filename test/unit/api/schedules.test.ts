@@ -116,7 +116,9 @@ describe('schedules.* (local server, its crontab here)', () => {
   });
 
   it('shows the attempts on record, the failed one with its error, and a missed run', async () => {
+    nowMs = at(4, 12); // installed on Friday 4 December
     await call('schedules.save', { serverId: 'mail', entries: [{ kind: 'full', cron: '0 1 * * 6' }] });
+    nowMs = at(14, 12);
     const target = path.join(dir, 'target');
     const ok = await startAttempt(target, { kind: 'full', server: 'mail (/opt/zimbra)', nowMs: at(5, 1, 0) });
     await ok.finish({ exitCode: 0, labels: ['full-20261205.010000.000'], error: null, report: null });
@@ -139,6 +141,21 @@ describe('schedules.* (local server, its crontab here)', () => {
       ['succeeded', at(5, 1), null],
     ]);
     expect(schedule.missed).toEqual([{ kind: 'full', atMs: at(12, 1) }]);
+  });
+
+  it('a schedule installed by the console that never ran: its missed runs show from the install', async () => {
+    nowMs = at(3, 12); // Thursday 3 December: installed; the machine then stays off.
+    await call('schedules.save', { serverId: 'mail', entries: [{ kind: 'full', cron: '0 1 * * 6' }] });
+    nowMs = at(14, 12);
+    const schedule = await call<ServerSchedule>('schedules.get', { serverId: 'mail' });
+    expect(schedule.attempts).toEqual([]);
+    expect(schedule.missed).toEqual([
+      { kind: 'full', atMs: at(5, 1) },
+      { kind: 'full', atMs: at(12, 1) },
+    ]);
+    // Changed behind the console's back (another install): counted from the first attempt again.
+    fs.writeFileSync(crontab.file, crontab.read().replace(/^0 1 \* \* 6 /m, '0 2 * * 6 '));
+    expect((await call<ServerSchedule>('schedules.get', { serverId: 'mail' })).missed).toEqual([]);
   });
 
   it('the log view lists saves and failed requests, newest first, never a passphrase', async () => {
