@@ -78,11 +78,12 @@ describe('mailvault zmbackup', () => {
 
   it('stops cleanly on zmbackupabort -lb: the session is kept, marked aborted, with the accounts done so far', async () => {
     const started = await cli(['zmbackup', '-f', '-a', 'all', ...server()], {
-      MAILVAULT_FAILPOINT: 'slow-maintenance:2000',
+      MAILVAULT_FAILPOINT: 'slow-maintenance:5000',
     });
     const label = started.stdout.trim();
-    // Abort once an account is done, with ~10 s of slow windows still ahead: a cold CLI start
-    // (tsx compiling on a fresh clone) took longer than the whole backup with 700 ms windows.
+    // Abort once an account is done, with ~25 s of slow windows still ahead: a cold CLI start
+    // (tsx compiling on a fresh clone, load 20) took 7.6 s, and with 2 s windows the backup
+    // sometimes finished first. The abort ends the run after the current window, so it costs little.
     for (const since = Date.now(); ; await new Promise((r) => setTimeout(r, 100))) {
       const live = await readLiveStatus(tmpSessionDir(target, label));
       if ((live?.accounts.done ?? 0) >= 1) break;
