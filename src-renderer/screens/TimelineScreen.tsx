@@ -42,6 +42,8 @@ export function TimelineScreen({ stores }: { stores: Stores }) {
 
 /** Loads a server's timeline unless it is already there or on its way (events keep it current). */
 export function loadTimeline(stores: Stores, serverId: string): void {
+  // '*' (all servers) is the timeline's own choice; another screen's picker replaces it at once.
+  if (serverId === ALL_SERVERS) return;
   const t = stores.timeline.getState();
   if (t.scope === 'server' && t.serverId === serverId && (t.data || t.loading)) return;
   void t.load(serverId);
