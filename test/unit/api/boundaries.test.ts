@@ -22,6 +22,8 @@ function importsOf(dir: string): { file: string; spec: string }[] {
 }
 
 const CONTRACT = /(^|\/)src-main\/api\/contract$/;
+/** Main-side modules the renderer may share: the contract, and the wire codecs built on it alone. */
+const SHARED = /(^|\/)src-main\/api\/(contract|session-columns)$/;
 
 describe('console boundaries', () => {
   it('the renderer imports no Node, no Electron, and nothing of main but the contract', () => {
@@ -29,11 +31,17 @@ describe('console boundaries', () => {
     expect(imports.some(({ spec }) => CONTRACT.test(spec))).toBe(true); // the scan sees imports at all
     const bad = imports.filter(
       ({ spec }) =>
-        spec.startsWith('node:') ||
-        spec === 'electron' ||
-        (spec.includes('src-main/') && !CONTRACT.test(spec)),
+        spec.startsWith('node:') || spec === 'electron' || (spec.includes('src-main/') && !SHARED.test(spec)),
     );
     expect(bad).toEqual([]);
+  });
+
+  it('what the renderer shares with main imports nothing but the contract', () => {
+    const shared = importsOf('src-main/api').filter(({ file }) =>
+      SHARED.test(`src-main/api/${path.basename(file).replace(/\.ts$/, '')}`),
+    );
+    expect(new Set(shared.map((s) => s.file)).size).toBeGreaterThan(0);
+    expect(shared.filter(({ spec }) => spec !== './contract')).toEqual([]);
   });
 
   it('the preload imports electron and the contract only', () => {
