@@ -41,9 +41,7 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-async function redoOps(
-  home: string,
-): Promise<{
+async function redoOps(home: string): Promise<{
   files: Array<{ name: string; seq: number; headerSeq: number }>;
   ops: RedoOp[];
   damage: number;

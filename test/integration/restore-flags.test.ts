@@ -3,7 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffDigests, type MailboxDigest } from '../../src-main/engine/digest/mailbox-digest';
-import { indexDir, mailboxDir, mailboxGroupDb, volumeFromRow, type Volume } from '../../src-main/engine/server/volumes';
+import {
+  indexDir,
+  mailboxDir,
+  mailboxGroupDb,
+  volumeFromRow,
+  type Volume,
+} from '../../src-main/engine/server/volumes';
 import { accountPaths, sessionDir } from '../../src-main/engine/target/layout';
 import { diffWithoutIndex, startRestoreLab, type RestoreLab } from '../helpers/restore-lab';
 
@@ -21,10 +27,14 @@ let volumes: Volume[];
 type Run = { code: number | null; stdout: string; stderr: string };
 function cli(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx/esm', path.join(ROOT, 'src-main/cli/main.ts'), ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx/esm', path.join(ROOT, 'src-main/cli/main.ts'), ...args],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -55,7 +65,9 @@ beforeAll(async () => {
     operations: 90,
     instantsEvery: 1_000_000,
   });
-  const [rows] = (await r.db.query('SELECT * FROM zimbra.volume')) as unknown as [Array<Record<string, unknown>>];
+  const [rows] = (await r.db.query('SELECT * FROM zimbra.volume')) as unknown as [
+    Array<Record<string, unknown>>,
+  ];
   volumes = rows.map(volumeFromRow);
 }, 600_000);
 
@@ -81,7 +93,16 @@ describe('zmrestore account flags', () => {
     expect(strict.stdout).toContain(`${ben}: error: ${ben} is not an account`);
     expect((await r.digest(cat)).digest).toBe(before.digest);
 
-    const run = await cli(['zmrestore', '-a', ben, cat, '-rf', '--skipDeletedAccounts', ...where(), '--json']);
+    const run = await cli([
+      'zmrestore',
+      '-a',
+      ben,
+      cat,
+      '-rf',
+      '--skipDeletedAccounts',
+      ...where(),
+      '--json',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout);
     expect(result.status).toBe('ok');
@@ -139,7 +160,10 @@ describe('zmrestore account flags', () => {
       fs.mkdirSync(path.dirname(f), { recursive: true });
       fs.writeFileSync(f, `stray ${f}`);
     }
-    await r.db.query(`DELETE FROM ${mailboxGroupDb(id, r.access.settings.mailboxGroups)}.mail_item WHERE mailbox_id = ? AND type = 5 LIMIT 1`, [id]);
+    await r.db.query(
+      `DELETE FROM ${mailboxGroupDb(id, r.access.settings.mailboxGroups)}.mail_item WHERE mailbox_id = ? AND type = 5 LIMIT 1`,
+      [id],
+    );
     const before = await r.digest(ann);
     expect(Object.keys(before.blobs).some((b) => b.endsWith('99999-1.msg'))).toBe(true);
     expect(diffWithoutIndex(full(ann), before)).not.toEqual([]);
