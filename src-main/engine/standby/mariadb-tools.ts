@@ -77,9 +77,38 @@ export async function dumpDatabases(server: ServerAccess, databases: string[], f
   if (mv.code !== 0) throw new Error(`${server.name}: mv ${file}: ${mv.stderr.trim()}`);
 }
 
+/**
+ * The client loading a dump reads the file itself, so it outlives a failover killed with
+ * SIGKILL and goes on loading on its own: a rerun's load then races it (lock waits, duplicate
+ * keys, tables dropped under the replay). Each load records its client's pid; the next one
+ * stops a client still running from that record (it is the stock client: checked in /proc)
+ * and waits for it to end before loading.
+ */
+const STOP_LEFT_LOADER =
+  'p=$(cat "$1" 2>/dev/null) || exit 0; ' +
+  'if [ -n "$p" ] && kill -0 "$p" 2>/dev/null && tr "\\0" " " < /proc/"$p"/cmdline | grep -q -e mariadb -e mysql; then ' +
+  'kill "$p"; while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; fi; rm -f "$1"';
+
 /** Loads a dump file that is on the server into its MariaDB with the stock client. */
 export async function loadDump(server: ServerAccess, file: string): Promise<void> {
   const tool = await findTool(server, ['mariadb', 'mysql']);
   const { mysql } = server.settings;
-  await runWithPassword(server, [tool, `--socket=${mysql.socket}`, `--user=${mysql.user}`], '', file);
+  const pidFile = path.posix.join(path.posix.dirname(file), '.load.pid');
+  await server.transport.exec(['sh', '-c', STOP_LEFT_LOADER, 'sh', pidFile]);
+  const argv = [tool, `--socket=${mysql.socket}`, `--user=${mysql.user}`];
+  const r = await server.transport.exec(
+    [
+      'sh',
+      '-c',
+      'IFS= read -r MYSQL_PWD; export MYSQL_PWD; pid="$1"; in="$2"; shift 2; echo $$ > "$pid"; exec "$@" < "$in"',
+      'sh',
+      pidFile,
+      file,
+      ...argv,
+    ],
+    { input: `${mysql.password}\n`, timeoutMs: 6 * 3_600_000 },
+  );
+  await server.transport.exec(['rm', '-f', '--', pidFile]);
+  if (r.code !== 0)
+    throw new Error(`${server.name}: ${path.posix.basename(tool)} failed (${r.code}): ${r.stderr.trim()}`);
 }
