@@ -26,6 +26,7 @@ export interface RunRecordFlags extends ServerFlags {
   mailFrom?: string;
   smtp?: string;
   smtpAuthFile?: string;
+  smtpCaFile?: string;
   mailSubjectPrefix?: string;
   full?: boolean;
   incremental?: boolean;
@@ -50,6 +51,10 @@ export function addRunRecordOptions(command: Command): Command {
     .option(
       '--smtp-auth-file <file>',
       'SMTP user (first line) and password (second line), a file only its owner can read',
+    )
+    .option(
+      '--smtp-ca-file <file>',
+      "PEM certificates to trust for the SMTP server besides the system's (a private CA or self-signed)",
     )
     .option(
       '--mail-subject-prefix <text>',
@@ -130,9 +135,9 @@ export function recordedAction<F extends RunRecordFlags>(
 ): (flags: F) => Promise<void> {
   return async (flags: F) => {
     // Checked here, before an asynchronous backup starts its worker: bad input is exit 2 at once.
-    const mailFlag = (['mailTo', 'mailFrom', 'smtp', 'smtpAuthFile', 'mailSubjectPrefix'] as const).find(
-      (f) => flags[f] !== undefined,
-    );
+    const mailFlag = (
+      ['mailTo', 'mailFrom', 'smtp', 'smtpAuthFile', 'smtpCaFile', 'mailSubjectPrefix'] as const
+    ).find((f) => flags[f] !== undefined);
     if (mailFlag && !flags.mailReport)
       throw new UsageError(
         `--${mailFlag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --mail-report`,

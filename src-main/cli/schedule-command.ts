@@ -52,6 +52,7 @@ interface ScheduleFlags extends ServerFlags {
   mailFrom?: string;
   smtp?: string;
   smtpAuthFile?: string;
+  smtpCaFile?: string;
   mailSubjectPrefix?: string;
   sync?: boolean;
   pull?: boolean;
@@ -121,6 +122,7 @@ function passThrough(flags: ScheduleFlags): { options: BackupOptions; given: str
     mailFrom: flags.mailFrom,
     smtp: flags.smtp,
     smtpAuthFile: flags.smtpAuthFile,
+    smtpCaFile: flags.smtpCaFile,
     mailSubjectPrefix: flags.mailSubjectPrefix,
   };
   const mailFlag = Object.entries(mail).find(([, v]) => v !== undefined);
@@ -139,6 +141,7 @@ function passThrough(flags: ScheduleFlags): { options: BackupOptions; given: str
   if (flags.mailFrom) options.mailFrom = flags.mailFrom;
   if (flags.smtp) options.smtp = flags.smtp;
   if (flags.smtpAuthFile) options.smtpAuthFile = flags.smtpAuthFile;
+  if (flags.smtpCaFile) options.smtpCaFile = flags.smtpCaFile;
   if (flags.mailSubjectPrefix) options.mailSubjectPrefix = flags.mailSubjectPrefix;
   for (const [flag, on] of [
     ['-t', flags.target],
@@ -326,6 +329,7 @@ export function scheduleCommand(): Command {
       '--smtp-auth-file <file>',
       'SMTP user and password (two lines), on the machine that runs the backup',
     )
+    .option('--smtp-ca-file <file>', 'PEM certificates to trust for the SMTP server (a private CA)')
     .option('--mail-subject-prefix <text>', 'report subject prefix')
     .option('--sync', 'accepted for Zimbra compatibility: scheduled runs always wait for the result')
     .option('--server <server>', 'local, ssh://user@host[:port], or lab[:N]', 'local')

@@ -23,6 +23,11 @@ export interface ReportSettings {
    * never on a command line, in a crontab or in an attempt record.
    */
   authFile?: string;
+  /**
+   * PEM certificates to trust for the SMTP server besides the system's (a relay with a private CA
+   * or a self-signed certificate). Read when sending.
+   */
+  caFile?: string;
 }
 
 export type PartialReportSettings = Partial<ReportSettings>;
@@ -39,6 +44,7 @@ export function reportFlags(flags: {
   smtp?: string;
   mailSubjectPrefix?: string;
   smtpAuthFile?: string;
+  smtpCaFile?: string;
 }): PartialReportSettings {
   const out: PartialReportSettings = {};
   if (flags.mailTo !== undefined) {
@@ -70,6 +76,11 @@ export function reportFlags(flags: {
     if (!path.isAbsolute(flags.smtpAuthFile) || /[\r\n]/.test(flags.smtpAuthFile))
       throw new ReportSettingsError(`--smtp-auth-file ${flags.smtpAuthFile}: not an absolute path`);
     out.authFile = flags.smtpAuthFile;
+  }
+  if (flags.smtpCaFile !== undefined) {
+    if (!path.isAbsolute(flags.smtpCaFile) || /[\r\n]/.test(flags.smtpCaFile))
+      throw new ReportSettingsError(`--smtp-ca-file ${flags.smtpCaFile}: not an absolute path`);
+    out.caFile = flags.smtpCaFile;
   }
   if (flags.mailSubjectPrefix !== undefined) {
     if (/[\r\n]/.test(flags.mailSubjectPrefix) || flags.mailSubjectPrefix.trim() === '')
@@ -139,6 +150,7 @@ export function resolveReportSettings(
     // TLS goes with the host it was given for: the directory's zimbraSmtpHostname is plain SMTP.
     ...(flags.secure && flags.host ? { secure: true } : {}),
     ...(flags.authFile ? { authFile: flags.authFile } : {}),
+    ...(flags.caFile ? { caFile: flags.caFile } : {}),
   };
 }
 

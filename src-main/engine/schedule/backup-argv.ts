@@ -23,6 +23,7 @@ export function optionArgv(options: BackupOptions, accountsSeparator: 'words' | 
   if (options.mailFrom) argv.push('--mail-from', options.mailFrom);
   if (options.smtp) argv.push('--smtp', options.smtp);
   if (options.smtpAuthFile) argv.push('--smtp-auth-file', options.smtpAuthFile);
+  if (options.smtpCaFile) argv.push('--smtp-ca-file', options.smtpCaFile);
   if (options.mailSubjectPrefix) argv.push('--mail-subject-prefix', options.mailSubjectPrefix);
   return argv;
 }
@@ -138,6 +139,9 @@ export function parseZmbackupArgv(argv: string[]): {
         break;
       case '--smtp-auth-file':
         options.smtpAuthFile = value();
+        break;
+      case '--smtp-ca-file':
+        options.smtpCaFile = value();
         break;
       case '--mail-subject-prefix':
         options.mailSubjectPrefix = value();

@@ -27,6 +27,8 @@ export interface BackupOptions {
   smtp?: string;
   /** A path only: the file (user and password) is read when the report is sent. */
   smtpAuthFile?: string;
+  /** A path only: trusted certificates for the SMTP server, read when the report is sent. */
+  smtpCaFile?: string;
   mailSubjectPrefix?: string;
 }
 

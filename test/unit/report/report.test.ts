@@ -230,6 +230,8 @@ describe('SMTP auth and implicit TLS', () => {
       '1',
       '-subj',
       '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
       '-keyout',
       path.join(dir, 'key.pem'),
       '-out',
@@ -261,6 +263,8 @@ describe('SMTP auth and implicit TLS', () => {
     } as never);
     // Plain SMTP that offers no STARTTLS: a password must not go to it.
     plain = new SMTPServer({ ...common, disabledCommands: ['STARTTLS'], allowInsecureAuth: true } as never);
+    // The client that refuses the untrusted certificate ends the handshake: the server reports it.
+    smtps.on('error', () => undefined);
     securePort = await listen(smtps);
     plainPort = await listen(plain);
     fs.writeFileSync(authFile, 'reports\ns3cret pass\n', { mode: 0o600 });
@@ -282,7 +286,12 @@ describe('SMTP auth and implicit TLS', () => {
       port: 587,
     });
     expect(reportFlags({ smtpAuthFile: '/etc/mailvault/smtp' })).toEqual({ authFile: '/etc/mailvault/smtp' });
-    for (const bad of [{ smtp: 'smtpx://h' }, { smtp: 'smtps://' }, { smtpAuthFile: 'relative/file' }])
+    for (const bad of [
+      { smtp: 'smtpx://h' },
+      { smtp: 'smtps://' },
+      { smtpAuthFile: 'relative/file' },
+      { smtpCaFile: 'ca.pem' },
+    ])
       expect(() => reportFlags(bad)).toThrow(ReportSettingsError);
     // TLS is for the host it was given with, not for the directory's plain MTA.
     expect(resolveReportSettings({ to: ['a@x.example'], secure: true }, { host: 'mta' })).not.toHaveProperty(
@@ -290,14 +299,20 @@ describe('SMTP auth and implicit TLS', () => {
     );
   });
 
-  it('logs in over implicit TLS with the user and password of the auth file', async () => {
+  it('logs in over implicit TLS with the user and password of the auth file, the certificate checked', async () => {
+    const flags = { smtp: `smtps://127.0.0.1:${securePort}`, smtpAuthFile: authFile };
+    // Self-signed and not trusted: the password is not sent to it.
+    const untrusted = resolveReportSettings({ to: ['ops@x.example'], ...reportFlags(flags) }, {})!;
+    await expect(sendReport(untrusted, run())).rejects.toThrow(/self[- ]signed/i);
+    expect(logins).toEqual([]);
     const settings = resolveReportSettings(
       {
         to: ['ops@x.example'],
-        ...reportFlags({ smtp: `smtps://127.0.0.1:${securePort}`, smtpAuthFile: authFile }),
+        ...reportFlags({ ...flags, smtpCaFile: path.join(dir, 'cert.pem') }),
       },
       {},
     )!;
+    expect(settings.caFile).toBe(path.join(dir, 'cert.pem'));
     await sendReport(settings, run());
     expect(logins).toContain('reports');
     expect(received.at(-1)?.subject).toBe('Mailvault Backup Report: SUCCESS');
@@ -308,12 +323,13 @@ describe('SMTP auth and implicit TLS', () => {
     const settings = { to: ['ops@x.example'], from: 'b@x.example', host: '127.0.0.1', subjectPrefix: 'P' };
     const wrong = path.join(dir, 'wrong');
     fs.writeFileSync(wrong, 'reports\nnot it\n', { mode: 0o600 });
+    const caFile = path.join(dir, 'cert.pem');
     await expect(
-      sendReport({ ...settings, port: securePort, secure: true, authFile: wrong }, run()),
+      sendReport({ ...settings, port: securePort, secure: true, authFile: wrong, caFile }, run()),
     ).rejects.toThrow(/Invalid username or password|535/);
     fs.chmodSync(wrong, 0o644);
     await expect(
-      sendReport({ ...settings, port: securePort, secure: true, authFile: wrong }, run()),
+      sendReport({ ...settings, port: securePort, secure: true, authFile: wrong, caFile }, run()),
     ).rejects.toThrow(/readable by others/);
     const before = logins.length;
     await expect(sendReport({ ...settings, port: plainPort, authFile }, run())).rejects.toThrow(

@@ -221,10 +221,16 @@ describe('report options in the crontab line', () => {
     const entry = {
       kind: 'full' as const,
       cron: '0 1 * * 6',
-      options: { mailReport: true, smtp: 'smtps://relay.x.example', smtpAuthFile: '/etc/mailvault/smtp' },
+      options: {
+        mailReport: true,
+        smtp: 'smtps://relay.x.example',
+        smtpAuthFile: '/etc/mailvault/smtp',
+        smtpCaFile: '/etc/mailvault/relay-ca.pem',
+      },
     };
     const line = cronLine(entry, { kind: 'local', zimbraHome: '/opt/zimbra' }, '/usr/bin/mailvault');
     expect(line).toContain("'--smtp-auth-file' '/etc/mailvault/smtp'");
+    expect(line).toContain("'--smtp-ca-file' '/etc/mailvault/relay-ca.pem'");
     expect(parseCronLine(line).entry).toEqual(entry);
   });
 });
