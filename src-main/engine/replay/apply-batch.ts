@@ -27,6 +27,8 @@ class RetryCarefully extends Error {}
 export class BatchApplier {
   private readonly boxes = new Map<number, ReplayMailbox | null>();
   private readonly counters = new Map<number, MailboxCounters | null>();
+  /** Mailboxes a run was committed in (ops applied or already present): blob-sweep.ts checks them at the end. */
+  readonly touched = new Set<number>();
 
   constructor(
     private readonly options: PlayOptions,
@@ -141,6 +143,7 @@ export class BatchApplier {
       throw error;
     }
     for (const e of errors) this.error(box.mailboxId, e.op, e.message);
+    this.touched.add(box.mailboxId);
     this.report.transactions++;
     this.report.applied += tally.applied;
     this.report.alreadyPresent += tally.present;

@@ -3,6 +3,7 @@ import { readRedoLog, txnKey, type RedoOp } from '../redolog';
 import type { Volume } from '../server/volumes';
 import { BatchApplier } from './apply-batch';
 import { APPLIED_OPS, type ReplayMailbox } from './apply-ops';
+import { sweepOrphanBlobs } from './blob-sweep';
 import type { RedoLogFile } from './log-files';
 import { IncomingBlobs, Player, type PlayerHost } from './player-queue';
 import { emptyReport, type ReplayReport } from './replay-report';
@@ -126,8 +127,25 @@ class Replay implements PlayerHost {
       this.report.durationMs = Date.now() - started;
     }
     if (this.failed) throw this.failed;
+    await this.sweep();
+    this.report.durationMs = Date.now() - started;
     this.report.mailboxes.sort((a, b) => a - b);
     return this.report;
+  }
+
+  /**
+   * Every mailbox the replay committed a run in loses the blob files no row refers to (what a
+   * killed or retried run may have left: blob-sweep.ts). Only after a replay that went through:
+   * a failed one is run again, and that run sweeps.
+   */
+  private async sweep(): Promise<void> {
+    const queue = [...this.batches.touched].sort((a, b) => a - b);
+    const worker = async (): Promise<void> => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift())
+        this.report.orphanBlobsRemoved += (await sweepOrphanBlobs(this.options, id)).length;
+    };
+    // A few at a time: each is a couple of queries and a listing (a command over SSH).
+    await Promise.all(Array.from({ length: Math.min(4, queue.length) }, worker));
   }
 
   private async dispatch(op: RedoOp, commitMs: number, players: Player[]): Promise<void> {

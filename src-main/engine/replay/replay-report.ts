@@ -34,6 +34,8 @@ export interface ReplayReport {
   transactions: number;
   /** Runs whose quick attempt failed and that were applied again one op at a time. */
   retriedCarefully: number;
+  /** Blob files of the replayed mailboxes that no row refers to, removed at the end (blob-sweep.ts). */
+  orphanBlobsRemoved: number;
   durationMs: number;
 }
 
@@ -59,6 +61,7 @@ export function emptyReport(logs: RedoLogFile[]): ReplayReport {
     mailboxes: [],
     transactions: 0,
     retriedCarefully: 0,
+    orphanBlobsRemoved: 0,
     durationMs: 0,
   };
 }

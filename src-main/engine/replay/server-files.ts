@@ -13,6 +13,8 @@ export interface ServerFiles {
   writeFile(file: string, data: Buffer): Promise<void>;
   removeFiles(files: string[]): Promise<void>;
   removeTree(dir: string): Promise<void>;
+  /** The regular files under dir, at any depth, as full paths (none when dir is absent). */
+  listFiles(dir: string): Promise<string[]>;
   /** Unpacks a tar stream (names already checked safe) under dir, creating it. */
   untar(dir: string, tar: Buffer): Promise<void>;
 }
@@ -20,6 +22,13 @@ export interface ServerFiles {
 export function serverFiles(transport: Transport): ServerFiles {
   return transport instanceof LocalTransport ? localFiles : new RemoteFiles(transport);
 }
+
+/** The transport's walk: one listing round trip, links not followed, nothing for an absent folder. */
+async function listed(transport: Transport, dir: string): Promise<string[]> {
+  return (await transport.walk(dir)).filter((f) => !f.isDirectory).map((f) => path.join(dir, f.path));
+}
+
+const localTransport = new LocalTransport({ name: 'local files' });
 
 /** Folders made by writeFile: a blob folder holds many blobs, and one mkdir -p each costs system calls. */
 const madeDirs = new Set<string>();
@@ -45,6 +54,9 @@ const localFiles: ServerFiles = {
   },
   async removeTree(dir) {
     await fs.promises.rm(dir, { recursive: true, force: true });
+  },
+  listFiles(dir) {
+    return listed(localTransport, dir);
   },
   async untar() {
     throw new Error('local restores extract archives directly');
@@ -74,6 +86,10 @@ class RemoteFiles implements ServerFiles {
 
   removeTree(dir: string): Promise<void> {
     return this.run(['rm', '-rf', '--', dir]);
+  }
+
+  listFiles(dir: string): Promise<string[]> {
+    return listed(this.transport, dir);
   }
 
   untar(dir: string, tar: Buffer): Promise<void> {
