@@ -87,23 +87,10 @@ afterAll(async () => {
   await s?.stop();
 });
 
-/**
- * Blob files a killed zmplayredo left that the rerun did not remove (known bug, engine/replay:
- * see docs/reliability.md). Reported, not asserted: whether a kill lands in that window depends
- * on timing. Every other difference (rows, LDAP, index, a blob missing or different) fails.
- */
-const leftBlobs: string[] = [];
-
-async function expectReference(what: string, tolerateLeftBlobs = false): Promise<void> {
-  for (const email of s.emails) {
-    let diff = diffDigests(reference.get(email)!, await s.digestStandby(email));
-    if (tolerateLeftBlobs) {
-      const left = diff.filter((d) => /^blob \S+ unexpected$/.test(d));
-      leftBlobs.push(...left.map((d) => `${what}: ${email}: ${d}`));
-      diff = diff.filter((d) => !left.includes(d));
-    }
-    expect(diff, `${what}: ${email}`).toEqual([]);
-  }
+/** Every difference fails: rows, LDAP, index, and a blob missing, different or left over. */
+async function expectReference(what: string): Promise<void> {
+  for (const email of s.emails)
+    expect(diffDigests(reference.get(email)!, await s.digestStandby(email)), `${what}: ${email}`).toEqual([]);
 }
 
 /** Seeded moments in a run of `runMs`, from `from` of it to `to` (Node's start-up is the first third or so). */
@@ -150,13 +137,11 @@ describe('zmplayredo killed with SIGKILL', () => {
       if (await killAfter(playArgs(), at)) landed++;
       const again = await cli(playArgs());
       expect(again.code, again.stderr).toBe(0);
-      await expectReference(`zmplayredo after a kill at ${at} ms`, true);
+      await expectReference(`zmplayredo after a kill at ${at} ms`);
     },
   );
 
   it('most kills landed inside a run', () => {
-    if (leftBlobs.length > 0)
-      process.stderr.write(`failover-kill: blobs left by a killed zmplayredo:\n${leftBlobs.join('\n')}\n`);
     expect(landed).toBeGreaterThanOrEqual(3);
   });
 });

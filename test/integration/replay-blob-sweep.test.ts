@@ -130,6 +130,7 @@ describe('replay removes the blobs no row refers to', () => {
       fs.writeFileSync(othersOrphan, 'left in a mailbox this replay does not touch');
       const expected = await r.digest(ann);
       expect(Object.keys(expected.blobs).length).toBe(Object.keys(start.blobs).length + 3);
+      fs.mkdirSync(path.dirname(orphan), { recursive: true });
       fs.writeFileSync(orphan, 'left by a killed replay');
 
       // Every op is already present: the rerun applies nothing and only sweeps.
