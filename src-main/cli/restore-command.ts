@@ -149,7 +149,7 @@ function validate(flags: RestoreFlags) {
   };
 }
 
-/** MAILVAULT_FAILPOINT=restore-step:<step>[:n] kills the restore (SIGKILL) at the nth <step>: maintenance, rows, files, replay. */
+/** MAILVAULT_FAILPOINT=restore-step:<step>[:n] kills the restore (SIGKILL) at the nth <step>: maintenance, rows, files, replay, reactivated. */
 function restoreFailpoint(): ((step: string) => Promise<void>) | undefined {
   const [kind, name, nth] = (process.env.MAILVAULT_FAILPOINT ?? '').split(':');
   if (kind !== 'restore-step' || !name) return undefined;

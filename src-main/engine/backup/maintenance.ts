@@ -88,6 +88,10 @@ export class MaintenanceJournal {
     if (!entry) return;
     if (entry.previousStatus !== 'maintenance') await setAccountStatus(client, dn, entry.previousStatus);
     this.entries = this.entries.filter((e) => e !== entry);
+    // A copy this run created keeps its mark until the run's journal goes: killed after putting
+    // it back but before ending, the run's rerun with the same prefix must still make it again
+    // rather than refuse it as someone else's account.
+    if (entry.created) this.carried.push(entry);
     await this.save();
   }
 

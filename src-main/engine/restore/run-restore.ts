@@ -228,6 +228,8 @@ export async function runRestore(server: ServerAccess, options: RestoreOptions):
         skipDeletes: options.skipDeletes,
         stopOnError: !options.ignoreRedoErrors,
         threads: options.threads,
+        // --excludeBlobs: the message volumes' files stay as they are, unreferenced ones too.
+        keepUnreferencedBlobs: options.excludeBlobs,
       });
       for (const e of result.replay.errors)
         result.warnings.push(`redo: mailbox ${e.mailboxId} ${e.op}: ${e.message}`);
@@ -246,7 +248,8 @@ export async function runRestore(server: ServerAccess, options: RestoreOptions):
       progress(`${e.email}: reactivating`);
       await journal.leave(ldap, e.dn).catch(() => undefined);
     }
-    if (journal.pending.length === 0) await fs.promises.rm(journalDir, { recursive: true, force: true });
+    await options.failpoint?.('reactivated');
+    if (journal.pending.length === 0) await removeJournalDir(journalDir);
     await ldap.unbind().catch(() => undefined);
     await lock.release().catch(() => undefined);
     result.notRestored = result.accounts.filter((a) => a.status !== 'restored').map((a) => a.email);
@@ -270,4 +273,15 @@ async function removeDeadRestoreDirs(target: string): Promise<void> {
   for (const name of names)
     if (/^restore-\d+-\d+$/.test(name) && !fs.existsSync(path.join(tmp, name, JOURNAL_FILE)))
       await fs.promises.rm(path.join(tmp, name), { recursive: true, force: true });
+}
+
+/**
+ * The run's directory in tmp/, its maintenance journal last: until then a rerun still finds the
+ * copies (-ca) this run created and makes them again instead of refusing them as existing.
+ */
+async function removeJournalDir(dir: string): Promise<void> {
+  const names = await fs.promises.readdir(dir).catch(() => [] as string[]);
+  for (const name of names)
+    if (name !== JOURNAL_FILE) await fs.promises.rm(path.join(dir, name), { recursive: true, force: true });
+  await fs.promises.rm(dir, { recursive: true, force: true });
 }
