@@ -123,7 +123,8 @@ describe('an incremental killed with SIGKILL', () => {
     // Each named step once, the second log copy twice; then random moments late in a run (its
     // first ~half is Node starting).
     const steps = ['system', 'accounts', 'log:1', 'log:2', 'directory', 'committed', 'log:2'];
-    for (let round = 0; round < 14; round++) {
+    // 20 kill points, as the fault suite asks of every command: 7 named steps and 13 moments.
+    for (let round = 0; round < 20; round++) {
       for (let r = 0; r < 3; r++) {
         await sim.run({ operations: 8 });
         await sim.redo.rollover();
@@ -145,5 +146,5 @@ describe('an incremental killed with SIGKILL', () => {
     expect([...held].sort((a, b) => seqOf(a) - seqOf(b))).toEqual(since);
     expect(logsIn(archive).filter((n) => since.includes(n))).toEqual([]);
     expect(fs.readdirSync(path.join(target, 'redologs')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
-  });
+  }, 600_000);
 });
