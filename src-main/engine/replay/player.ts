@@ -39,6 +39,11 @@ export interface PlayOptions {
   queueCapacity?: number;
   /** Every run one op at a time, with savepoints (the quick bulk path is compared with it in tests). */
   careful?: boolean;
+  /**
+   * Leaves blob files no row refers to (blob-sweep.ts), for a restore told to leave the message
+   * volumes' files as they are (--excludeBlobs).
+   */
+  keepUnreferencedBlobs?: boolean;
   accountEmail?(accountId: string): Promise<string | undefined>;
 }
 
@@ -139,6 +144,7 @@ class Replay implements PlayerHost {
    * a failed one is run again, and that run sweeps.
    */
   private async sweep(): Promise<void> {
+    if (this.options.keepUnreferencedBlobs) return;
     const queue = [...this.batches.touched].sort((a, b) => a - b);
     const worker = async (): Promise<void> => {
       for (let id = queue.shift(); id !== undefined; id = queue.shift())
