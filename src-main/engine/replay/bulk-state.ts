@@ -1,5 +1,5 @@
 import type { RedoOp } from '../redolog';
-import { select, table, type ApplyContext } from './apply-context';
+import { select, table, type ApplyContext, type ItemRow } from './apply-context';
 import { parseTagNames } from './system-folders';
 
 /**
@@ -10,15 +10,8 @@ import { parseTagNames } from './system-folders';
 export type Column =
   'folder_id' | 'prev_folders' | 'flags' | 'unread' | 'tag_names' | 'mod_metadata' | 'change_date';
 
-export interface Item {
-  id: number;
-  folderId: number;
-  unread: number;
-  size: number;
-  flags: number;
-  tags: string[];
-  modContent: number;
-  locator: string | null;
+/** An item's row as itemsOf reads it, and what the run tracks of it besides. */
+export interface Item extends ItemRow {
   prevFolders: string | null;
   /** In the database when the run began; otherwise created by the run. */
   stored: boolean;
