@@ -1,4 +1,5 @@
 import type { PoolConnection } from 'mysql2/promise';
+import { folderMetadata } from '../../engine/replay/metadata';
 import { encodeMetadata, METADATA_VERSION } from './metadata';
 import type { SearchIndex } from './search-index';
 import { FIRST_USER_ID, ITEM_TYPE, SYSTEM_FOLDERS } from './system-folders';
@@ -75,10 +76,6 @@ const table = (m: SimMailbox, name: string) => `\`${m.groupDb}\`.\`${name}\``;
 
 /** tag_names as ZCS 8+ stores them: names between NUL separators. */
 export const tagNames = (tags: string[]) => (tags.length ? `\0${tags.join('\0')}\0` : null);
-
-export function folderMetadata(view: number): string {
-  return encodeMetadata({ v: METADATA_VERSION, ...(view ? { vt: view } : {}) });
-}
 
 /** The rows Mailbox.create writes: the mailbox row, its metadata section, the system folders. */
 export async function insertNewMailbox(
