@@ -1,25 +1,24 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConsole, type Console } from '../../src-main/api/create-console';
+import type { Console } from '../../src-main/api/create-console';
 import { createEventHub } from '../../src-main/api/events';
-import { NO_SECRET_BOX } from '../../src-main/api/secrets';
 import { completeSessions } from '../../src-main/engine/target/session-list';
-import { startWebHost, type WebHost } from '../../src-main/host/web-host';
-import { launchWorkerFromSource } from '../../src-main/jobs/launch-from-source';
 import type { Lab } from '../../src-main/lab/lab';
 import { MailboxSimulator } from '../../src-main/lab/simulator/simulator';
 import type { LabServerInfo } from '../../src-main/lab/types';
 import { digestAccount, ldapClient, pool, withLab } from '../helpers/lab-fixture';
 import {
   checkPrerequisites,
+  consoleForLab,
   haveChromium,
-  launchChromium,
   mustRun,
-  rendererDir,
+  openWatchedPage,
   screenshot,
+  serveConsole,
+  type ServedConsole,
 } from './browser';
 
 // The console as an administrator uses it, in Chromium over the web host, against a real lab
@@ -37,10 +36,9 @@ describe.skipIf(!haveChromium && !mustRun)('the console against a lab server', (
   let dir: string;
   let target: string;
   let mailvault: Console;
-  let host: WebHost;
-  let browser: Browser;
+  let ui: ServedConsole;
   let page: Page;
-  const problems: string[] = [];
+  let problems: string[] = [];
 
   beforeAll(async () => {
     checkPrerequisites();
@@ -53,25 +51,13 @@ describe.skipIf(!haveChromium && !mustRun)('the console against a lab server', (
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailvault-console-e2e-'));
     target = path.join(dir, 'backup');
     const events = createEventHub();
-    mailvault = createConsole({
-      info: { name: 'Mailvault', version: '0.0.0-e2e', shell: 'web' },
-      configDir: path.join(dir, 'config'),
-      secrets: NO_SECRET_BOX,
-      events,
-      launchWorker: launchWorkerFromSource(),
-      log: (line) => console.log(`[console] ${line}`),
-    });
-    host = await startWebHost({ rendererDir, dispatch: mailvault.dispatch, events });
-    browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: ADMIN_VIEW })).newPage();
-    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
-    page.on('pageerror', (e) => problems.push(e.message));
-    await page.goto(host.url);
+    mailvault = consoleForLab(dir, events);
+    ui = await serveConsole({ dispatch: mailvault.dispatch, events });
+    ({ page, problems } = await openWatchedPage(ui.browser, ui.host.url, ADMIN_VIEW));
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await host?.close();
+    await ui?.close();
     await mailvault?.stop();
     await sim?.close().catch(() => undefined);
     await lab?.stop();

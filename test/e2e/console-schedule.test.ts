@@ -2,27 +2,26 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConsole, type Console } from '../../src-main/api/create-console';
+import type { Console } from '../../src-main/api/create-console';
 import { createEventHub, type EventHub } from '../../src-main/api/events';
 import { startSandboxServers } from '../../src-main/api/sandbox-servers';
-import { NO_SECRET_BOX } from '../../src-main/api/secrets';
 import { listAttempts } from '../../src-main/engine/schedule/attempts';
 import { cronCommand } from '../../src-main/engine/schedule/cron-line';
 import { acquireLock } from '../../src-main/engine/target/lock';
-import { startWebHost, type WebHost } from '../../src-main/host/web-host';
-import { launchWorkerFromSource } from '../../src-main/jobs/launch-from-source';
 import type { Lab } from '../../src-main/lab/lab';
 import { withLab } from '../helpers/lab-fixture';
 import { standInCrontab } from '../helpers/stand-in-crontab';
 import {
   checkPrerequisites,
+  consoleForLab,
   haveChromium,
-  launchChromium,
   mustRun,
-  rendererDir,
+  openWatchedPage,
   screenshot,
+  serveConsole,
+  type ServedConsole,
 } from './browser';
 
 // The Schedule screen in Chromium over the web host, on the sandbox's lab server (reached over
@@ -39,11 +38,10 @@ describe.skipIf(!haveChromium && !mustRun)('the Schedule screen against a lab se
   let dir: string;
   let events: EventHub;
   let mailvault: Console;
-  let host: WebHost;
-  let browser: Browser;
+  let ui: ServedConsole;
   let page: Page;
   let crontab: ReturnType<typeof standInCrontab>;
-  const problems: string[] = [];
+  let problems: string[] = [];
   const target = () => path.join(lab.info.dir, 'backup');
 
   beforeAll(async () => {
@@ -57,27 +55,13 @@ describe.skipIf(!haveChromium && !mustRun)('the Schedule screen against a lab se
       events,
     );
     await sandbox.ready;
-    mailvault = createConsole({
-      info: { name: 'Mailvault', version: '0.0.0-e2e', shell: 'web' },
-      configDir: path.join(dir, 'config'),
-      secrets: NO_SECRET_BOX,
-      events,
-      sandbox,
-      launchWorker: launchWorkerFromSource(),
-      schedules: { crontab: crontab.command },
-      log: (line) => console.log(`[console] ${line}`),
-    });
-    host = await startWebHost({ rendererDir, dispatch: mailvault.dispatch, events });
-    browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: VIEW })).newPage();
-    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
-    page.on('pageerror', (e) => problems.push(e.message));
-    await page.goto(host.url);
+    mailvault = consoleForLab(dir, events, { sandbox, schedules: { crontab: crontab.command } });
+    ui = await serveConsole({ dispatch: mailvault.dispatch, events });
+    ({ page, problems } = await openWatchedPage(ui.browser, ui.host.url, VIEW));
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await host?.close();
+    await ui?.close();
     await mailvault?.stop();
     await lab?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });

@@ -1,25 +1,24 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailboxDigest } from '../../src-main/engine/digest/mailbox-digest';
-import { createConsole, type Console } from '../../src-main/api/create-console';
+import type { Console } from '../../src-main/api/create-console';
 import { createEventHub } from '../../src-main/api/events';
-import { NO_SECRET_BOX } from '../../src-main/api/secrets';
 import type { StandbyVolume } from '../../src-main/engine/standby/record';
 import { takeSnapshot } from '../../src-main/engine/standby/snapshot';
-import { startWebHost, type WebHost } from '../../src-main/host/web-host';
-import { launchWorkerFromSource } from '../../src-main/jobs/launch-from-source';
 import { diffWithoutIndex } from '../helpers/restore-lab';
 import { startStandbyLab, withEveryMailboxLocked, type StandbyLab } from '../helpers/standby-lab';
 import {
   checkPrerequisites,
+  consoleForLab,
   haveChromium,
-  launchChromium,
   mustRun,
-  rendererDir,
+  openWatchedPage,
   screenshot,
+  serveConsole,
+  type ServedConsole,
 } from './browser';
 
 // The standby screen and failover wizard in Chromium over the web host, against a real lab pair
@@ -35,10 +34,9 @@ describe.skipIf(!haveChromium && !mustRun)('the standby screen against a lab pri
   let s: StandbyLab;
   let dir: string;
   let mailvault: Console;
-  let host: WebHost;
-  let browser: Browser;
+  let ui: ServedConsole;
   let page: Page;
-  const problems: string[] = [];
+  let problems: string[] = [];
   const taken = new Map<StandbyVolume, number>();
   let atLastRedo = new Map<string, MailboxDigest>();
   let lastRedo = 0;
@@ -75,14 +73,7 @@ describe.skipIf(!haveChromium && !mustRun)('the standby screen against a lab pri
     events.subscribe((m) => {
       if (m.name === 'job.event' && m.payload.kind === 'progress') progress.push(m.payload.progress);
     });
-    mailvault = createConsole({
-      info: { name: 'Mailvault', version: '0.0.0-e2e', shell: 'web' },
-      configDir: path.join(dir, 'config'),
-      secrets: NO_SECRET_BOX,
-      events,
-      launchWorker: launchWorkerFromSource(),
-      log: (line) => console.log(`[console] ${line}`),
-    });
+    mailvault = consoleForLab(dir, events);
     // Adding servers through the form is the console-lab test's; here they are saved directly.
     for (const [name, info] of [
       ['Mail primary', s.primaryInfo],
@@ -93,18 +84,12 @@ describe.skipIf(!haveChromium && !mustRun)('the standby screen against a lab pri
       });
       expect(saved.ok, JSON.stringify(saved)).toBe(true);
     }
-    host = await startWebHost({ rendererDir, dispatch: mailvault.dispatch, events });
-    browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: ADMIN_VIEW })).newPage();
-    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('response', (r) => r.status() >= 400 && problems.push(`${r.status()} ${r.url()}`));
-    await page.goto(host.url);
+    ui = await serveConsole({ dispatch: mailvault.dispatch, events });
+    ({ page, problems } = await openWatchedPage(ui.browser, ui.host.url, ADMIN_VIEW, { httpErrors: true }));
   }, 300_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await host?.close();
+    await ui?.close();
     await mailvault?.stop();
     await s?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });

@@ -1,18 +1,17 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionInfo } from '../../src-main/api/contract';
 import { ApiFailure } from '../../src-main/api/failure';
 import { labelOf, wireOf } from '../../src-main/api/session-columns';
 import { redoCoverage } from '../../src-main/api/timeline';
-import { startWebHost, type WebHost } from '../../src-main/host/web-host';
 import { FAKE_SERVERS, fakeApi } from '../unit/api/fake-api';
 import {
   checkPrerequisites,
   haveChromium,
-  launchChromium,
   mustRun,
-  rendererDir,
+  pagesPerTest,
   screenshot,
+  serveConsole,
+  type ServedConsole,
 } from './browser';
 import { defaultScheduleOf } from './fake-timeline';
 
@@ -51,11 +50,9 @@ function nights(now: number, skip: number, failOn = -1): SessionInfo[] {
 
 describe.skipIf(!haveChromium && !mustRun)('the timeline: all servers, planned and missed runs', () => {
   const api = fakeApi(structuredClone(FAKE_SERVERS));
-  let host: WebHost;
-  let browser: Browser;
+  let ui: ServedConsole;
   const now = Date.now();
   const lists: Record<string, SessionInfo[]> = { mail1: nights(now, 2), mail2: nights(now, 0, 9) };
-  const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
     checkPrerequisites();
@@ -73,29 +70,15 @@ describe.skipIf(!haveChromium && !mustRun)('the timeline: all servers, planned a
       const schedule = defaultScheduleOf(serverId, now);
       return serverId === 'mail1' ? schedule : { ...schedule, missed: [] };
     });
-    host = await startWebHost({ rendererDir, dispatch: api.dispatch, events: api.events });
-    browser = await launchChromium();
+    ui = await serveConsole(api);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await host?.close();
+    await ui?.close();
   });
 
-  afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((context) => context.close()));
-  });
-
-  async function open(view: string): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
-    page.on('pageerror', (error) => problems.push(error.message));
-    await page.goto(`${host.url}&view=${view}`);
-    return { page, problems };
-  }
+  const openPage = pagesPerTest(() => ui.browser);
+  const open = (view: string) => openPage(`${ui.host.url}&view=${view}`, { width: 1280, height: 900 });
 
   it("shows a server's next runs and, marked, the runs missed while its machine was off", async () => {
     const { page, problems } = await open('timeline/mail1');

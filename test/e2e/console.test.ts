@@ -1,25 +1,28 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerSummary } from '../../src-main/api/contract';
 import type { EventHub } from '../../src-main/api/events';
-import { startWebHost, type WebHost } from '../../src-main/host/web-host';
 import { ApiFailure } from '../../src-main/api/failure';
 import { wireOf } from '../../src-main/api/session-columns';
 import { redoCoverage } from '../../src-main/api/timeline';
 import { FAKE_SERVERS, fakeApi } from '../unit/api/fake-api';
-import { screenshot } from './browser';
+import {
+  checkPrerequisites,
+  chromiumPath,
+  haveChromium,
+  mustRun,
+  pagesPerTest,
+  screenshot,
+  serveConsole,
+  type ServedConsole,
+} from './browser';
 import { defaultScheduleOf, yearOfSessions } from './fake-timeline';
 
 // The real console (the built renderer) in Chromium, over the web host, with fake servers behind
 // the API: this is about the UI/API seam, not the lab. Build first: npx electron-vite build.
-const rendererDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveChromium = fs.existsSync(chromiumPath);
-const mustRun = !!process.env.CI && process.env.CI !== 'false';
 if (!haveChromium && !mustRun) {
   console.warn(
     `[e2e] SKIPPED: no Chromium at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`,
@@ -28,62 +31,28 @@ if (!haveChromium && !mustRun) {
 
 describe.skipIf(!haveChromium && !mustRun)('the console in Chromium', () => {
   let api: ReturnType<typeof fakeApi>;
-  let host: WebHost;
-  let browser: Browser;
+  let ui: ServedConsole;
   const shots = fs.mkdtempSync(path.join(os.tmpdir(), 'mailvault-e2e-'));
 
   beforeAll(async () => {
-    if (!haveChromium)
-      throw new Error(`No Chromium at ${chromiumPath}, and CI must run the end-to-end tests.`);
-    if (!fs.existsSync(path.join(rendererDir, 'index.html'))) {
-      throw new Error(`${rendererDir}/index.html is missing: run \`npx electron-vite build\` first.`);
-    }
+    checkPrerequisites();
     api = fakeApi(structuredClone(FAKE_SERVERS));
-    host = await startWebHost({ rendererDir, dispatch: api.dispatch, events: api.events });
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    ui = await serveConsole(api);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await host?.close();
+    await ui?.close();
   });
 
-  const contexts: BrowserContext[] = [];
-  afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((context) => context.close()));
-  });
-
+  const openPage = pagesPerTest(() => ui.browser);
   /** A fresh page (own session storage) that fails the test on any console error or CSP violation. */
-  async function open(
-    url: string,
-    viewport = { width: 1100, height: 560 },
-  ): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport });
-    contexts.push(context);
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
-    page.on('pageerror', (error) => problems.push(error.message));
-    await page.goto(url);
-    return { page, problems };
-  }
+  const open = (url: string, viewport = { width: 1100, height: 560 }) => openPage(url, viewport);
 
   const rowsText = (page: Page, testId: string) =>
     page.locator(`[data-testid=server-row] [data-testid=${testId}]`).allInnerTexts();
 
   it('lists the servers that servers.list returns', async () => {
-    const { page, problems } = await open(host.url);
+    const { page, problems } = await open(ui.host.url);
     await expect(page.getByTestId('app-title').innerText()).resolves.toBe('Mailvault');
     await page
       .getByTestId('server-row')
@@ -111,7 +80,7 @@ describe.skipIf(!haveChromium && !mustRun)('the console in Chromium', () => {
 
   it('refreshes the list when the main side pushes servers.changed', async () => {
     const streamOpen = nextSubscriber(api.events);
-    const { page, problems } = await open(host.url);
+    const { page, problems } = await open(ui.host.url);
     await page
       .getByTestId('server-row')
       .nth(FAKE_SERVERS.length - 1)
@@ -153,7 +122,7 @@ describe.skipIf(!haveChromium && !mustRun)('the console in Chromium', () => {
       if (!found) throw new ApiFailure('not-found', `no ${label}`);
       return { ...found, accountList: [], warnings: [] };
     });
-    const { page, problems } = await open(`${host.url}&view=timeline/mail1`, { width: 1280, height: 900 });
+    const { page, problems } = await open(`${ui.host.url}&view=timeline/mail1`, { width: 1280, height: 900 });
     const canvas = page.getByTestId('timeline-canvas');
     await page.locator('[data-testid=timeline-canvas][data-sessions-drawn="5000"]').waitFor();
     expect(await page.getByTestId('timeline-count').innerText()).toBe('5000 session(s), 5000 in view');
@@ -191,7 +160,7 @@ describe.skipIf(!haveChromium && !mustRun)('the console in Chromium', () => {
   });
 
   it('without the token, says how to get in and lists nothing', async () => {
-    const { page } = await open(host.origin);
+    const { page } = await open(ui.host.origin);
     const error = page.getByTestId('servers-error');
     await error.waitFor();
     expect(await error.innerText()).toContain('npm start');
