@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { listAttempts, type ListedAttempt } from '../engine/schedule/attempts';
 import type { CrontabPlace } from '../engine/schedule/crontab';
 import { CrontabError } from '../engine/schedule/crontab';
 import type { BackupOptions, ScheduledServer, ScheduleEntry } from '../engine/schedule/schedule';
+import { asInstalled, launcherBeside, onTheServer, pulledOverSsh } from '../engine/schedule/placement';
 import { flushSchedule, installSchedule, readSchedule } from '../engine/schedule/schedule-store';
 import { missedRuns, nextRuns } from '../engine/schedule/timeline';
 import {
@@ -21,15 +21,16 @@ import type {
   ScheduleRun,
   ServerProfile,
   ServerSchedule,
+  SshSettings,
 } from './contract';
 import { ApiFailure } from './failure';
 import { connectSpecOf, transportProfileOf } from './server-connect';
 
 /**
  * schedules.get / save / remove: a server's backup schedule as zmschedulebackup installs it, read
- * and written with the engine's functions (engine/schedule). Places are those of the timeline
- * (timeline-plan.ts): the server's own crontab (over SSH, or here for a local server), and this
- * machine's crontab for pulled backups. An edit goes where the schedule already is; a new one
+ * and written with the engine's functions (engine/schedule, its placement shared with the command
+ * line): the server's own crontab (over SSH, or here for a local server), and this machine's
+ * crontab for pulled backups. An edit goes where the schedule already is; a new one
  * goes where the console's target is, this machine (a pull for an SSH server).
  */
 export interface ScheduleParts {
@@ -38,12 +39,6 @@ export interface ScheduleParts {
   /** The launcher cron runs; default this installation's bin/mailvault. */
   launcher?: string;
   now?: () => number;
-}
-
-/** bin/mailvault of this installation, by absolute path (cron has neither our PATH nor our cwd). */
-function ownLauncher(): string {
-  // src-main/api (sources) and out/main (the build) are both two levels below the project.
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/mailvault');
 }
 
 const DAY = 24 * 3_600_000;
@@ -59,23 +54,30 @@ interface Place {
 }
 
 /**
- * Where a server's schedule may be, as zmschedulebackup puts it (the same places the timeline
- * reads, api/timeline-plan.ts): the crontab of the server itself (this machine for a local
- * server, the SSH user's for a remote one), or this machine's for backups pulled over SSH.
+ * Where a server's schedule may be, as zmschedulebackup puts it (engine/schedule/placement.ts):
+ * the crontab of the server itself (this machine for a local server, the SSH user's for a remote
+ * one), or this machine's for backups pulled over SSH.
  */
 export function schedulePlaces(p: ServerProfile): Place[] {
-  const local: ScheduledServer = { kind: 'local', zimbraHome: p.zimbraHome };
-  if (p.access === 'local' || !p.ssh) return [{ where: 'this machine', server: local, remote: false }];
-  const { host, port, user } = p.ssh;
-  const url = `ssh://${encodeURIComponent(user)}@${host.includes(':') ? `[${host}]` : host}${port === 22 ? '' : `:${port}`}`;
+  const own = onTheServer(p.zimbraHome);
+  if (p.access === 'local' || !p.ssh) return [{ where: 'this machine', server: own, remote: false }];
+  const { host, user } = p.ssh;
   return [
-    { where: `${user}@${host}`, server: local, remote: true },
+    { where: `${user}@${host}`, server: own, remote: true },
     {
       where: 'this machine (pull)',
-      server: { kind: 'ssh', url, hostKey: p.ssh.hostKey ?? '', zimbraHome: p.zimbraHome },
+      server: pulledOverSsh(p.ssh, p.zimbraHome, { hostKey: p.ssh.hostKey ?? '' }),
       remote: false,
     },
   ];
+}
+
+/** The pull with what the profile gives cron to connect with (its pinned host key, its key file). */
+function pullWithKeys(zimbraHome: string, ssh: SshSettings): ScheduledServer {
+  return pulledOverSsh(ssh, zimbraHome, {
+    hostKey: ssh.hostKey ?? '',
+    identity: ssh.auth === 'key' ? ssh.keyPath : undefined,
+  });
 }
 
 /**
@@ -131,8 +133,8 @@ export function scheduleHandlers(
 
   /** The pull a workstation's cron runs: needs a key file cron can open and the host key pinned. */
   function pullServer(p: ServerProfile, place: Place): ScheduledServer {
-    if (place.server.kind !== 'ssh') return place.server;
-    const ssh = p.ssh!;
+    if (place.server.kind !== 'ssh' || !p.ssh) return place.server;
+    const { ssh } = p;
     if (!ssh.hostKey)
       throw new ApiFailure('conflict', `Test the connection to ${p.name} and confirm its host key first.`);
     if (ssh.auth !== 'key' || !ssh.keyPath)
@@ -145,7 +147,7 @@ export function scheduleHandlers(
         'conflict',
         `Scheduled backups run from cron, which cannot open a key with a passphrase: use a key file without one for ${p.name}.`,
       );
-    return { ...place.server, hostKey: ssh.hostKey, identity: ssh.keyPath };
+    return pullWithKeys(p.zimbraHome, ssh);
   }
 
   /** Where the schedule is (the first place holding one), and what could not be read. */
@@ -171,7 +173,7 @@ export function scheduleHandlers(
     const installed = installs.read()[p.id];
     const same = installed && installed.lines.join('\n') === found.lines.join('\n');
     const plan = planOf(found.entries, attempts, nowMs, same ? installed.atMs : undefined);
-    const server = place.server.kind === 'ssh' ? { ...place.server, ...pullFacts(p) } : place.server;
+    const server = place.server.kind === 'ssh' && p.ssh ? pullWithKeys(p.zimbraHome, p.ssh) : place.server;
     return {
       serverId: p.id,
       entries: found.entries.map(entryInfo),
@@ -198,7 +200,7 @@ export function scheduleHandlers(
         throw new ApiFailure('unreachable', `The schedule could not be read: ${problems.join('; ')}`);
       const entries = toEntries(input, found.entries, place.remote ? undefined : p.target);
       const server = pullServer(p, place);
-      const launcher = found.launcher ?? parts.launcher ?? ownLauncher();
+      const launcher = found.launcher ?? parts.launcher ?? launcherBeside(import.meta.url);
       const atMs = now();
       const lines = await withPlace(p, place, (c) => installSchedule(c, server, entries, launcher)).catch(
         asFailure,
@@ -253,13 +255,6 @@ function installLog(dir: string | undefined) {
   };
 }
 
-function pullFacts(p: ServerProfile): Partial<Extract<ScheduledServer, { kind: 'ssh' }>> {
-  return {
-    ...(p.ssh?.hostKey ? { hostKey: p.ssh.hostKey } : {}),
-    ...(p.ssh?.auth === 'key' && p.ssh.keyPath ? { identity: p.ssh.keyPath } : {}),
-  };
-}
-
 function entryInfo(e: ScheduleEntry): ScheduleEntryInfo {
   const zimbra = formatSchedule([e]).split('\n')[2]!.trim();
   return { kind: e.kind, cron: e.cron, ...(e.age ? { age: e.age } : {}), zimbra };
@@ -278,16 +273,13 @@ function toEntries(
   return input.map((e, i) => {
     const base: BackupOptions =
       installed.find((x) => x.kind === e.kind)?.options ?? installed[0]?.options ?? {};
-    const kept: BackupOptions = { ...base, ...(target ? { target } : {}) };
-    // As zmschedulebackup does: zmbackup -del takes only the target and the report options.
-    const { accounts: _a, zip: _z, excludeBlobs: _b, excludeSearchIndex: _s, ...forDelete } = kept;
-    const options = e.kind === 'delete' ? forDelete : kept;
+    const options: BackupOptions = { ...base, ...(target ? { target } : {}) };
     const letter = e.kind === 'full' ? 'f' : e.kind === 'incremental' ? 'i' : 'd';
     try {
       const words = e.kind === 'delete' ? [letter, e.age ?? '', e.cron] : [letter, e.cron];
       if (e.kind !== 'delete' && e.age !== undefined)
         throw new ScheduleSyntaxError(`${letter}: only a delete entry takes an age`);
-      return parseEntries(words, options)[0]!;
+      return asInstalled(parseEntries(words, options)[0]!);
     } catch (error) {
       if (error instanceof ScheduleSyntaxError)
         throw new ApiFailure('bad-request', `Entry ${i + 1}: ${error.message}`);

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import readline from 'node:readline/promises';
-import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { ReportSettingsError, reportFlags } from '../engine/report/report-settings';
 import type { CrontabPlace } from '../engine/schedule/crontab';
@@ -10,6 +9,7 @@ import {
   type BackupOptions,
   type ScheduledServer,
 } from '../engine/schedule/schedule';
+import { asInstalled, launcherBeside, onTheServer, pulledOverSsh } from '../engine/schedule/placement';
 import { flushSchedule, installSchedule, readSchedule } from '../engine/schedule/schedule-store';
 import {
   formatSchedule,
@@ -73,11 +73,6 @@ const ACTION_FLAG: Record<Action, string> = {
 
 const EMAIL =
   /^(?=.{3,254}$)[A-Za-z0-9!#%+=^_{}~-]+(?:\.[A-Za-z0-9!#%+=^_{}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
-/** The launcher of this engine, by its absolute path: cron has neither our PATH nor our directory. */
-export function ownLauncher(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/mailvault');
-}
 
 function actionOf(flags: ScheduleFlags): Action {
   const chosen = (Object.keys(ACTION_FLAG) as Action[]).filter((a) => flags[a]);
@@ -153,28 +148,22 @@ function passThrough(flags: ScheduleFlags): { options: BackupOptions; given: str
   return { options, given };
 }
 
-/** zmbackup -del takes only the target and the report options. */
-function deleteOptions(options: BackupOptions): BackupOptions {
-  const { accounts: _a, zip: _z, excludeBlobs: _b, excludeSearchIndex: _s, ...rest } = options;
-  return rest;
-}
-
 function scheduledServer(profile: ServerProfile, flags: ScheduleFlags): ScheduledServer {
-  if (!flags.pull) return { kind: 'local', zimbraHome: profile.zimbraHome };
+  if (!flags.pull) return onTheServer(profile.zimbraHome);
   if (profile.kind !== 'ssh')
     throw new UsageError('--pull: give the server to pull from with --server ssh://user@host');
   if (!flags.hostKey)
     throw new UsageError(
       "--pull: pin the server's host key with --host-key (cron cannot ask whether to trust it)",
     );
-  const port = profile.port === 22 ? '' : `:${profile.port}`;
-  return {
-    kind: 'ssh',
-    url: `ssh://${encodeURIComponent(profile.username)}@${profile.host.includes(':') ? `[${profile.host}]` : profile.host}${port}`,
-    hostKey: flags.hostKey,
-    zimbraHome: profile.zimbraHome,
-    ...(flags.identity ? { identity: path.resolve(flags.identity) } : {}),
-  };
+  return pulledOverSsh(
+    { user: profile.username, host: profile.host, port: profile.port },
+    profile.zimbraHome,
+    {
+      hostKey: flags.hostKey,
+      identity: flags.identity ? path.resolve(flags.identity) : undefined,
+    },
+  );
 }
 
 /** The crontab to use: the server's (here or over SSH), or this machine's for --pull. */
@@ -227,9 +216,7 @@ async function run(flags: ScheduleFlags, words: string[]): Promise<void> {
     throw new UsageError(`${given[0]}: options apply to -A, -R and -D, not ${ACTION_FLAG[action]}`);
   let entries;
   try {
-    entries = parseEntries(words, options).map((e) =>
-      e.kind === 'delete' ? { ...e, options: deleteOptions(e.options) } : e,
-    );
+    entries = parseEntries(words, options).map(asInstalled);
   } catch (error) {
     if (error instanceof ScheduleSyntaxError) throw new UsageError(error.message);
     throw error;
@@ -238,10 +225,7 @@ async function run(flags: ScheduleFlags, words: string[]): Promise<void> {
     throw new UsageError(
       `${ACTION_FLAG[action]}: give the schedule, e.g. f "0 1 * * 6" i "0 1 * * 0-5" d 1m "0 0 * * *"`,
     );
-  if (action === 'default')
-    entries = defaultSchedule(options).map((e) =>
-      e.kind === 'delete' ? { ...e, options: deleteOptions(e.options) } : e,
-    );
+  if (action === 'default') entries = defaultSchedule(options).map(asInstalled);
   const profile = parseServer(flags);
   const server = scheduledServer(profile, flags);
   if (server.kind === 'ssh')
@@ -249,7 +233,9 @@ async function run(flags: ScheduleFlags, words: string[]): Promise<void> {
       if (e.kind !== 'delete' && !e.options.target)
         throw new UsageError('-t: a pulled backup needs its target directory on this machine');
   const launcher =
-    flags.launcher === undefined ? ownLauncher() : checkPathArgument('--launcher', flags.launcher);
+    flags.launcher === undefined
+      ? launcherBeside(import.meta.url)
+      : checkPathArgument('--launcher', flags.launcher);
   const command = crontabCommand(flags);
   const transport = await crontabTransport(profile, flags);
   const place: CrontabPlace = { transport, command };
