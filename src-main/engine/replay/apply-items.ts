@@ -25,8 +25,7 @@ import {
   type ApplyContext,
   type ItemRow,
 } from './apply-context';
-import { encodeMetadata, METADATA_VERSION } from './metadata';
-import { parseMessage } from './parsed-message';
+import { insertMessages, messageRow } from './message-row';
 import { FLAG_IDS, flagBit, tagNames, UNREAD_BIT } from './system-folders';
 
 /**
@@ -38,46 +37,13 @@ import { FLAG_IDS, flagBit, tagNames, UNREAD_BIT } from './system-folders';
  */
 
 export async function createMessage(ctx: ApplyContext, op: CreateMessageOp): Promise<void> {
-  const at = timestampOf(op);
   const changeId = op.header.changeId;
   const raw = messageBody(ctx, op);
-  const parsed = parseMessage(raw);
   const unread = op.flags & UNREAD_BIT ? 1 : 0;
   const tags = op.tags ?? [];
-  const metadata = encodeMetadata({
-    v: METADATA_VERSION,
-    ...(parsed.fragment ? { f: parsed.fragment } : {}),
-    ...(parsed.rawSubject !== parsed.subject ? { s: parsed.rawSubject } : {}),
-  });
-  const inserted = await exec(
-    ctx,
-    `INSERT INTO ${table(ctx, 'mail_item')} (mailbox_id, id, type, parent_id, folder_id, index_id, imap_id, date, size,
-       locator, blob_digest, unread, flags, tags, tag_names, sender, recipients, subject, name, metadata, mod_metadata,
-       change_date, mod_content)
-     VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, NULL, ?, ?, ?, ?)`,
-    [
-      ctx.box.mailboxId,
-      op.msgId,
-      5,
-      op.folderId,
-      op.msgId,
-      op.msgId,
-      Math.floor(op.receivedDate / 1000),
-      op.size,
-      String(ctx.messageVolume.id),
-      op.digest,
-      unread,
-      op.flags & ~UNREAD_BIT,
-      tagNames(tags),
-      parsed.sender,
-      parsed.recipients,
-      parsed.subject,
-      metadata,
-      changeId,
-      at,
-      changeId,
-    ],
-  ).catch((error: { errno?: number }) => {
+  const inserted = await exec(ctx, insertMessages(table(ctx, 'mail_item'), '(?)'), [
+    messageRow(ctx, op, raw),
+  ]).catch((error: { errno?: number }) => {
     // The item is there already: its effect is present (a failed statement leaves the transaction as it was).
     if (error.errno === 1062) return null;
     throw error;

@@ -7,17 +7,18 @@ import type {
   SetItemTagsOp,
 } from '../redolog';
 import { blobPath } from '../server/volumes';
+import { createFolder, createTag, renameFolder } from './apply-folders';
 import { bumpFolder, messageBody, noteItemId, ReplayOpError, timestampOf } from './apply-context';
 import type { ApplyContext } from './apply-context';
 import { BulkState, type Item } from './bulk-state';
 import { writeBulkState } from './bulk-write';
-import { encodeMetadata, METADATA_VERSION } from './metadata';
-import { parseMessage } from './parsed-message';
+import { MESSAGE_COLUMN_AT, messageRow } from './message-row';
 import { FLAG_IDS, flagBit, parseTagNames, tagNames, UNREAD_BIT } from './system-folders';
 
 /**
  * A run of message ops (deliveries, moves, flags, tags, deletes) of one mailbox applied with a
- * handful of statements instead of several per op: the items the run names are read once, every
+ * handful of statements instead of several per op (the folder and tag creations and renames
+ * among them applied in place, so that they do not cut the run): the items the run names are read once, every
  * op is applied in memory exactly as apply-items.ts applies it to the rows (each op sees the
  * items as the ops before it left them, with the same snapshot rules), and the end state is
  * written at once: one multi-row INSERT of the new messages, one UPDATE per set of changed
@@ -25,7 +26,18 @@ import { FLAG_IDS, flagBit, parseTagNames, tagNames, UNREAD_BIT } from './system
  * tag counts. The rows after the run are the rows the careful path (one op at a time) gives; any
  * op it cannot apply throws, and the caller applies the whole batch again, carefully.
  */
-export const BULK_OPS = new Set(['CreateMessage', 'MoveItem', 'DeleteItem', 'SetItemTags', 'AlterItemTag']);
+export const BULK_OPS = new Set([
+  'CreateMessage',
+  'MoveItem',
+  'DeleteItem',
+  'SetItemTags',
+  'AlterItemTag',
+  // Applied at once, in their place in the run: they change folder and tag rows, which the
+  // message ops' rows only refer to (a folder a message goes to exists before the run's INSERT).
+  'CreateFolder',
+  'RenameFolder',
+  'CreateTag',
+]);
 
 class BulkRun {
   readonly s: BulkState;
@@ -60,6 +72,17 @@ class BulkRun {
       case 'AlterItemTag':
         await this.alterItemTag(op);
         return true;
+      case 'CreateFolder':
+        await createFolder(this.ctx, op);
+        return true;
+      case 'RenameFolder':
+        await renameFolder(this.ctx, op);
+        return true;
+      case 'CreateTag':
+        await createTag(this.ctx, op);
+        // Ops after it may name the new tag.
+        this.s.forgetTags();
+        return true;
       default:
         throw new ReplayOpError(`${op.op} is not applied in bulk`);
     }
@@ -71,16 +94,9 @@ class BulkRun {
     if (existing?.gone) return false;
     const raw = messageBody(ctx, op);
     if (existing) return true; // its effect is present
-    const at = timestampOf(op);
     const changeId = op.header.changeId;
-    const parsed = parseMessage(raw);
     const unread = op.flags & UNREAD_BIT ? 1 : 0;
     const tags = op.tags ?? [];
-    const metadata = encodeMetadata({
-      v: METADATA_VERSION,
-      ...(parsed.fragment ? { f: parsed.fragment } : {}),
-      ...(parsed.rawSubject !== parsed.subject ? { s: parsed.rawSubject } : {}),
-    });
     const item: Item = {
       id: op.msgId,
       folderId: op.folderId,
@@ -94,36 +110,8 @@ class BulkRun {
       stored: false,
       gone: false,
       changed: new Map(),
-      // mailbox_id, id, type, parent_id, folder_id, index_id, imap_id, date, size, locator, blob_digest, unread,
-      // flags, tags, tag_names, sender, recipients, subject, name, metadata, mod_metadata, change_date, mod_content,
-      // prev_folders: the changeable ones (folder_id, unread, flags, tag_names, mod_metadata, change_date,
-      // prev_folders) are filled in from the item when the run is written.
-      created: [
-        ctx.box.mailboxId,
-        op.msgId,
-        5,
-        null,
-        op.folderId,
-        op.msgId,
-        op.msgId,
-        Math.floor(op.receivedDate / 1000),
-        op.size,
-        String(ctx.messageVolume.id),
-        op.digest,
-        unread,
-        op.flags & ~UNREAD_BIT,
-        0,
-        tagNames(tags),
-        parsed.sender,
-        parsed.recipients,
-        parsed.subject,
-        null,
-        metadata,
-        changeId,
-        at,
-        changeId,
-        null,
-      ],
+      // Its changeable columns (folder, flags, tags, prev_folders, change stamps) follow the item.
+      created: messageRow(ctx, op, raw),
     };
     this.s.items.set(op.msgId, item);
     this.s.order.push(op.msgId);
@@ -215,9 +203,9 @@ class BulkRun {
     this.s.set(item, 'unread', next.unread);
     this.s.set(item, 'tag_names', text);
     if (item.created) {
-      item.created[11] = next.unread;
-      item.created[12] = next.flags;
-      item.created[14] = text;
+      item.created[MESSAGE_COLUMN_AT.unread] = next.unread;
+      item.created[MESSAGE_COLUMN_AT.flags] = next.flags;
+      item.created[MESSAGE_COLUMN_AT.tag_names] = text;
     }
     this.s.stamp(item, op.header.changeId, timestampOf(op));
     if (next.unread !== snap.unread) void bumpFolder(this.ctx, snap.folderId, 0, next.unread - snap.unread);

@@ -1,5 +1,6 @@
 import type { RedoOp } from '../redolog';
 import { select, table, type ApplyContext, type ItemRow } from './apply-context';
+import { MESSAGE_COLUMN_AT } from './message-row';
 import { parseTagNames } from './system-folders';
 
 /**
@@ -111,6 +112,11 @@ export class BulkState {
     return found;
   }
 
+  /** Tags are read again when next named (a tag was created). */
+  forgetTags(): void {
+    this.tagIds = null;
+  }
+
   set(item: Item, column: Column, value: unknown): void {
     if (item.stored) item.changed.set(column, value);
   }
@@ -119,8 +125,8 @@ export class BulkState {
     this.set(item, 'mod_metadata', changeId);
     this.set(item, 'change_date', at);
     if (item.created) {
-      item.created[20] = changeId;
-      item.created[21] = at;
+      item.created[MESSAGE_COLUMN_AT.mod_metadata] = changeId;
+      item.created[MESSAGE_COLUMN_AT.change_date] = at;
     }
   }
 }

@@ -1,4 +1,5 @@
 import { exec, table } from './apply-context';
+import { insertMessages, MESSAGE_COLUMN_AT } from './message-row';
 import { chunks, type BulkState, type Column, type Item } from './bulk-state';
 
 /**
@@ -23,13 +24,14 @@ export async function writeBulkState(state: BulkState): Promise<void> {
     ]);
   const created = state.order.map((id) => state.items.get(id)!).filter((i) => !i.gone);
   for (const part of chunks(created))
-    await exec(
-      ctx,
-      `INSERT INTO ${table(ctx, 'mail_item')} (mailbox_id, id, type, parent_id, folder_id, index_id, imap_id, date, size,
-           locator, blob_digest, unread, flags, tags, tag_names, sender, recipients, subject, name, metadata, mod_metadata,
-           change_date, mod_content, prev_folders) VALUES ?`,
-      [part.map((i) => Object.assign([...i.created!], { 4: i.folderId, 23: i.prevFolders }))],
-    );
+    await exec(ctx, insertMessages(table(ctx, 'mail_item'), '?'), [
+      part.map((i) =>
+        Object.assign([...i.created!], {
+          [MESSAGE_COLUMN_AT.folder_id]: i.folderId,
+          [MESSAGE_COLUMN_AT.prev_folders]: i.prevFolders,
+        }),
+      ),
+    ]);
   await updateStored(state);
   // Links after the items: tagged_item's foreign key to mail_item would make INSERT IGNORE drop a
   // link to a message not inserted yet (the deleted items' links went with them, ON DELETE CASCADE).

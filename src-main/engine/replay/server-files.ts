@@ -28,10 +28,47 @@ async function listed(transport: Transport, dir: string): Promise<string[]> {
   return (await transport.walk(dir)).filter((f) => !f.isDirectory).map((f) => path.join(dir, f.path));
 }
 
-const localTransport = new LocalTransport({ name: 'local files' });
-
 /** Folders made by writeFile: a blob folder holds many blobs, and one mkdir -p each costs system calls. */
 const madeDirs = new Set<string>();
+
+/*
+ * Replay writes and removes a file per message: the callback forms of the fs calls are used, as
+ * each call through fs.promises' FileHandle costs several times the system call itself.
+ */
+const writeFileOnce = (file: string, data: Buffer) =>
+  new Promise<void>((resolve, reject) =>
+    fs.writeFile(file, data, (error) => (error ? reject(error) : resolve())),
+  );
+
+/** Removes a file; one already gone is fine. */
+const unlinkIfPresent = (file: string) =>
+  new Promise<void>((resolve, reject) =>
+    fs.unlink(file, (error) => (error && error.code !== 'ENOENT' ? reject(error) : resolve())),
+  );
+
+/**
+ * The regular files under dir, by the types the directory listing gives (no stat of each file;
+ * links are neither listed nor followed), nothing for an absent folder.
+ */
+async function listLocal(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  const pending = [dir];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    let entries: fs.Dirent[];
+    try {
+      entries = await fs.promises.readdir(next, { withFileTypes: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // Gone, or not a folder: nothing under it.
+      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+      throw error;
+    }
+    for (const entry of entries)
+      if (entry.isDirectory()) pending.push(path.join(next, entry.name));
+      else if (entry.isFile()) files.push(path.join(next, entry.name));
+  }
+  return files;
+}
 
 const localFiles: ServerFiles = {
   local: true,
@@ -39,7 +76,7 @@ const localFiles: ServerFiles = {
     const dir = path.dirname(file);
     if (madeDirs.has(dir))
       try {
-        return await fs.promises.writeFile(file, data);
+        return await writeFileOnce(file, data);
       } catch (error) {
         // Removed since (a restore removes mailbox folders): made again below.
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
@@ -47,17 +84,15 @@ const localFiles: ServerFiles = {
     await fs.promises.mkdir(dir, { recursive: true });
     if (madeDirs.size > 100_000) madeDirs.clear();
     madeDirs.add(dir);
-    await fs.promises.writeFile(file, data);
+    await writeFileOnce(file, data);
   },
   async removeFiles(files) {
-    await Promise.all(files.map((f) => fs.promises.rm(f, { force: true })));
+    await Promise.all(files.map(unlinkIfPresent));
   },
   async removeTree(dir) {
     await fs.promises.rm(dir, { recursive: true, force: true });
   },
-  listFiles(dir) {
-    return listed(localTransport, dir);
-  },
+  listFiles: listLocal,
   async untar() {
     throw new Error('local restores extract archives directly');
   },

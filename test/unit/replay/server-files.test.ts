@@ -31,4 +31,19 @@ describe('local server files: listFiles', () => {
     ]);
     expect(await files.listFiles(path.join(root, 'absent'))).toEqual([]);
   });
+
+  it('writes blobs into folders made once, again after the folder was removed, and removes files already gone', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mv-write-'));
+    dirs.push(root);
+    const blob = path.join(root, 'msg', '0', '257-3.msg');
+    await files.writeFile(blob, Buffer.from('first'));
+    await files.writeFile(path.join(root, 'msg', '0', '258-4.msg'), Buffer.from('second'));
+    expect(fs.readFileSync(blob, 'utf8')).toBe('first');
+    fs.rmSync(path.join(root, 'msg'), { recursive: true });
+    await files.writeFile(blob, Buffer.from('again'));
+    expect(fs.readFileSync(blob, 'utf8')).toBe('again');
+    await files.removeFiles([blob, path.join(root, 'msg', '0', 'never-there.msg')]);
+    expect(fs.readdirSync(path.join(root, 'msg', '0'))).toEqual([]);
+    await expect(files.removeFiles([path.join(root, 'msg')])).rejects.toThrow();
+  });
 });
