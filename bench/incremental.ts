@@ -7,9 +7,14 @@
  * over SSH, each against its own target that already holds a full backup.
  *
  *   node --import tsx bench/incremental.ts [--accounts 100] [--messages 40] [--tsx]
+ *     [--profile DIR] [--compare OTHER-CLI.mjs] [--no-ssh]
  *
  * Mailvault runs as it is deployed, the built CLI (npm run build:cli, built here first); --tsx
- * runs it from the sources through tsx instead.
+ * runs it from the sources through tsx instead. --profile writes CPU profiles of Mailvault's
+ * incremental runs (node --cpu-prof) into DIR. --compare also runs another build of the CLI (an
+ * older commit's out/cli/mailvault.mjs, kept beside it) on a copy of the local target, on the
+ * same new logs in the same minutes: before and after side by side. --no-ssh times the local runs
+ * only.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,6 +32,13 @@ const option = (name: string, fallback: number): number => {
 };
 const accounts = option('accounts', 100);
 const messages = option('messages', 40);
+const valueOf = (name: string): string | null => {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 ? path.resolve(args[at + 1]!) : null;
+};
+const profileDir = valueOf('profile');
+const compareEntry = valueOf('compare');
+const withSsh = !args.includes('--no-ssh');
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cliEntry = args.includes('--tsx')
   ? ['--import', 'tsx/esm', 'src-main/cli/main.ts']
@@ -86,11 +98,23 @@ async function main(): Promise<void> {
       home,
     ];
     const localTarget = ['-s', 'local', '--zimbra-home', home];
-    const cli = (mode: string, extra: string[]) =>
-      timed(process.execPath, [...cliEntry, 'zmbackup', mode, '-a', 'all', '--sync', ...extra]);
+    const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+    const cli = (mode: string, extra: string[], entry = cliEntry) =>
+      timed(process.execPath, [
+        ...(mode === '-i' ? profile : []),
+        ...entry,
+        'zmbackup',
+        mode,
+        '-a',
+        'all',
+        '--sync',
+        ...extra,
+      ]);
     // Both targets hold a full backup (and so the redo position) before the new activity.
     await cli('-f', [...localTarget, '-t', `${dir}/t-local`]);
-    await cli('-f', [...sshTarget, '-t', `${dir}/t-ssh`]);
+    // The other build starts from the same full backup: a copy of the local target.
+    if (compareEntry) await sh(`cp -a '${dir}/t-local' '${dir}/t-compare'`);
+    if (withSsh) await cli('-f', [...sshTarget, '-t', `${dir}/t-ssh`]);
     const before = new Set(fs.readdirSync(archive));
     await sim.populate(5 + messages); // the new messages, logged inline in the redo log
     await sim.redo.rollover();
@@ -108,13 +132,17 @@ async function main(): Promise<void> {
         `ldapsearch -x -H '${server.ldap.url}' -D '${server.ldap.bindDn}' -w '${server.ldap.password}' -b 'cn=zimbra' > /dev/null; ` +
         `ldapsearch -x -H '${server.ldap.url}' -D '${server.ldap.bindDn}' -w '${server.ldap.password}' -b '${server.ldap.baseDn}' > /dev/null`,
     );
+    if (compareEntry)
+      results.compare = await cli('-i', [...localTarget, '-t', `${dir}/t-compare`], [compareEntry]);
     results.local = await cli('-i', [...localTarget, '-t', `${dir}/t-local`]);
-    fs.mkdirSync(`${dir}/ssh`);
-    results.sshBaseline = await sh(
-      fresh.map((n) => `${ssh} "cat '${path.join(archive, n)}'" > '${dir}/ssh/${n}'`).join(' && ') +
-        ' && sync',
-    );
-    results.ssh = await cli('-i', [...sshTarget, '-t', `${dir}/t-ssh`]);
+    if (withSsh) {
+      fs.mkdirSync(`${dir}/ssh`);
+      results.sshBaseline = await sh(
+        fresh.map((n) => `${ssh} "cat '${path.join(archive, n)}'" > '${dir}/ssh/${n}'`).join(' && ') +
+          ' && sync',
+      );
+      results.ssh = await cli('-i', [...sshTarget, '-t', `${dir}/t-ssh`]);
+    }
 
     console.log(
       `data: ${accounts} accounts, ${fresh.length} new redo logs, ${(bytes / 2 ** 20).toFixed(0)} MiB; CLI ${cliEntry.at(-1)}; load average ${os
@@ -124,8 +152,9 @@ async function main(): Promise<void> {
     );
     console.log(`ldap export (ldapsearch of the directory): ${results.ldap!.ms.toFixed(0)} ms`);
     for (const [kind, baseline] of [
+      ...(compareEntry ? ([['compare', 'localBaseline']] as const) : []),
       ['local', 'localBaseline'],
-      ['ssh', 'sshBaseline'],
+      ...(withSsh ? ([['ssh', 'sshBaseline']] as const) : []),
     ] as const) {
       const ours = results[kind]!;
       const base = results[baseline]!;

@@ -4,14 +4,11 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Client } from 'ldapts';
 import { parseArchiveFileName } from '../redolog/archive-names';
-import { decodeFileHeader, FILE_HEADER_SIZE } from '../redolog/file-header';
+import { decodeFileHeader, FILE_HEADER_SIZE, type RedoFileHeader } from '../redolog/file-header';
 import type { ServerAccess } from '../server/server-access';
-import { fsyncDir, fsyncFile } from '../target/durable-fs';
 import { targetPaths } from '../target/layout';
 import type { Manifest, ManifestError, RedoLogRecord } from '../target/manifest';
 import { completeSessions } from '../target/session-list';
-import { HashingFileStream } from '../target/hashing-file-stream';
-import { scanRedoLog } from './redo-scan';
 
 /**
  * The redo log archive between a server and a target (SPEC §1 incremental, step 3): which
@@ -38,7 +35,49 @@ export async function currentRedoSeq(server: ServerAccess): Promise<number | nul
   return header?.seq ?? null;
 }
 
-async function readHeader(server: ServerAccess, file: string) {
+async function readHeader(server: ServerAccess, file: string): Promise<RedoFileHeader | null> {
+  return (await readHeaders(server, [file]))[0] ?? null;
+}
+
+/** Files per command: well under any argument-length limit, with paths of a few hundred bytes. */
+const FILES_PER_COMMAND = 500;
+/** Per file: "Y" and its header, or "N" and as many zero bytes (missing, or shorter than a header). */
+const HEADERS_SCRIPT =
+  'for f do if [ -f "$f" ] && [ "$(wc -c < "$f")" -ge ' +
+  `${FILE_HEADER_SIZE} ]; then printf Y; head -c ${FILE_HEADER_SIZE} -- "$f"; ` +
+  `else printf N; head -c ${FILE_HEADER_SIZE} /dev/zero; fi; done`;
+
+/**
+ * The headers of several files in one command (a process, or over SSH a round trip, per log was
+ * most of a prune's time); null for a file that is missing or shorter than a header.
+ */
+async function readHeaders(server: ServerAccess, files: string[]): Promise<Array<RedoFileHeader | null>> {
+  const { readHead } = server.transport;
+  if (readHead) {
+    const heads = await Promise.all(
+      files.map((file) => readHead.call(server.transport, file, FILE_HEADER_SIZE)),
+    );
+    return heads.map((head) => (head && head.length === FILE_HEADER_SIZE ? decodeFileHeader(head) : null));
+  }
+  const headers: Array<RedoFileHeader | null> = [];
+  const slot = FILE_HEADER_SIZE + 1;
+  for (let at = 0; at < files.length; at += FILES_PER_COMMAND) {
+    const batch = files.slice(at, at + FILES_PER_COMMAND);
+    const out = (await server.transport.exec(['sh', '-c', HEADERS_SCRIPT, 'sh', ...batch])).stdout;
+    if (out.length !== slot * batch.length) {
+      // A file went between the test and the read: the slots no longer line up; one at a time.
+      for (const file of batch) headers.push(await readOneHeader(server, file));
+      continue;
+    }
+    for (let i = 0; i < batch.length; i++)
+      headers.push(
+        out[i * slot] === 0x59 ? decodeFileHeader(out.subarray(i * slot + 1, (i + 1) * slot)) : null,
+      );
+  }
+  return headers;
+}
+
+async function readOneHeader(server: ServerAccess, file: string): Promise<RedoFileHeader | null> {
   const head = await server.transport.exec(['head', '-c', String(FILE_HEADER_SIZE), file]);
   if (head.code !== 0 || head.stdout.length < FILE_HEADER_SIZE) return null;
   return decodeFileHeader(head.stdout);
@@ -121,49 +160,6 @@ export async function planRedoCopy(server: ServerAccess, target: string): Promis
   return { copy, problems };
 }
 
-/**
- * One archived log into `<target>/redologs/<name>`: streamed to a temp file, fsynced, read back
- * through the codec (header against name, damage), then renamed into place. A file of that name
- * left by a killed run is replaced; one already identical is kept.
- */
-export async function copyLogToTarget(
-  server: ServerAccess,
-  target: string,
-  log: ServerLog,
-): Promise<{ record: RedoLogRecord; problems: string[] }> {
-  const dir = targetPaths(target).redologs;
-  // Owner only: redo logs hold message bodies.
-  await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
-  const final = path.join(dir, log.name);
-  const temp = path.join(dir, `.${log.name}.${process.pid}.tmp`);
-  await fs.promises.rm(temp, { force: true });
-  let found = false;
-  for await (const entry of server.transport.readFiles(archiveDirOf(server), [log.name])) {
-    found = true;
-    const out = new HashingFileStream(temp);
-    await pipeline(entry.content as NodeJS.ReadableStream, out);
-    const written = await out.record;
-    await fsyncFile(temp);
-    const scan = await scanRedoLog(temp, log.seq);
-    await fs.promises.rename(temp, final);
-    await fsyncDir(dir);
-    return {
-      record: {
-        name: log.name,
-        seq: log.seq,
-        ...written,
-        firstOpMs: scan.firstOpMs,
-        lastOpMs: scan.lastOpMs,
-      },
-      problems: scan.problems.map((p) => `${log.name} ${p}`),
-    };
-  }
-  if (!found) await fs.promises.rm(temp, { force: true });
-  throw new Error(
-    `${server.settings.hostname}: ${log.name} went from ${archiveDirOf(server)} while it was being copied`,
-  );
-}
-
 /** SHA-256 of a file in the target, to check a copy before its source is deleted. */
 async function sha256Of(file: string): Promise<string | null> {
   try {
@@ -196,11 +192,14 @@ export async function pruneServerLogs(
   );
   const keepMs = server.settings.archivedRedologKeepTimeSec * 1000;
   const result: PruneResult = { deleted: [], kept: [], problems: [] };
-  for (const log of await listServerLogs(server)) {
-    const record = held.get(log.name);
-    if (!record) continue;
-    const source = path.posix.join(archiveDirOf(server), log.name);
-    const header = await readHeader(server, source);
+  const candidates = (await listServerLogs(server)).filter((log) => held.has(log.name));
+  const sources = candidates.map((log) => path.posix.join(archiveDirOf(server), log.name));
+  const headers = await readHeaders(server, sources);
+  const deletable: Array<{ name: string; source: string }> = [];
+  for (const [i, log] of candidates.entries()) {
+    const record = held.get(log.name)!;
+    const source = sources[i]!;
+    const header = headers[i];
     const lastOp =
       header && header.lastOpTime > 0
         ? header.lastOpTime
@@ -216,11 +215,33 @@ export async function pruneServerLogs(
       );
       continue;
     }
-    const removed = await server.transport.exec(['rm', '-f', '--', source]);
-    if (removed.code === 0) result.deleted.push(log.name);
-    else result.problems.push(`cannot delete ${source}: ${removed.stderr.trim()}`);
+    deletable.push({ name: log.name, source });
   }
+  await deleteServerFiles(server, deletable, result);
   return result;
+}
+
+/** One "Y" or "N" per file, in order: whether rm removed it. */
+const REMOVE_SCRIPT = 'for f do if rm -f -- "$f"; then printf Y; else printf N; fi; done';
+
+/** Removes server files in one command per batch, not one each. */
+async function deleteServerFiles(
+  server: ServerAccess,
+  files: Array<{ name: string; source: string }>,
+  result: PruneResult,
+): Promise<void> {
+  for (let at = 0; at < files.length; at += FILES_PER_COMMAND) {
+    const batch = files.slice(at, at + FILES_PER_COMMAND);
+    const run = await server.transport.exec(['sh', '-c', REMOVE_SCRIPT, 'sh', ...batch.map((f) => f.source)]);
+    const outcomes = run.stdout.toString('latin1');
+    for (const [i, file] of batch.entries()) {
+      if (outcomes[i] === 'Y') result.deleted.push(file.name);
+      else
+        result.problems.push(
+          `cannot delete ${file.source}: ${run.stderr.trim() || `exit status ${run.code}`}`,
+        );
+    }
+  }
 }
 
 /** Removes temp files a killed run left in `<target>/redologs/`. */

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -132,6 +133,46 @@ export class LocalTransport implements Transport {
       (got) => new TransportError(this.name, `${full} shrank while being read (${got} of ${st.size} bytes)`),
     );
     return { size: st.size, mtimeMs: st.mtimeMs, content };
+  }
+
+  async copyToLocal(source: string, dest: string): Promise<boolean> {
+    this.assertOpen();
+    try {
+      // copy_file_range (or a reflink where the file system shares blocks): no user-space copy.
+      await fs.copyFile(source, dest, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
+      return true;
+    } catch (error) {
+      // ENOENT names neither side: only a missing source means "gone", a missing dest dir fails.
+      if (isMissing(error) && (await this.stat(source)) === null) return false;
+      // A full disk is this machine's, not the server's: its errno stays for callers that stop on it.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') throw error;
+      throw fsError(this.name, 'copy', `${source} to ${dest}`, error);
+    }
+  }
+
+  async readHead(filePath: string, bytes: number): Promise<Buffer | null> {
+    this.assertOpen();
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(filePath, 'r');
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw fsError(this.name, 'open', filePath, error);
+    }
+    try {
+      const buffer = Buffer.alloc(bytes);
+      let got = 0;
+      for (;;) {
+        const { bytesRead } = await handle.read(buffer, got, bytes - got, got);
+        if (bytesRead === 0 || (got += bytesRead) === bytes) break;
+      }
+      return buffer.subarray(0, got);
+    } catch (error) {
+      throw fsError(this.name, 'read', filePath, error);
+    } finally {
+      await handle.close();
+    }
   }
 
   async exec(argv: string[], options: ExecOptions = {}): Promise<ExecResult> {

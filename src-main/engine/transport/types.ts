@@ -76,6 +76,19 @@ export interface Transport {
    * iteration throw, at the latest after the last entry.
    */
   readFiles(root: string, relPaths: string[], options?: ReadFilesOptions): AsyncIterable<FileEntry>;
+  /**
+   * Copies one file of the server to a new file on this machine (`dest` must not exist) inside
+   * the kernel, its bytes never passing through this process; false if the source does not
+   * exist. Only where the server's files are this machine's (LocalTransport); elsewhere callers
+   * stream the file with readFiles.
+   */
+  copyToLocal?(path: string, dest: string): Promise<boolean>;
+  /**
+   * The first `bytes` bytes of a file (all of it if shorter), null if it does not exist: a log's
+   * header without starting a process. Only where the server's files are this machine's;
+   * elsewhere callers run `head` through exec.
+   */
+  readHead?(path: string, bytes: number): Promise<Buffer | null>;
   /** Runs argv with no shell interpretation of values (each argument is quoted for the remote shell). */
   exec(argv: string[], options?: ExecOptions): Promise<ExecResult>;
   /** A byte stream to a TCP port or a Unix socket as seen from the server (MariaDB, LDAP). */
