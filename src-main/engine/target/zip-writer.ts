@@ -8,6 +8,7 @@ import { UnsafePathError } from './errors';
 import { HashingFileStream } from './hashing-file-stream';
 import { assertSafeRelativePath } from './layout';
 import { openSourceFile } from './source-file';
+import { StoredZipWriter } from './stored-zip-writer';
 
 interface Waiter {
   resolve: () => void;
@@ -34,7 +35,7 @@ const createArchiver: ArchiverFactory =
 // 2.6–2.8 s when adds resolve with up to 1–8 MiB or any amount still queued in memory).
 
 /**
- * A zip archive written with archiver, streamed into a HashingFileStream so that its size and
+ * A deflated zip archive (--zip) written with archiver, streamed into a HashingFileStream so that its size and
  * SHA-256 are known when it is finished, without reading it back. ZIP64 records are written by
  * archiver when the archive needs them (more than 65,535 entries, or offsets past 4 GiB), or
  * always with `forceZip64`.
@@ -87,7 +88,9 @@ export class ZipWriter implements ArchiveWriter {
     this.archive.pipe(this.file);
   }
 
-  static async create(zipPath: string, options: ZipWriterOptions = {}): Promise<ZipWriter> {
+  /** A stored zip is written by StoredZipWriter (faster, see there); deflate goes through archiver. */
+  static async create(zipPath: string, options: ZipWriterOptions = {}): Promise<ArchiveWriter> {
+    if ((options.compression ?? 'store') === 'store') return StoredZipWriter.create(zipPath, options);
     await fs.promises.mkdir(path.dirname(zipPath), { recursive: true });
     return new ZipWriter(zipPath, options);
   }
