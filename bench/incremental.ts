@@ -7,14 +7,14 @@
  * over SSH, each against its own target that already holds a full backup.
  *
  *   node --import tsx bench/incremental.ts [--accounts 100] [--messages 40] [--tsx]
- *     [--profile DIR] [--compare OTHER-CLI.mjs] [--no-ssh]
+ *     [--profile DIR] [--compare OTHER-CLI.mjs [--compare-last]] [--no-ssh]
  *
  * Mailvault runs as it is deployed, the built CLI (npm run build:cli, built here first); --tsx
  * runs it from the sources through tsx instead. --profile writes CPU profiles of Mailvault's
  * incremental runs (node --cpu-prof) into DIR. --compare also runs another build of the CLI (an
  * older commit's out/cli/mailvault.mjs, kept beside it) on a copy of the local target, on the
- * same new logs in the same minutes: before and after side by side. --no-ssh times the local runs
- * only.
+ * same new logs in the same minutes: before and after side by side (the other build first, or
+ * with --compare-last after this one). --no-ssh times the local runs only.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -39,6 +39,7 @@ const valueOf = (name: string): string | null => {
 const profileDir = valueOf('profile');
 const compareEntry = valueOf('compare');
 const withSsh = !args.includes('--no-ssh');
+const compareLast = args.includes('--compare-last');
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cliEntry = args.includes('--tsx')
   ? ['--import', 'tsx/esm', 'src-main/cli/main.ts']
@@ -132,9 +133,14 @@ async function main(): Promise<void> {
         `ldapsearch -x -H '${server.ldap.url}' -D '${server.ldap.bindDn}' -w '${server.ldap.password}' -b 'cn=zimbra' > /dev/null; ` +
         `ldapsearch -x -H '${server.ldap.url}' -D '${server.ldap.bindDn}' -w '${server.ldap.password}' -b '${server.ldap.baseDn}' > /dev/null`,
     );
-    if (compareEntry)
-      results.compare = await cli('-i', [...localTarget, '-t', `${dir}/t-compare`], [compareEntry]);
+    const runCompare = async () => {
+      if (compareEntry)
+        results.compare = await cli('-i', [...localTarget, '-t', `${dir}/t-compare`], [compareEntry]);
+    };
+    // The other build runs first unless --compare-last: swap the order to see what it changes.
+    if (!compareLast) await runCompare();
     results.local = await cli('-i', [...localTarget, '-t', `${dir}/t-local`]);
+    if (compareLast) await runCompare();
     if (withSsh) {
       fs.mkdirSync(`${dir}/ssh`);
       results.sshBaseline = await sh(

@@ -1,3 +1,4 @@
+import type { Client } from 'ldapts';
 import { readEntry, serverZimbraId, type DirectoryAccount } from '../ldap/directory';
 import { entryToLdif } from '../ldap/ldif';
 import type { ServerAccess } from '../server/server-access';
@@ -62,37 +63,25 @@ export async function runIncrementalBackup(
     const warning = await deleteOnRolloverWarning(ldap, hostname);
     if (warning) options.onWarning?.(warning);
     const serverId = await serverZimbraId(ldap, hostname);
-    await backupSystem(server, session);
-    await checkpoint('system');
-
-    const { found, missing } = await selectAccounts(ldap, hostname, options.accounts);
-    const errors: ManifestError[] = missing.map((email) => ({
-      email,
-      message: `${email} is not an account on ${hostname}`,
-    }));
-    // Several searches in flight on the one connection: a round trip per account, one after
-    // another, was most of this step's time. Errors keep the accounts' order.
-    const gone: boolean[] = new Array<boolean>(found.length).fill(false);
-    await forEachLimited([...found.keys()], ENTRIES_IN_FLIGHT, async (i) => {
-      const account = found[i]!;
-      const entry = await readEntry(ldap, account.dn);
-      if (entry) await session!.writeAccountLdif(account.zimbraId, entryToLdif(entry));
-      else gone[i] = true;
-    });
-    for (const [i, account] of found.entries())
-      if (gone[i])
-        errors.push({ zimbraId: account.zimbraId, email: account.email, message: `${account.dn} is gone` });
-    await checkpoint('accounts');
-
     const plan = await planRedoCopy(server, options.target);
+    // The logs are copied while system data, account entries and the directory are read: those
+    // wait on MariaDB and slapd, the copy on the disk. The session is committed after both.
+    const copying = copyLogsToTarget(server, options.target, plan.copy, checkpoint);
+    copying.catch(() => undefined); // awaited below; failing meanwhile must not end the process
+    let found: DirectoryAccount[];
+    const errors: ManifestError[] = [];
+    try {
+      found = await backupAccountData(server, ldap, session, options.accounts, errors, checkpoint);
+    } catch (error) {
+      await copying.catch(() => undefined); // nothing of this run may still write once it has failed
+      throw error;
+    }
     errors.push(...plan.problems);
-    const { copied, stopped } = await copyLogsToTarget(server, options.target, plan.copy, checkpoint);
+    const { copied, stopped } = await copying;
     const logs: RedoLogRecord[] = copied.map((c) => c.record);
     for (const problem of copied.flatMap((c) => c.problems)) errors.push({ message: `redo log ${problem}` });
     if (stopped) errors.push({ message: `${stopped.message}; later logs wait for the next run` });
 
-    await backupDirectory(ldap, session);
-    await checkpoint('directory');
     const times = logs.flatMap((l) => [l.firstOpMs, l.lastOpMs]).filter((t): t is number => t !== null);
     const manifest = await session.commit({
       server: { hostname, zimbraId: serverId },
@@ -128,6 +117,41 @@ export async function runIncrementalBackup(
     await ldap.unbind().catch(() => undefined);
     await lock.release().catch(() => undefined);
   }
+}
+
+/**
+ * System data, each selected account's LDAP entry and the whole directory into the session;
+ * accounts that are not (or no longer) on the server go to `errors`. Returns the accounts found.
+ */
+async function backupAccountData(
+  server: ServerAccess,
+  ldap: Client,
+  session: SessionWriter,
+  accounts: 'all' | string[],
+  errors: ManifestError[],
+  checkpoint: (step: string) => Promise<void>,
+): Promise<DirectoryAccount[]> {
+  const { hostname } = server.settings;
+  await backupSystem(server, session);
+  await checkpoint('system');
+  const { found, missing } = await selectAccounts(ldap, hostname, accounts);
+  for (const email of missing) errors.push({ email, message: `${email} is not an account on ${hostname}` });
+  // Several searches in flight on the one connection: a round trip per account, one after
+  // another, was most of this step's time. Errors keep the accounts' order.
+  const gone: boolean[] = new Array<boolean>(found.length).fill(false);
+  await forEachLimited([...found.keys()], ENTRIES_IN_FLIGHT, async (i) => {
+    const account = found[i]!;
+    const entry = await readEntry(ldap, account.dn);
+    if (entry) await session.writeAccountLdif(account.zimbraId, entryToLdif(entry));
+    else gone[i] = true;
+  });
+  for (const [i, account] of found.entries())
+    if (gone[i])
+      errors.push({ zimbraId: account.zimbraId, email: account.email, message: `${account.dn} is gone` });
+  await checkpoint('accounts');
+  await backupDirectory(ldap, session);
+  await checkpoint('directory');
+  return found;
 }
 
 /** The accounts no committed full session of this server in the target holds completed. */

@@ -30,11 +30,12 @@ export interface CopyLogsResult {
 }
 
 /**
- * Copies `logs` in order. The fsync and rename of one log overlap the copy of the next, so the
- * disk flushes while the next log is read; `checkpoint` runs after each log is in place. Stops
- * at the first log that cannot be copied: the next run starts from it again, where copying past
- * it would leave it behind the target's last sequence for good. Fatal errors (the disk is full,
- * the connection is gone) are thrown.
+ * Copies `logs` in order. Local copies run one log ahead (the kernel copies the next log while
+ * this one is hashed and scanned), and the fsync and rename of one log overlap the copy of the
+ * next; `checkpoint` runs after each log is in place. Stops at the first log that cannot be
+ * copied: the next run starts from it again, where copying past it would leave it behind the
+ * target's last sequence for good. Fatal errors (the disk is full, the connection is gone) are
+ * thrown.
  */
 export async function copyLogsToTarget(
   server: ServerAccess,
@@ -45,52 +46,56 @@ export async function copyLogsToTarget(
   const dir = targetPaths(target).redologs;
   // Owner only: redo logs hold message bodies.
   await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+  const ahead = server.transport.copyToLocal ? 1 : 0;
+  const staging: Array<Promise<Settled<StagedLog>>> = [];
+  const stage = (i: number) => (staging[i] ??= settle(stageLog(server, dir, logs[i]!)));
   const copied: CopiedLog[] = [];
-  let stopped: Error | null = null;
-  let placing: { staged: StagedLog; done: Promise<Error | null> } | null = null;
-  /** Waits for the log being placed; false if it failed (then nothing after it counts). */
-  const placed = async (): Promise<boolean> => {
-    if (!placing) return true;
-    const { staged, done } = placing;
+  let placing: { log: CopiedLog; done: Promise<Settled<void>> } | null = null;
+  /** Counts the log being placed once its rename is done; gives its failure instead if it failed. */
+  const placed = async (): Promise<Error | null> => {
+    if (!placing) return null;
+    const { log, done } = placing;
     placing = null;
-    const error = await done;
-    if (error) {
-      if (isFatal(error)) throw error;
-      stopped = error;
-      return false;
-    }
-    copied.push(staged.copied);
-    await checkpoint(`log ${staged.copied.record.seq}`);
-    return true;
+    const result = await done;
+    if (!result.ok) return result.error;
+    copied.push(log);
+    await checkpoint(`log ${log.record.seq}`);
+    return null;
   };
-  for (const log of logs) {
-    let staged: StagedLog;
-    try {
-      staged = await stageLog(server, dir, log);
-    } catch (error) {
-      if (!(await placed())) break;
-      if (isFatal(error)) throw error;
-      stopped = error as Error;
-      break;
+  let failure: Error | null = null;
+  let index = 0;
+  try {
+    for (; index < logs.length; index++) {
+      for (let i = index; i <= Math.min(index + ahead, logs.length - 1); i++) stage(i);
+      const staged = await staging[index]!;
+      failure = await placed();
+      if (!staged.ok) failure ??= staged.error;
+      if (failure || !staged.ok) break;
+      placing = { log: staged.value.copied, done: settle(placeLog(staged.value)) };
     }
-    if (!(await placed())) {
-      await fs.promises.rm(staged.temp, { force: true });
-      break;
+    failure ??= await placed();
+  } finally {
+    await placing?.done;
+    // Logs staged but not placed (after a stop): their temps go now, not at the next run.
+    for (const pending of staging.slice(index)) {
+      const result = await pending;
+      if (result.ok) await fs.promises.rm(result.value.temp, { force: true });
     }
-    // Settled to an error, never rejected: a rejection nobody awaits yet would end the process.
-    placing = {
-      staged,
-      done: placeLog(staged).then(
-        () => null,
-        (error: unknown) => error as Error,
-      ),
-    };
   }
-  await placed();
+  if (failure && isFatal(failure)) throw failure;
   // The renames are durable before a session lists them.
   await fsyncDir(dir);
-  return { copied, stopped };
+  return { copied, stopped: failure };
 }
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: Error };
+
+/** Never rejects: a promise awaited later must not fail unobserved (that ends the process). */
+const settle = <T>(promise: Promise<T>): Promise<Settled<T>> =>
+  promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error: error as Error }),
+  );
 
 interface StagedLog {
   temp: string;
