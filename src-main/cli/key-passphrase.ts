@@ -77,6 +77,22 @@ function keyState(key: Buffer, passphrase?: string): 'ok' | 'encrypted' | 'wrong
 }
 
 /**
+ * For a run nobody watches (cron): the key must open with the passphrase file, or without one,
+ * since no one will be at a terminal to type it. Checked when the schedule is installed.
+ */
+export function checkUnattendedKey(identity: string, passphraseFile: string | undefined): void {
+  const key = fs.readFileSync(identity);
+  const passphrase = passphraseFile === undefined ? undefined : readPassphraseFile(passphraseFile);
+  const state = keyState(key, passphrase);
+  if (state === 'encrypted')
+    throw new UsageError(
+      `--identity ${identity}: the key is encrypted and cron cannot type its passphrase; give --passphrase-file`,
+    );
+  if (state === 'wrong')
+    throw new UsageError(`--identity ${identity}: the passphrase in ${passphraseFile} does not open this key`);
+}
+
+/**
  * Fills in profile.passphrase when its -i key is encrypted; idempotent. Without a file and with
  * no terminal to ask at, an encrypted key is bad input: a script must give --passphrase-file.
  */

@@ -19,6 +19,7 @@ import {
 } from '../engine/schedule/zimbra-syntax';
 import { openTransport, type Transport } from '../engine/transport';
 import type { ZipMode } from '../engine/target/manifest';
+import { checkUnattendedKey, resolveKeyPassphrase } from './key-passphrase';
 import { checkPathArgument, parseServer, type ServerFlags, type ServerProfile } from './server-option';
 import { UsageError } from './usage-error';
 
@@ -156,12 +157,14 @@ function scheduledServer(profile: ServerProfile, flags: ScheduleFlags): Schedule
     throw new UsageError(
       "--pull: pin the server's host key with --host-key (cron cannot ask whether to trust it)",
     );
+  if (profile.identity !== undefined) checkUnattendedKey(profile.identity, profile.passphraseFile);
   return pulledOverSsh(
     { user: profile.username, host: profile.host, port: profile.port },
     profile.zimbraHome,
     {
       hostKey: flags.hostKey,
       identity: flags.identity ? path.resolve(flags.identity) : undefined,
+      passphraseFile: flags.passphraseFile ? path.resolve(flags.passphraseFile) : undefined,
     },
   );
 }
@@ -169,6 +172,7 @@ function scheduledServer(profile: ServerProfile, flags: ScheduleFlags): Schedule
 /** The crontab to use: the server's (here or over SSH), or this machine's for --pull. */
 async function crontabTransport(profile: ServerProfile, flags: ScheduleFlags): Promise<Transport> {
   if (profile.kind === 'local' || flags.pull) return openTransport({ kind: 'local', name: 'this machine' });
+  await resolveKeyPassphrase(profile);
   const address = `ssh://${profile.username}@${profile.host}:${profile.port}`;
   return openTransport(
     {
@@ -178,6 +182,7 @@ async function crontabTransport(profile: ServerProfile, flags: ScheduleFlags): P
       port: profile.port,
       username: profile.username,
       privateKeyPath: profile.identity,
+      passphrase: profile.passphrase,
       hostKeyFingerprint: profile.hostKey,
     },
     {
@@ -242,6 +247,7 @@ async function run(flags: ScheduleFlags, words: string[]): Promise<void> {
   const reach = [
     ...(flags.server !== 'local' ? ['--server', flags.server] : []),
     ...(flags.identity ? ['--identity', path.resolve(flags.identity)] : []),
+    ...(flags.passphraseFile ? ['--passphrase-file', path.resolve(flags.passphraseFile)] : []),
     ...(flags.hostKey ? ['--host-key', flags.hostKey] : []),
     ...(flags.pull ? ['--pull'] : []),
     ...(flags.crontabUser ? ['--crontab-user', flags.crontabUser] : []),
@@ -320,6 +326,10 @@ export function scheduleCommand(): Command {
     .option('--sync', 'accepted for Zimbra compatibility: scheduled runs always wait for the result')
     .option('--server <server>', 'local, ssh://user@host[:port], or lab[:N]', 'local')
     .option('--identity <file>', 'SSH private key (default: the SSH agent)')
+    .option(
+      '--passphrase-file <file>',
+      'the file whose first line opens an encrypted --identity key (a pulled schedule runs it from cron)',
+    )
     .option('--host-key <fingerprint>', 'pin the SSH host key (SHA256:…)')
     .option('--zimbra-home <dir>', 'where Zimbra is installed on the server (default /opt/zimbra)')
     .option('--pull', "install in this machine's crontab, pulling backups from --server over SSH")

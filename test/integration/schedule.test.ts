@@ -401,6 +401,15 @@ describe('scheduled runs, as cron runs them', () => {
           cwd: ROOT,
         },
       );
+    // The lab's client key with a passphrase (same key pair): cron reads it from a file.
+    const encryptedKey = path.join(dir, 'pull-key');
+    fs.copyFileSync(lab.info.servers[0]!.ssh.privateKeyPath, encryptedKey);
+    fs.chmodSync(encryptedKey, 0o600);
+    const reencrypt = spawnSync('ssh-keygen', ['-q', '-p', '-P', '', '-N', 'pull horse', '-f', encryptedKey]);
+    expect(reencrypt.status, String(reencrypt.stderr)).toBe(0);
+    const passphraseFile = path.join(dir, 'pull-passphrase');
+    fs.writeFileSync(passphraseFile, 'pull horse\n', { mode: 0o600 });
+    const pullFlags = serverFlags().map((f) => (f === lab.info.servers[0]!.ssh.privateKeyPath ? encryptedKey : f));
     const installed = await here(process.execPath, [
       '--import',
       'tsx/esm',
@@ -408,7 +417,9 @@ describe('scheduled runs, as cron runs them', () => {
       'zmschedulebackup',
       '-R',
       '--pull',
-      ...serverFlags(),
+      ...pullFlags,
+      '--passphrase-file',
+      passphraseFile,
       '-t',
       target,
       '--mail-report',
@@ -429,10 +440,15 @@ describe('scheduled runs, as cron runs them', () => {
       expect.arrayContaining([
         '-s',
         `ssh://root@${lab.info.servers[0]!.ssh.host}:${sshPort}`,
+        '--identity',
+        encryptedKey,
+        '--passphrase-file',
+        passphraseFile,
         '--host-key',
         lab.info.servers[0]!.ssh.hostKeyFingerprint,
       ]),
     );
+    expect(listing.stdout).not.toContain('pull horse');
     // The server's crontab did not get it.
     expect(ourLines(await crontab())).toHaveLength(3);
     const result = await runAsCron(line!);

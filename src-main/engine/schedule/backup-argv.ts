@@ -34,6 +34,7 @@ export function serverArgv(server: ScheduledServer): string[] {
     '-s',
     server.url,
     ...(server.identity ? ['--identity', server.identity] : []),
+    ...(server.passphraseFile ? ['--passphrase-file', server.passphraseFile] : []),
     '--host-key',
     server.hostKey,
     '--zimbra-home',
@@ -76,6 +77,7 @@ export function parseZmbackupArgv(argv: string[]): {
   const options: BackupOptions = {};
   let serverUrl: string | undefined;
   let identity: string | undefined;
+  let passphraseFile: string | undefined;
   let hostKey: string | undefined;
   let zimbraHome: string | undefined;
   const setKind = (k: EntryKind) => {
@@ -152,6 +154,9 @@ export function parseZmbackupArgv(argv: string[]): {
       case '--identity':
         identity = value();
         break;
+      case '--passphrase-file':
+        passphraseFile = value();
+        break;
       case '--host-key':
         hostKey = value();
         break;
@@ -168,7 +173,14 @@ export function parseZmbackupArgv(argv: string[]): {
   if (serverUrl === undefined || serverUrl === 'local') server = { kind: 'local', zimbraHome };
   else {
     if (!hostKey) throw new BackupArgvError(`${serverUrl} without --host-key`);
-    server = { kind: 'ssh', url: serverUrl, hostKey, zimbraHome, ...(identity ? { identity } : {}) };
+    server = {
+      kind: 'ssh',
+      url: serverUrl,
+      hostKey,
+      zimbraHome,
+      ...(identity ? { identity } : {}),
+      ...(passphraseFile ? { passphraseFile } : {}),
+    };
   }
   return { kind, ...(age !== undefined ? { age } : {}), options, server };
 }

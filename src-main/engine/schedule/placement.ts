@@ -25,12 +25,13 @@ export function onTheServer(zimbraHome: string): ScheduledServer {
  * A schedule in this machine's crontab, pulling over SSH. Its url (ssh://user@host[:port], the
  * user URL-encoded, an IPv6 host in brackets, port 22 left out) is also the key of its crontab
  * block, so it is written one way only. Cron cannot ask whether to trust a host key: `hostKey`
- * pins it; `identity`, the key file (without it, the SSH agent).
+ * pins it; `identity`, the key file (without it, the SSH agent), and `passphraseFile`, the file
+ * that opens an encrypted one.
  */
 export function pulledOverSsh(
   address: PullAddress,
   zimbraHome: string,
-  keys: { hostKey: string; identity?: string },
+  keys: { hostKey: string; identity?: string; passphraseFile?: string },
 ): ScheduledServer {
   const { user, host, port } = address;
   const url = `ssh://${encodeURIComponent(user)}@${host.includes(':') ? `[${host}]` : host}${port === 22 ? '' : `:${port}`}`;
@@ -40,6 +41,7 @@ export function pulledOverSsh(
     hostKey: keys.hostKey,
     zimbraHome,
     ...(keys.identity ? { identity: keys.identity } : {}),
+    ...(keys.passphraseFile ? { passphraseFile: keys.passphraseFile } : {}),
   };
 }
 

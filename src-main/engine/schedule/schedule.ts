@@ -44,7 +44,15 @@ export interface ScheduleEntry {
 /** Where the scheduled zmbackup runs against the server: on it, or pulling over SSH. */
 export type ScheduledServer =
   | { kind: 'local'; zimbraHome: string }
-  | { kind: 'ssh'; url: string; identity?: string; hostKey: string; zimbraHome: string };
+  | {
+      kind: 'ssh';
+      url: string;
+      identity?: string;
+      /** The file whose first line opens an encrypted identity: cron cannot type a passphrase. */
+      passphraseFile?: string;
+      hostKey: string;
+      zimbraHome: string;
+    };
 
 /** The key of a schedule's block in a crontab: one block per server a crontab backs up. */
 export function scheduleKey(server: ScheduledServer): string {

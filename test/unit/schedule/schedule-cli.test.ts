@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../src-main/cli/main';
 
@@ -97,6 +101,30 @@ describe('zmschedulebackup bad input', () => {
       await main(['zmschedulebackup', '-D', '--pull', '-t', '/b', '--crontab-user', 'mv-no-such-user']),
     ).toBe(2);
     expect(errors.at(-1)).toContain('--pull: give the server to pull from with --server ssh://');
+  });
+
+  it('a pulled schedule with an encrypted key needs the passphrase file that opens it (cron cannot type it)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mv-sched-key-'));
+    try {
+      const key = path.join(dir, 'id_ed25519');
+      const made = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'right horse', '-f', key]);
+      expect(made.status, String(made.stderr)).toBe(0);
+      const wrong = path.join(dir, 'wrong');
+      fs.writeFileSync(wrong, 'battery staple\n');
+      const pulled = ['zmschedulebackup', '-D', '--pull', ...unreachable, '-t', '/b', '--identity', key];
+      expect(await main([...pulled, '--crontab-user', 'mv-no-such-user'])).toBe(2);
+      expect(errors.at(-1)).toContain(`--identity ${key}: the key is encrypted and cron cannot type its passphrase`);
+      expect(await main([...pulled, '--passphrase-file', wrong, '--crontab-user', 'mv-no-such-user'])).toBe(2);
+      expect(errors.at(-1)).toContain(`the passphrase in ${wrong} does not open this key`);
+      // The right one gets past every check: only the crontab of a user that does not exist fails.
+      const right = path.join(dir, 'right');
+      fs.writeFileSync(right, 'right horse\n');
+      expect(await main([...pulled, '--passphrase-file', right, '--crontab-user', 'mv-no-such-user'])).toBe(1);
+      expect(errors.at(-1)).not.toContain('passphrase');
+      expect(errors.join('\n')).not.toContain('right horse');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('good input gets past the checks and fails only when reaching the server (exit 1)', async () => {

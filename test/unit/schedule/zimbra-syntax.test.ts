@@ -26,6 +26,11 @@ const pull: ScheduledServer = {
   hostKey: 'SHA256:' + 'A'.repeat(43),
   zimbraHome: '/opt/zimbra',
 };
+const pullWithPassphrase: ScheduledServer = {
+  ...pull,
+  identity: "/root/keys/it's encrypted",
+  passphraseFile: '/root/keys/pass phrase; $(id)',
+};
 
 describe('zmschedulebackup entries', () => {
   it("reads Zimbra's example: f, i and d with an age, each with the options given", () => {
@@ -151,6 +156,7 @@ describe('crontab lines', () => {
   it.each([
     ['local', local],
     ['pull', pull],
+    ['pull, encrypted key', pullWithPassphrase],
   ] as const)('writes and reads back every option (%s), whatever the values hold', (_name, server) => {
     for (const entry of [hostile, ...defaultSchedule()]) {
       const line = cronLine(entry, server, '/opt/mail vault/bin/mailvault');
