@@ -63,7 +63,10 @@ export async function runIncrementalBackup(
     const warning = await deleteOnRolloverWarning(ldap, hostname);
     if (warning) options.onWarning?.(warning);
     const serverId = await serverZimbraId(ldap, hostname);
-    const plan = await planRedoCopy(server, options.target);
+    // Read once for the run: the lock keeps other runs from committing meanwhile, and every
+    // manifest read again (twice more) grew with the target's history.
+    const sessions = await completeSessions(options.target);
+    const plan = await planRedoCopy(server, sessions);
     // The logs are copied while system data, account entries and the directory are read: those
     // wait on MariaDB and slapd, the copy on the disk. The session is committed after both.
     const copying = copyLogsToTarget(server, options.target, plan.copy, checkpoint);
@@ -104,8 +107,9 @@ export async function runIncrementalBackup(
       status: errors.length > 0 ? 'completed with errors' : 'completed',
     });
     await checkpoint('committed');
-    const pruned = await pruneServerLogs(server, options.target, options.now?.());
-    return { manifest, pruned, needFull: await accountsWithoutFull(options.target, hostname, found) };
+    const committed = [...sessions, { manifest }];
+    const pruned = await pruneServerLogs(server, options.target, committed, options.now?.());
+    return { manifest, pruned, needFull: accountsWithoutFull(committed, hostname, found) };
   } catch (error) {
     const explained =
       error instanceof Error && (error as { fatal?: boolean }).fatal
@@ -155,13 +159,13 @@ async function backupAccountData(
 }
 
 /** The accounts no committed full session of this server in the target holds completed. */
-async function accountsWithoutFull(
-  target: string,
+function accountsWithoutFull(
+  sessions: ReadonlyArray<{ manifest: Manifest }>,
   hostname: string,
   accounts: DirectoryAccount[],
-): Promise<DirectoryAccount[]> {
+): DirectoryAccount[] {
   const covered = new Set<string>();
-  for (const { manifest } of await completeSessions(target))
+  for (const { manifest } of sessions)
     if (manifest.type === 'full' && manifest.server.hostname === hostname)
       for (const a of manifest.accounts) if (a.status === 'COMPLETED') covered.add(a.zimbraId.toLowerCase());
   return accounts.filter((a) => !covered.has(a.zimbraId.toLowerCase()));

@@ -8,7 +8,6 @@ import { decodeFileHeader, FILE_HEADER_SIZE, type RedoFileHeader } from '../redo
 import type { ServerAccess } from '../server/server-access';
 import { targetPaths } from '../target/layout';
 import type { Manifest, ManifestError, RedoLogRecord } from '../target/manifest';
-import { completeSessions } from '../target/session-list';
 
 /**
  * The redo log archive between a server and a target (SPEC §1 incremental, step 3): which
@@ -96,7 +95,10 @@ export async function listServerLogs(server: ServerAccess): Promise<ServerLog[]>
 }
 
 /** Every redo log a committed session of this server lists, by sequence. */
-export function committedLogs(sessions: Array<{ manifest: Manifest }>, hostname: string): RedoLogRecord[] {
+export function committedLogs(
+  sessions: ReadonlyArray<{ manifest: Manifest }>,
+  hostname: string,
+): RedoLogRecord[] {
   const bySeq = new Map<number, RedoLogRecord>();
   for (const { manifest } of sessions)
     if (manifest.server.hostname === hostname)
@@ -114,11 +116,14 @@ export interface RedoPlan {
 /**
  * Which logs to copy, and what is missing. Logs follow from the last one a committed session
  * holds; with none yet, from the redo.log that was live when the first full backup began (older
- * logs are copied too: nothing on the server is dropped unseen).
+ * logs are copied too: nothing on the server is dropped unseen). `sessions`: the target's
+ * committed sessions (completeSessions), read once by the caller.
  */
-export async function planRedoCopy(server: ServerAccess, target: string): Promise<RedoPlan> {
+export async function planRedoCopy(
+  server: ServerAccess,
+  sessions: ReadonlyArray<{ manifest: Manifest }>,
+): Promise<RedoPlan> {
   const { hostname } = server.settings;
-  const sessions = await completeSessions(target);
   const held = committedLogs(sessions, hostname);
   const last = held.at(-1)?.seq;
   const fullStart = sessions
@@ -181,15 +186,15 @@ export interface PruneResult {
 /**
  * Deletes server logs that a committed session of this target holds, whose copy still has the
  * recorded checksum, and whose last op is older than backup_archived_redolog_keep_time.
+ * `sessions`: the target's committed sessions, the one just committed included.
  */
 export async function pruneServerLogs(
   server: ServerAccess,
   target: string,
+  sessions: ReadonlyArray<{ manifest: Manifest }>,
   now = Date.now(),
 ): Promise<PruneResult> {
-  const held = new Map(
-    committedLogs(await completeSessions(target), server.settings.hostname).map((log) => [log.name, log]),
-  );
+  const held = new Map(committedLogs(sessions, server.settings.hostname).map((log) => [log.name, log]));
   const keepMs = server.settings.archivedRedologKeepTimeSec * 1000;
   const result: PruneResult = { deleted: [], kept: [], problems: [] };
   const candidates = (await listServerLogs(server)).filter((log) => held.has(log.name));
