@@ -138,8 +138,9 @@ export class LocalTransport implements Transport {
   async copyToLocal(source: string, dest: string): Promise<boolean> {
     this.assertOpen();
     try {
-      // copy_file_range (or a reflink where the file system shares blocks): no user-space copy.
-      await fs.copyFile(source, dest, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
+      // libuv copies with copy_file_range: no user-space copy. No reflink asked for: a backup
+      // sharing its blocks with the original would share their damage too.
+      await fs.copyFile(source, dest, fsConstants.COPYFILE_EXCL);
       return true;
     } catch (error) {
       // ENOENT names neither side: only a missing source means "gone", a missing dest dir fails.
