@@ -36,6 +36,12 @@ export interface AccountBackupContext {
   stagingDir: string;
   /** Called once the account is in maintenance, before the snapshot (tests freeze the simulator here). */
   inMaintenance?: (account: DirectoryAccount) => Promise<void>;
+  /**
+   * Awaited after the pre-copy, just before maintenance begins: the run lets the previous
+   * account's SQL dump finish here, so that it overlaps this account's pre-copy but not its
+   * window (over SSH the dump's rows and the window's requests share one connection).
+   */
+  beforeWindow?: () => Promise<void>;
   tables: Map<string, MailboxTable[]>;
   /** Hard-linked blobs already stored in this session by completed accounts. */
   shared: SharedBlobs;
@@ -148,6 +154,7 @@ export async function captureAccount(
   try {
     // Blobs and index are independent: copy them side by side (over SSH, on separate channels).
     await Promise.all(snapshots.map((s) => s.snapshot.preCopy()));
+    await context.beforeWindow?.();
 
     const startMs = Date.now();
     await context.journal.enter(context.ldap, account);

@@ -197,6 +197,10 @@ export async function runFullBackup(server: ServerAccess, options: FullBackupOpt
     const settleTails = async (keep: number) => {
       while (tails.length > keep) await tails.shift();
     };
+    // ...but not its window: measured over SSH (100 × 500), the window's p99 was 425 ms with a
+    // dump streaming through the same connection, against a p50 of 45 ms. (A tail's fatal
+    // error is thrown once the capture in hand returns, as before.)
+    context.beforeWindow = () => settleTails(0);
     let aborted = false;
     let fatal: unknown;
     for (const [i, account] of found.entries()) {

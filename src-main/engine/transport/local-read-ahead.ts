@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { claimSlab, slabSpace } from './slab';
 
 /**
  * Whole small files for the consumer: those a listing just described read synchronously in
@@ -71,23 +72,6 @@ const SLICE_MS = 4;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * Small files are read into shared 1 MiB slabs rather than a buffer each: one allocation (and
- * one external-memory object for the GC to track) per MiB, not per 20 KiB blob. A slab lives as
- * long as any file read into it is referenced; the archive writer drops them once on disk.
- */
-const SLAB_BYTES = 1 << 20;
-let slab = Buffer.allocUnsafe(0);
-let slabUsed = 0;
-
-function slabSpace(bytes: number): Buffer {
-  if (slab.length - slabUsed < bytes) {
-    slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, bytes));
-    slabUsed = 0;
-  }
-  return slab.subarray(slabUsed, slabUsed + bytes);
-}
-
-/**
  * With the size and mtime a listing just gave: open, one read of size + 1 bytes, close, no fstat
  * (a quarter of the calls per file). Exactly the listed size back means the file is as listed;
  * anything else (it grew, shrank, is not a regular file) returns null, and the caller takes the
@@ -111,7 +95,7 @@ export function readListedSync(full: string, listed: { size: number; mtimeMs: nu
     fs.closeSync(fd);
   }
   if (bytesRead !== listed.size) return null;
-  slabUsed += bytesRead;
+  claimSlab(bytesRead);
   return { kind: 'small', data: space.subarray(0, bytesRead), mtimeMs: listed.mtimeMs };
 }
 

@@ -1,17 +1,18 @@
 import path from 'node:path';
-import tar from 'tar-stream';
+import { Readable } from 'node:stream';
+import type { ClientChannel } from 'ssh2';
 import { settleEntry } from './entry-stream';
-import { findTimeToMs } from './find-records';
 import { channelOutcome, commandLine } from './ssh-exec';
 import type { SshLink } from './ssh-link';
-import { nodeReadableOf } from './tar-entry-stream';
+import { splitTar, type ChunkSource } from './tar-split';
 import { TransportError, type FileEntry } from './types';
 
 /**
  * Many files through one exec channel: the server's GNU tar reads the NUL-separated list from
  * stdin and streams one archive back, which tar-stream splits into entries as it arrives. One
  * channel and no per-file round trip: over a WAN link SFTP's open/read/close per blob is what
- * makes a message store backup slow.
+ * makes a message store backup slow. The stream is split by splitTar (tar-split.ts): small
+ * files come whole, as `data`.
  *
  * --format=posix puts the nanosecond mtime in a pax header (ustar only has whole seconds) and
  * long names in pax headers too. --hard-dereference is essential: Zimbra hard-links one blob
@@ -65,6 +66,67 @@ export function tarProblems(code: number, stderr: string): string | null {
   return code === 0 || code === 1 || code === 2 ? null : `tar exited with status ${code}`;
 }
 
+/** Bytes of channel data held before the channel is paused (the SSH window then closes). */
+const HIGH_WATER_BYTES = 4 << 20;
+
+/** Files up to this size are handed over whole (FileEntry.data); larger ones as a stream. */
+const WHOLE_BYTES = 1 << 20;
+
+/** The channel's data as a ChunkSource, paused while HIGH_WATER_BYTES wait to be parsed. */
+class ChannelChunks implements ChunkSource {
+  private readonly queue: Buffer[] = [];
+  private queued = 0;
+  private ended = false;
+  private failure: Error | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly channel: ClientChannel) {
+    channel.on('data', (chunk: Buffer) => {
+      this.queue.push(chunk);
+      this.queued += chunk.length;
+      if (this.queued > HIGH_WATER_BYTES) channel.pause();
+      this.wake?.();
+    });
+    channel.on('end', () => {
+      this.ended = true;
+      this.wake?.();
+    });
+  }
+
+  fail(error: Error): void {
+    this.failure = error;
+    this.wake?.();
+  }
+
+  async next(): Promise<Buffer | null> {
+    while (this.queue.length === 0) {
+      if (this.failure) throw this.failure;
+      if (this.ended) return null;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = null;
+    }
+    if (this.failure) throw this.failure;
+    const chunk = this.queue.shift()!;
+    this.queued -= chunk.length;
+    if (this.queued <= HIGH_WATER_BYTES / 2) this.channel.resume();
+    return chunk;
+  }
+}
+
+/** A file held whole: its stream is made only if a consumer asks for it rather than `data`. */
+function wholeEntry(rel: string, mtimeMs: number, data: Buffer): FileEntry {
+  let content: Readable | undefined;
+  return {
+    path: rel,
+    size: data.length,
+    mtimeMs,
+    data,
+    get content() {
+      return (content ??= Readable.from([data]));
+    },
+  };
+}
+
 export async function* readFilesOverSsh(
   link: SshLink,
   root: string,
@@ -80,38 +142,24 @@ export async function* readFilesOverSsh(
   const outcome = channelOutcome(link, channel, 'tar', { input });
   outcome.catch(() => undefined); // awaited below; an early failure must not be "unhandled" meanwhile
 
-  const extract = tar.extract();
-  const stopWatching = link.onDeath((error) => extract.destroy(error));
-  channel.on('data', (chunk: Buffer) => {
-    if (!extract.write(chunk)) channel.pause();
-  });
-  extract.on('drain', () => channel.resume());
-  channel.on('end', () => extract.end(null));
+  const chunks = new ChannelChunks(channel);
+  const stopWatching = link.onDeath((error) => chunks.fail(error));
 
   let complete = false;
   let next = 0;
   try {
-    for await (const entry of extract) {
-      const header = entry.header;
-      if (header.type !== 'file' && header.type !== 'contiguous-file') {
-        entry.resume(); // a directory, device or the like: readFiles yields regular files only
-        continue;
-      }
-      const name = memberName(header.name);
+    for await (const file of splitTar(chunks, WHOLE_BYTES)) {
+      const name = memberName(file.name);
       let index = next;
       while (index < wanted.length && memberName(wanted[index]!.listed) !== name) index++;
       if (index === wanted.length)
-        throw new TransportError(link.name, `tar sent ${header.name}, which was not asked for`);
+        throw new TransportError(link.name, `tar sent ${file.name}, which was not asked for`);
       next = index + 1;
-      const pax = (header as { pax?: Record<string, string> }).pax;
-      const content = nodeReadableOf(entry);
-      yield {
-        path: wanted[index]!.rel,
-        size: header.size ?? 0,
-        mtimeMs: pax?.mtime ? findTimeToMs(pax.mtime) : (header.mtime?.getTime() ?? 0),
-        content,
-      };
-      await settleEntry(content);
+      const rel = wanted[index]!.rel;
+      if (file.content) yield { path: rel, size: file.size, mtimeMs: file.mtimeMs, content: file.content };
+      else yield wholeEntry(rel, file.mtimeMs, file.data!);
+      // splitTar reads on only once this entry's stream is through (or was given up).
+      if (file.content) await settleEntry(file.content);
     }
     const { code, stderr } = await outcome;
     const problems = tarProblems(code, stderr);
@@ -123,7 +171,6 @@ export async function* readFilesOverSsh(
     stopWatching();
     if (!complete) {
       // The consumer stopped early or something failed: stop the remote tar and free the channel.
-      extract.destroy();
       // ssh2 emits a channel's 'close' (which frees its slot) only once its data has been read
       // to the end, so discard whatever is still in flight instead of leaving it paused.
       channel.removeAllListeners('data');
