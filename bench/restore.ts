@@ -57,9 +57,12 @@ async function main(): Promise<void> {
     // From here on the simulator works on the eight only.
     sim.mailboxes.delete(big!.email);
     await sim.populate(20);
+    // A connection for each of the 8 players and one more: a player keeps its transaction open
+    // while it waits for ops only when no player waits for a connection (engine/replay/player-queue.ts).
     const access = await openServerAccess(new LocalTransport({ name: server.hostname }), {
       zimbraHome: server.zimbraHome,
       local: true,
+      dbConnections: 9,
     });
     const target = path.join(dir, 'target');
     const options = { target, zip: 'store' as const, blobs: true, index: true, engineVersion: 'bench' };

@@ -45,13 +45,13 @@ class FileWindow {
     return { buf: this.buf, index: pos - this.start, end: this.buf.length };
   }
 
-  /** A copy of [pos, pos + length) (clipped at the end of the file), its own memory. */
+  /** [pos, pos + length) (clipped at the end of the file). */
   async bytes(pos: number, length: number): Promise<Buffer> {
-    // A body smaller than the window comes out of it (one read for many bodies, and the records
-    // after it); a copy, so that a body kept does not keep the whole window.
+    // A body smaller than the window is a view of it (one read for many bodies, and the records
+    // after it): never written to, as each read fills a new window. A body kept keeps its window.
     if (length < WINDOW) {
       const { buf, index, end } = await this.at(pos, length);
-      return Buffer.from(buf.subarray(index, Math.min(end, index + length)));
+      return buf.subarray(index, Math.min(end, index + length));
     }
     const out = Buffer.allocUnsafe(length);
     const { bytesRead } = await this.fh.read(out, 0, length, pos);

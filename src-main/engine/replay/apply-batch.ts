@@ -17,6 +17,49 @@ import { ReplayStoppedError, type ReplayReport } from './replay-report';
 /** An op failed in a run applied without savepoints: the run is applied again, carefully. */
 class RetryCarefully extends Error {}
 
+interface Tally {
+  applied: number;
+  present: number;
+  skippedDeletes: number;
+}
+
+/** A quick run's transaction while it is open: what it applied so far, and its blob writes. */
+interface QuickRun {
+  ctx: ApplyContext;
+  /** The checkpoints before the run, put back if it is rolled back. */
+  before: MailboxCounters;
+  tally: Tally;
+  writing: Array<Promise<void>>;
+  /** An op failed: the rest is not applied, and commit applies the whole run again carefully. */
+  broken: boolean;
+}
+
+/**
+ * A run of one mailbox's ops in one transaction, ops added as the player takes them from its
+ * queue. A quick run applies them as they are added; a careful run (or one for a mailbox that
+ * does not exist) keeps them and applies them at commit.
+ */
+export class OpenBatch {
+  readonly ops: RedoOp[] = [];
+
+  constructor(
+    private readonly applier: BatchApplier,
+    private readonly c: PoolConnection,
+    readonly sourceId: number,
+    readonly quick: QuickRun | null,
+  ) {}
+
+  async add(ops: RedoOp[]): Promise<void> {
+    this.ops.push(...ops);
+    if (this.quick) await this.applier.addQuickly(this.quick, ops);
+  }
+
+  commit(): Promise<void> {
+    if (this.quick) return this.applier.commitQuickly(this.quick, this.sourceId, this.ops);
+    return this.applier.applyBatch(this.c, this.sourceId, this.ops);
+  }
+}
+
 /**
  * One run of a mailbox's ops in one database transaction, with the mailbox's checkpoints written
  * in it. The first attempt is quick: runs of message ops go through bulk-apply.ts (a few
@@ -81,19 +124,35 @@ export class BatchApplier {
     return counters;
   }
 
-  async applyBatch(
-    c: PoolConnection,
-    sourceId: number,
-    ops: RedoOp[],
-    careful = !!this.options.careful,
-  ): Promise<void> {
-    const box = await this.mailboxFor(c, sourceId, ops[0]!);
-    if (!box) {
-      for (const op of ops) this.error(sourceId, op, `mailbox ${sourceId} does not exist on this server`);
-      return;
-    }
+  /**
+   * Opens a transaction for a run of ops of `sourceId`, to which the player adds ops as they come
+   * (OpenBatch.add) and which it then commits (OpenBatch.commit).
+   */
+  async open(c: PoolConnection, sourceId: number, first: RedoOp): Promise<OpenBatch> {
+    const box = await this.mailboxFor(c, sourceId, first);
+    const batch = new OpenBatch(
+      this,
+      c,
+      sourceId,
+      box && !this.options.careful ? await this.quick(c, box) : null,
+    );
+    if (batch.quick) await c.beginTransaction();
+    return batch;
+  }
+
+  private async quick(c: PoolConnection, box: ReplayMailbox): Promise<QuickRun> {
     const counters = await this.countersOf(c, box);
-    const ctx: ApplyContext = {
+    return {
+      ctx: this.context(c, box, counters),
+      before: { ...counters },
+      tally: { applied: 0, present: 0, skippedDeletes: 0 },
+      writing: [],
+      broken: false,
+    };
+  }
+
+  private context(c: PoolConnection, box: ReplayMailbox, counters: MailboxCounters): ApplyContext {
+    return {
       c,
       box,
       counters,
@@ -107,50 +166,91 @@ export class BatchApplier {
       mailboxGroups: this.options.mailboxGroups,
       indexVolumeId: this.options.indexVolumeId,
     };
-    const before = { ...counters };
-    const tally = { applied: 0, present: 0, skippedDeletes: 0 };
-    const errors: Array<{ op: RedoOp; message: string }> = [];
-    let stopped: ReplayStoppedError | null = null;
-    const writing: Array<Promise<void>> = [];
-    await c.beginTransaction();
+  }
+
+  /** Applies ops of an open quick run in its transaction; a failure leaves the run broken (retried carefully). */
+  async addQuickly(run: QuickRun, ops: RedoOp[]): Promise<void> {
+    if (run.broken) return;
+    await this.applyQuickly(run.ctx, ops, run.tally, (path, data) =>
+      run.writing.push(this.options.files.writeFile(path, data)),
+    ).catch(() => {
+      run.broken = true;
+    });
+  }
+
+  /** Ends an open quick run: committed with its checkpoints, or rolled back and applied again carefully. */
+  async commitQuickly(run: QuickRun, sourceId: number, ops: RedoOp[]): Promise<void> {
+    const { ctx, tally } = run;
+    const { c, counters } = ctx;
     try {
-      if (careful) stopped = await this.applyCarefully(ctx, ops, tally, errors);
-      else
-        await this.applyQuickly(ctx, ops, tally, (path, data) =>
-          writing.push(this.options.files.writeFile(path, data)),
-        ).catch(async () => {
-          await Promise.allSettled(writing);
-          throw new RetryCarefully();
-        });
+      if (run.broken) throw new RetryCarefully();
       await flushFolderCounts(ctx);
-      if (tally.applied > 0)
-        await c.query(
-          'UPDATE zimbra.mailbox SET item_id_checkpoint = ?, change_checkpoint = ?, size_checkpoint = ? WHERE id = ?',
-          [counters.itemCheckpoint, counters.changeCheckpoint, counters.size, box.mailboxId],
-        );
+      if (tally.applied > 0) await this.writeCheckpoints(ctx);
       // The blobs are in place before the rows commit, as Zimbra stores them before the transaction ends.
-      if ((await Promise.allSettled(writing)).some((w) => w.status === 'rejected'))
+      if ((await Promise.allSettled(run.writing)).some((w) => w.status === 'rejected'))
         throw new RetryCarefully();
       await c.commit();
     } catch (error) {
-      Object.assign(counters, before);
+      Object.assign(counters, run.before);
       await c.rollback().catch(() => undefined);
-      if (error instanceof RetryCarefully && !careful) {
-        this.report.retriedCarefully++;
-        return this.applyBatch(c, sourceId, ops, true);
-      }
-      for (const e of errors) this.error(box.mailboxId, e.op, e.message);
-      throw error;
+      await Promise.allSettled(run.writing);
+      if (!(error instanceof RetryCarefully)) throw error;
+      this.report.retriedCarefully++;
+      return this.applyBatch(c, sourceId, ops);
     }
-    for (const e of errors) this.error(box.mailboxId, e.op, e.message);
-    this.touched.add(box.mailboxId);
+    this.committed(ctx, tally);
+    // Blobs of deleted items go once the rows are gone for good.
+    if (ctx.removals.length > 0) await this.options.files.removeFiles(ctx.removals);
+  }
+
+  private writeCheckpoints(ctx: ApplyContext): Promise<unknown> {
+    const { counters } = ctx;
+    // zimbra.mailbox is the parent of every mailbox table of every group: an UPDATE of it locks
+    // them all (MariaDB's foreign key prelocking), about 17 ms of server CPU with 100 groups.
+    // Hence as few transactions as can be (player-queue.ts).
+    return ctx.c.query(
+      'UPDATE zimbra.mailbox SET item_id_checkpoint = ?, change_checkpoint = ?, size_checkpoint = ? WHERE id = ?',
+      [counters.itemCheckpoint, counters.changeCheckpoint, counters.size, ctx.box.mailboxId],
+    );
+  }
+
+  private committed(ctx: ApplyContext, tally: Tally): void {
+    const id = ctx.box.mailboxId;
+    this.touched.add(id);
     this.report.transactions++;
     this.report.applied += tally.applied;
     this.report.alreadyPresent += tally.present;
     this.report.skippedDeletes += tally.skippedDeletes;
-    if (tally.applied > 0 && !this.report.mailboxes.includes(box.mailboxId))
-      this.report.mailboxes.push(box.mailboxId);
-    // Blobs of deleted items go once the rows are gone for good.
+    if (tally.applied > 0 && !this.report.mailboxes.includes(id)) this.report.mailboxes.push(id);
+  }
+
+  /** One run applied carefully, in a transaction of its own: one op at a time, a savepoint each. */
+  async applyBatch(c: PoolConnection, sourceId: number, ops: RedoOp[]): Promise<void> {
+    const box = await this.mailboxFor(c, sourceId, ops[0]!);
+    if (!box) {
+      for (const op of ops) this.error(sourceId, op, `mailbox ${sourceId} does not exist on this server`);
+      return;
+    }
+    const counters = await this.countersOf(c, box);
+    const ctx = this.context(c, box, counters);
+    const before = { ...counters };
+    const tally: Tally = { applied: 0, present: 0, skippedDeletes: 0 };
+    const errors: Array<{ op: RedoOp; message: string }> = [];
+    let stopped: ReplayStoppedError | null = null;
+    await c.beginTransaction();
+    try {
+      stopped = await this.applyCarefully(ctx, ops, tally, errors);
+      await flushFolderCounts(ctx);
+      if (tally.applied > 0) await this.writeCheckpoints(ctx);
+      await c.commit();
+    } catch (error) {
+      Object.assign(counters, before);
+      await c.rollback().catch(() => undefined);
+      for (const e of errors) this.error(box.mailboxId, e.op, e.message);
+      throw error;
+    }
+    for (const e of errors) this.error(box.mailboxId, e.op, e.message);
+    this.committed(ctx, tally);
     if (ctx.removals.length > 0) await this.options.files.removeFiles(ctx.removals);
     if (stopped) throw stopped;
   }
@@ -173,7 +273,7 @@ export class BatchApplier {
   private async applyQuickly(
     ctx: ApplyContext,
     ops: RedoOp[],
-    tally: { applied: number; present: number; skippedDeletes: number },
+    tally: Tally,
     write: (path: string, data: Buffer) => void,
   ): Promise<void> {
     const { counters } = ctx;
@@ -204,7 +304,7 @@ export class BatchApplier {
   private async applyCarefully(
     ctx: ApplyContext,
     ops: RedoOp[],
-    tally: { applied: number; present: number; skippedDeletes: number },
+    tally: Tally,
     errors: Array<{ op: RedoOp; message: string }>,
   ): Promise<ReplayStoppedError | null> {
     const { c, counters } = ctx;

@@ -54,12 +54,25 @@ export function fragmentOf(text: string): string {
 
 const collapsedHead = (text: string) => text.slice(0, FRAGMENT_SOURCE).replace(/\s+/g, ' ').trim();
 
+/** Characters that decide most fragments: collapsed, they hold more than MAX_FRAGMENT characters. */
+const QUICK_CHARS = 512;
+
 /**
  * fragmentOf the text bytes [start, end) decode to, decoding only their start when that decides it.
- * FRAGMENT_BYTES decode to more than FRAGMENT_SOURCE characters, of which only the last can differ
- * from the whole text's (a sequence cut short): the head taken from them is the whole text's.
+ *
+ * Collapsing whitespace works left to right, so the collapsed start of a text is the start of the
+ * collapsed text: when the first QUICK_CHARS characters collapse to something with a non-blank
+ * character past MAX_FRAGMENT, the fragment is already in them. Otherwise the first FRAGMENT_BYTES
+ * are decoded: more than FRAGMENT_SOURCE characters, of which only the last can differ from the
+ * whole text's (a sequence cut short), so the head taken from them is the whole text's.
  */
 function fragmentOfBytes(raw: Buffer, start: number, end: number): string {
+  const quickEnd = Math.min(end, start + QUICK_CHARS * 4);
+  const quick = raw.toString('utf8', start, quickEnd);
+  // Leaves out the last character of a cut decode: it may be a sequence cut short.
+  const prefix = quick.slice(0, Math.min(QUICK_CHARS, quickEnd === end ? quick.length : quick.length - 1));
+  const collapsed = prefix.replace(/\s+/g, ' ').trimStart();
+  if (/\S/.test(collapsed.slice(MAX_FRAGMENT))) return collapsed.slice(0, MAX_FRAGMENT).trimEnd();
   if (end - start <= FRAGMENT_BYTES) return fragmentOf(raw.toString('utf8', start, end));
   const head = collapsedHead(raw.toString('utf8', start, start + FRAGMENT_BYTES));
   if (head.length > MAX_FRAGMENT) return head.slice(0, MAX_FRAGMENT).trimEnd();

@@ -1,9 +1,11 @@
 import type { Pool, PoolConnection } from 'mysql2/promise';
-import type { RedoOp } from '../redolog';
+import { trailingOf, type RedoOp } from '../redolog';
+import type { OpenBatch } from './apply-batch';
 
 /**
  * One player (a PlaybackUtil thread): a bounded queue of ops, applied in order, a run of one
- * mailbox's consecutive ops at a time. The reader waits while the queue is full.
+ * mailbox's consecutive ops at a time, in one transaction that goes on taking that mailbox's ops
+ * as they are queued. The reader waits while the queue is full.
  */
 export interface QueuedOp {
   box: number;
@@ -15,11 +17,33 @@ export interface PlayerHost {
   /** Set once anything failed: players stop taking ops. */
   readonly failed: unknown;
   fail(error: unknown): void;
-  applyBatch(c: PoolConnection, sourceId: number, ops: RedoOp[]): Promise<void>;
+  open(c: PoolConnection, sourceId: number, first: RedoOp): Promise<OpenBatch>;
 }
 
-/** Ops of one mailbox applied in one transaction at most. */
-const BATCH = 200;
+/**
+ * How much of one mailbox's ops a transaction takes at most: every transaction ends with the
+ * mailbox's checkpoints, an UPDATE of zimbra.mailbox that costs MariaDB far more than the ops'
+ * own statements (apply-batch.ts), so runs go on past what the queue holds at once. The ops are
+ * kept until the commit (a failed run is applied again carefully), their bodies with them.
+ */
+const TXN_OPS = 2000;
+const TXN_BODY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * What the players share: how many of them wait for one of the pool's connections. A player
+ * keeps its transaction open while its queue is empty only when none does: with fewer
+ * connections than players, the reader may be waiting for the queue of a player that waits for
+ * the connection held open.
+ */
+export class PlayerGroup {
+  readonly players: Player[] = [];
+  wanting = 0;
+
+  /** Every player waiting for ops with a transaction open looks again whether it may go on waiting. */
+  nudge(): void {
+    for (const p of this.players) p.nudge();
+  }
+}
 
 export class Player {
   private queue: QueuedOp[] = [];
@@ -31,7 +55,9 @@ export class Player {
   constructor(
     private readonly host: PlayerHost,
     private readonly capacity: number,
+    private readonly group: PlayerGroup,
   ) {
+    group.players.push(this);
     this.done = this.loop();
   }
 
@@ -47,28 +73,25 @@ export class Player {
     this.wake?.();
   }
 
+  nudge(): void {
+    this.wake?.();
+  }
+
   private async loop(): Promise<void> {
     try {
       for (;;) {
         if (this.queue.length === 0) {
           if (this.closed || this.host.failed) return;
-          await new Promise<void>((resolve) => (this.wake = resolve));
-          this.wake = null;
+          await this.next();
           continue;
         }
-        const first = this.queue[0]!;
-        let n = 1;
-        while (n < this.queue.length && n < BATCH && this.queue[n]!.box === first.box) n++;
-        const batch = this.queue.splice(0, n);
-        for (const resolve of this.space.splice(0)) resolve();
-        // A connection per batch: players may outnumber the pool's connections.
-        const connection = await this.host.db.getConnection();
+        const box = this.queue[0]!.box;
+        // A connection per transaction: players may outnumber the pool's connections.
+        const connection = await this.connect();
         try {
-          await this.host.applyBatch(
-            connection,
-            first.box,
-            batch.map((i) => i.op),
-          );
+          const batch = await this.host.open(connection, box, this.queue[0]!.op);
+          await this.fill(batch);
+          await batch.commit();
         } finally {
           connection.release();
         }
@@ -78,6 +101,56 @@ export class Player {
     } finally {
       for (const resolve of this.space.splice(0)) resolve();
     }
+  }
+
+  /**
+   * Adds the queued ops of the batch's mailbox to it as they come, until the budget is spent, the
+   * queue turns to another mailbox, or it is empty and either no more ops come (the logs are
+   * read, or replay failed) or another player waits for a connection.
+   */
+  private async fill(batch: OpenBatch): Promise<void> {
+    let ops = 0;
+    let bytes = 0;
+    while (ops < TXN_OPS && bytes < TXN_BODY_BYTES) {
+      if (this.queue.length === 0) {
+        if (this.closed || this.host.failed || this.group.wanting > 0) return;
+        await this.next();
+        continue;
+      }
+      let n = 0;
+      while (n < this.queue.length && this.queue[n]!.box === batch.sourceId && ops + n < TXN_OPS) {
+        bytes += trailingOf(this.queue[n]!.op)?.data?.length ?? 0;
+        n++;
+      }
+      if (n === 0) return;
+      const taken = this.queue.splice(0, n);
+      for (const resolve of this.space.splice(0)) resolve();
+      ops += n;
+      await batch.add(taken.map((i) => i.op));
+    }
+  }
+
+  /** One of the pool's connections; waiting for it (none was free) makes the other players commit. */
+  private async connect(): Promise<PoolConnection> {
+    let waiting = false;
+    // A free connection is handed over before this runs.
+    const timer = setImmediate(() => {
+      waiting = true;
+      this.group.wanting++;
+      this.group.nudge();
+    });
+    try {
+      return await this.host.db.getConnection();
+    } finally {
+      clearImmediate(timer);
+      if (waiting) this.group.wanting--;
+    }
+  }
+
+  /** Until an op is queued, the queue is closed, or the player is nudged. */
+  private async next(): Promise<void> {
+    await new Promise<void>((resolve) => (this.wake = resolve));
+    this.wake = null;
   }
 }
 
@@ -90,7 +163,8 @@ export class IncomingBlobs {
   private bytes = 0;
 
   add(path: string, data: Buffer): void {
-    this.blobs.set(path, data);
+    // A copy: the reader's body is a view of its read window, which the blob kept would keep.
+    this.blobs.set(path, Buffer.from(data));
     this.bytes += data.length;
     for (const [oldest, held] of this.blobs) {
       if (this.bytes <= INCOMING_BYTES) break;

@@ -1,11 +1,11 @@
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { readRedoLog, txnKey, type RedoOp } from '../redolog';
 import type { Volume } from '../server/volumes';
-import { BatchApplier } from './apply-batch';
+import { BatchApplier, type OpenBatch } from './apply-batch';
 import { APPLIED_OPS, type ReplayMailbox } from './apply-ops';
 import { sweepOrphanBlobs } from './blob-sweep';
 import type { RedoLogFile } from './log-files';
-import { IncomingBlobs, Player, type PlayerHost } from './player-queue';
+import { IncomingBlobs, Player, PlayerGroup, type PlayerHost } from './player-queue';
 import { emptyReport, type ReplayReport } from './replay-report';
 import type { ServerFiles } from './server-files';
 
@@ -66,17 +66,18 @@ class Replay implements PlayerHost {
     this.failed ??= error;
   }
 
-  applyBatch(c: PoolConnection, sourceId: number, ops: RedoOp[]): Promise<void> {
-    return this.batches.applyBatch(c, sourceId, ops);
+  open(c: PoolConnection, sourceId: number, first: RedoOp): Promise<OpenBatch> {
+    return this.batches.open(c, sourceId, first);
   }
 
   /** Reads every log, dispatching committed ops in range to their player. */
   async play(): Promise<ReplayReport> {
     const started = Date.now();
     const threads = Math.max(1, this.options.threads ?? 8);
+    const group = new PlayerGroup();
     const players = Array.from(
       { length: threads },
-      () => new Player(this, this.options.queueCapacity ?? 100),
+      () => new Player(this, this.options.queueCapacity ?? 100, group),
     );
     const pending = new Map<string, RedoOp>();
     const { toTime } = this.options;

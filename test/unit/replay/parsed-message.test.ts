@@ -96,6 +96,9 @@ describe('parseMessage', () => {
     const blank = Buffer.from(`Subject: blank\r\n\r\n${' \r\n'.repeat(20000)}then the ${words}`, 'utf8');
     expect(parseMessage(blank).fragment.startsWith('then the ünïcode')).toBe(true);
     expect(parseMessage(blank)).toEqual(referenceParseMessage(blank));
+    // Fewer than 150 characters before a long blank stretch: the fragment goes on after it.
+    const gap = Buffer.from(`Subject: gap\n\n${'a'.repeat(120)}${' '.repeat(700)}tail`, 'utf8');
+    expect(parseMessage(gap).fragment).toBe(`${'a'.repeat(120)} tail`);
     // A multi-byte character across the cut of the decoded start.
     for (let shift = 0; shift < 4; shift++) {
       const cut = Buffer.from(`Subject: cut\n\n${'x'.repeat(shift)}${'€😀'.repeat(6000)}`, 'utf8');
