@@ -5,7 +5,11 @@
  * and Mailvault's `zmbackup -f --sync` locally and over SSH. Each side runs as its own process
  * under GNU time, so peak RSS is its own. Also reported: each account's maintenance window.
  *
- *   node --import tsx bench/full-backup.ts [--accounts 100] [--messages 500] [--tsx]
+ *   node --import tsx bench/full-backup.ts [--accounts 100] [--messages 500] [--tsx] [--compare FILE]
+ *
+ * --compare FILE: also runs another build of the CLI (e.g. an older commit's out/cli/mailvault.mjs
+ * copied under out/, where it finds node_modules) right after ours on each side, on the same
+ * data in the same minutes, so that a change is measured side by side on a shared machine.
  *
  * Mailvault runs as it is deployed, the built CLI (npm run build:cli, built here first); --tsx
  * runs it from the sources through tsx instead.
@@ -28,6 +32,7 @@ const accounts = option('accounts', 100);
 // --profile DIR: CPU profiles of Mailvault's runs (node --cpu-prof), to open in Chrome's devtools.
 const profileDir = args.includes('--profile') ? path.resolve(args[args.indexOf('--profile') + 1]!) : null;
 const messages = option('messages', 500);
+const compareCli = args.includes('--compare') ? path.resolve(args[args.indexOf('--compare') + 1]!) : null;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cliEntry = args.includes('--tsx')
   ? ['--import', 'tsx/esm', 'src-main/cli/main.ts']
@@ -97,10 +102,10 @@ async function main(): Promise<void> {
     results.localBaseline = await sh(
       `tar -cf '${dir}/b.tar' -C '${home}' store index && ${dump} > '${dir}/b.sql' && sync`,
     );
-    const cli = (extra: string[]) =>
+    const cli = (extra: string[], entry: string[] = cliEntry) =>
       timed(process.execPath, [
         ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
-        ...cliEntry,
+        ...entry,
         'zmbackup',
         '-f',
         '-a',
@@ -108,11 +113,14 @@ async function main(): Promise<void> {
         '--sync',
         ...extra,
       ]);
-    results.local = await cli(['-s', 'local', '--zimbra-home', home, '-t', `${dir}/target-local`]);
+    const localArgs = ['-s', 'local', '--zimbra-home', home, '-t'];
+    results.local = await cli([...localArgs, `${dir}/target-local`]);
+    if (compareCli)
+      results.localCompare = await cli([...localArgs, `${dir}/target-localCompare`], [compareCli]);
     results.sshBaseline = await sh(
       `${ssh} "tar -cf - -C '${home}' store index" > '${dir}/s.tar' && ${ssh} "${dump.replace(/"/g, '\\"')}" > '${dir}/s.sql'`,
     );
-    results.ssh = await cli([
+    const sshArgs = [
       '-s',
       `ssh://${server.ssh.user}@${server.ssh.host}:${server.ssh.port}`,
       '--identity',
@@ -122,8 +130,9 @@ async function main(): Promise<void> {
       '--zimbra-home',
       home,
       '-t',
-      `${dir}/target-ssh`,
-    ]);
+    ];
+    results.ssh = await cli([...sshArgs, `${dir}/target-ssh`]);
+    if (compareCli) results.sshCompare = await cli([...sshArgs, `${dir}/target-sshCompare`], [compareCli]);
 
     console.log(
       `data: ${accounts} accounts x ${messages} messages, ${(bytes / 2 ** 20).toFixed(0)} MiB of blobs and index; CLI ${cliEntry.at(-1)}; load average ${os
@@ -131,10 +140,11 @@ async function main(): Promise<void> {
         .map((l) => l.toFixed(1))
         .join(' ')}`,
     );
-    for (const [kind, baseline] of [
-      ['local', 'localBaseline'],
-      ['ssh', 'sshBaseline'],
-    ] as const) {
+    const kinds = compareCli
+      ? (['local', 'localCompare', 'ssh', 'sshCompare'] as const)
+      : (['local', 'ssh'] as const);
+    for (const kind of kinds) {
+      const baseline = kind.startsWith('local') ? 'localBaseline' : 'sshBaseline';
       const ours = results[kind]!;
       const base = results[baseline]!;
       const sessions = await completeSessions(`${dir}/target-${kind}`);
@@ -142,7 +152,7 @@ async function main(): Promise<void> {
         a.maintenance ? [a.maintenance.endMs - a.maintenance.startMs] : [],
       );
       console.log(
-        `${kind}: mailvault ${(ours.ms / 1000).toFixed(1)} s, peak RSS ${(ours.maxRssKiB / 1024).toFixed(0)} MiB; ` +
+        `${kind.endsWith('Compare') ? `${kind} (${compareCli})` : kind}: mailvault ${(ours.ms / 1000).toFixed(1)} s, peak RSS ${(ours.maxRssKiB / 1024).toFixed(0)} MiB; ` +
           `baseline ${(base.ms / 1000).toFixed(1)} s; ratio ${(ours.ms / base.ms).toFixed(2)}x; ` +
           `CPU ${(ours.cpuMs / 1000).toFixed(1)} s vs baseline ${(base.cpuMs / 1000).toFixed(1)} s; ` +
           `maintenance window p50 ${quantile(windows, 0.5)} ms, p99 ${quantile(windows, 0.99)} ms, max ${Math.max(...windows)} ms`,

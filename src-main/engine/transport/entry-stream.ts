@@ -1,5 +1,6 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import type { FileEntry } from './types';
 
 /**
  * Called when the consumer of readFiles asks for the next entry. The files come one after the
@@ -16,4 +17,21 @@ export async function settleEntry(content: Readable): Promise<void> {
     if ((error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE' && !content.errored) return;
     throw error;
   }
+}
+
+/**
+ * A file held whole: `data`, with the stream made only if a consumer asks for `content` (a
+ * backup takes `data`; a Readable per 20 KiB blob was a measured share of its CPU).
+ */
+export function wholeEntry(rel: string, mtimeMs: number, data: Buffer): FileEntry {
+  let content: Readable | undefined;
+  return {
+    path: rel,
+    size: data.length,
+    mtimeMs,
+    data,
+    get content() {
+      return (content ??= Readable.from([data]));
+    },
+  };
 }

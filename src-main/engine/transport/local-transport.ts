@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable, type Duplex } from 'node:stream';
-import { settleEntry } from './entry-stream';
+import { settleEntry, wholeEntry } from './entry-stream';
 import { exactFileStream } from './exact-file-stream';
 import { fsError, isMissing } from './fs-errors';
 import { readAhead, ShrankError, type Prefetched } from './local-read-ahead';
@@ -69,8 +69,7 @@ export class LocalTransport implements Transport {
       const full = fullPaths[index]!;
       if (file.kind === 'skip') continue;
       if (file.kind === 'small') {
-        const { data, mtimeMs } = file;
-        yield { path: rel, size: data.length, mtimeMs, content: Readable.from([data]), data };
+        yield wholeEntry(rel, file.mtimeMs, file.data);
         continue;
       }
       const entry = await this.openLarge(full);

@@ -1,7 +1,6 @@
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
-import { settleEntry } from './entry-stream';
+import { settleEntry, wholeEntry } from './entry-stream';
 import { channelOutcome, commandLine } from './ssh-exec';
 import type { SshLink } from './ssh-link';
 import { splitTar, type ChunkSource } from './tar-split';
@@ -111,20 +110,6 @@ class ChannelChunks implements ChunkSource {
     if (this.queued <= HIGH_WATER_BYTES / 2) this.channel.resume();
     return chunk;
   }
-}
-
-/** A file held whole: its stream is made only if a consumer asks for it rather than `data`. */
-function wholeEntry(rel: string, mtimeMs: number, data: Buffer): FileEntry {
-  let content: Readable | undefined;
-  return {
-    path: rel,
-    size: data.length,
-    mtimeMs,
-    data,
-    get content() {
-      return (content ??= Readable.from([data]));
-    },
-  };
 }
 
 export async function* readFilesOverSsh(
