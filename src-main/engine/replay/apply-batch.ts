@@ -9,7 +9,8 @@ import {
   type MailboxCounters,
   type ReplayMailbox,
 } from './apply-ops';
-import { applyBulk, BULK_OPS } from './bulk-apply';
+import { applyBulk, BULK_OPS, type BulkRun } from './bulk-apply';
+import { writeBulkState } from './bulk-write';
 import type { PlayOptions } from './player';
 import type { IncomingBlobs } from './player-queue';
 import { ReplayStoppedError, type ReplayReport } from './replay-report';
@@ -32,6 +33,8 @@ interface QuickRun {
   writing: Array<Promise<void>>;
   /** An op failed: the rest is not applied, and commit applies the whole run again carefully. */
   broken: boolean;
+  /** The bulk run message ops go on in, written before another kind of op and at commit. */
+  bulk: BulkRun | null;
 }
 
 /**
@@ -148,6 +151,7 @@ export class BatchApplier {
       tally: { applied: 0, present: 0, skippedDeletes: 0 },
       writing: [],
       broken: false,
+      bulk: null,
     };
   }
 
@@ -171,9 +175,7 @@ export class BatchApplier {
   /** Applies ops of an open quick run in its transaction; a failure leaves the run broken (retried carefully). */
   async addQuickly(run: QuickRun, ops: RedoOp[]): Promise<void> {
     if (run.broken) return;
-    await this.applyQuickly(run.ctx, ops, run.tally, (path, data) =>
-      run.writing.push(this.options.files.writeFile(path, data)),
-    ).catch(() => {
+    await this.applyQuickly(run, ops).catch(() => {
       run.broken = true;
     });
   }
@@ -184,6 +186,7 @@ export class BatchApplier {
     const { c, counters } = ctx;
     try {
       if (run.broken) throw new RetryCarefully();
+      if (run.bulk) await writeBulkState(run.bulk.s).catch(() => Promise.reject(new RetryCarefully()));
       await flushFolderCounts(ctx);
       if (tally.applied > 0) await this.writeCheckpoints(ctx);
       // The blobs are in place before the rows commit, as Zimbra stores them before the transaction ends.
@@ -270,13 +273,10 @@ export class BatchApplier {
   }
 
   /** Every op applied (or this throws): message ops in bulk runs, the others one by one. */
-  private async applyQuickly(
-    ctx: ApplyContext,
-    ops: RedoOp[],
-    tally: Tally,
-    write: (path: string, data: Buffer) => void,
-  ): Promise<void> {
+  private async applyQuickly(run: QuickRun, ops: RedoOp[]): Promise<void> {
+    const { ctx, tally } = run;
     const { counters } = ctx;
+    const write = (path: string, data: Buffer) => run.writing.push(this.options.files.writeFile(path, data));
     const chosen: RedoOp[] = [];
     for (const op of ops)
       if (this.admit(op, counters.changeCheckpoint, tally)) {
@@ -288,10 +288,13 @@ export class BatchApplier {
       let j = i;
       while (j < chosen.length && BULK_OPS.has(chosen[j]!.op)) j++;
       if (j > i) {
-        await applyBulk(ctx, chosen.slice(i, j), write);
+        run.bulk = await applyBulk(ctx, run.bulk, chosen.slice(i, j), write);
         i = j;
         continue;
       }
+      // Any other op sees the rows as the ops before it left them.
+      if (run.bulk) await writeBulkState(run.bulk.s);
+      run.bulk = null;
       ctx.writes = [];
       await applyOp(ctx, chosen[i]!);
       for (const w of ctx.writes) write(w.path, w.data);

@@ -1,7 +1,7 @@
 import type { CreateFolderOp, CreateMailboxOp, CreateTagOp, RenameFolderOp } from '../redolog';
 import { exec, noteItemId, select, table, timestampOf, type ApplyContext } from './apply-context';
 import { encodeMetadata, folderMetadata, METADATA_VERSION } from './metadata';
-import { SYSTEM_FOLDERS } from './system-folders';
+import { insertSystemFolders, systemFolderRows } from './system-folders';
 
 /** Folders, tags and the mailbox itself, applied as Mailbox does when it replays. */
 
@@ -79,28 +79,6 @@ export async function createMailbox(ctx: ApplyContext, op: CreateMailboxOp): Pro
     'config',
     encodeMetadata({ v: METADATA_VERSION, created: at }),
   ]);
-  await exec(
-    ctx,
-    `INSERT INTO ${table(ctx, 'mail_item')} (mailbox_id, id, type, parent_id, folder_id, date, size, unread, flags, name,
-       metadata, mod_metadata, change_date, mod_content) VALUES ?`,
-    [
-      SYSTEM_FOLDERS.map((f) => [
-        mailboxId,
-        f.id,
-        1,
-        f.parent,
-        f.parent,
-        at,
-        0,
-        0,
-        0,
-        f.name,
-        folderMetadata(f.view),
-        changeId,
-        at,
-        changeId,
-      ]),
-    ],
-  );
+  await exec(ctx, insertSystemFolders(table(ctx, 'mail_item')), [systemFolderRows(mailboxId, at, changeId)]);
   ctx.counters.itemCheckpoint = Math.max(ctx.counters.itemCheckpoint, 255);
 }

@@ -39,7 +39,7 @@ export const BULK_OPS = new Set([
   'CreateTag',
 ]);
 
-class BulkRun {
+export class BulkRun {
   readonly s: BulkState;
 
   constructor(
@@ -74,6 +74,8 @@ class BulkRun {
         return true;
       case 'CreateFolder':
         await createFolder(this.ctx, op);
+        // Ops after it may name it: read when next named, as it now is.
+        this.s.forget(op.folderId);
         return true;
       case 'RenameFolder':
         await renameFolder(this.ctx, op);
@@ -220,22 +222,26 @@ class BulkRun {
 }
 
 /**
- * Applies ops (all in BULK_OPS, all to be applied) in order: one BulkRun, or several when an op
- * creates an item an earlier op of the run deleted (the rows are written before it).
+ * Applies ops (all in BULK_OPS, all to be applied) in order, going on with an open run (the ops
+ * of a transaction come a queue's worth at a time): the items they name that the run does not
+ * know yet are read first. When an op creates an item an earlier op of the run deleted, the
+ * run's rows are written and a new run goes on from that op. Returns the run left open.
  */
 export async function applyBulk(
   ctx: ApplyContext,
+  open: BulkRun | null,
   ops: RedoOp[],
   write: (path: string, data: Buffer) => void,
-): Promise<void> {
-  let from = 0;
-  while (from < ops.length) {
-    const run = new BulkRun(ctx, write);
-    await run.s.load(ops.slice(from));
-    let i = from;
-    while (i < ops.length && (await run.apply(ops[i]!))) i++;
+): Promise<BulkRun> {
+  let run = open ?? new BulkRun(ctx, write);
+  await run.s.load(ops);
+  for (let i = 0; i < ops.length; i++) {
+    if (await run.apply(ops[i]!)) continue;
     await writeBulkState(run.s);
-    if (i === from) throw new ReplayOpError('bulk run made no progress'); // cannot happen: a fresh run has nothing gone
-    from = i;
+    run = new BulkRun(ctx, write);
+    await run.s.load(ops.slice(i));
+    // cannot happen: a fresh run has nothing gone
+    if (!(await run.apply(ops[i]!))) throw new ReplayOpError('bulk run made no progress');
   }
+  return run;
 }

@@ -32,6 +32,8 @@ export class BulkState {
   readonly items = new Map<number, Item>();
   readonly tagged = new Map<number, Set<number>>();
   readonly taggedBefore = new Map<number, Set<number>>();
+  /** Ids read and not found: not read again. */
+  private readonly absent = new Set<number>();
   private tagIds: Map<string, number> | null = null;
   readonly touchedTags = new Set<number>();
   readonly tombstones: unknown[][] = [];
@@ -40,13 +42,18 @@ export class BulkState {
 
   constructor(readonly ctx: ApplyContext) {}
 
-  /** Reads the items and tag links the ops name. */
+  /** Reads the items and tag links the ops name that the run has not read yet. */
   async load(ops: RedoOp[]): Promise<void> {
     const ids = new Set<number>();
+    const wanted = (id: number) => {
+      if (!this.items.has(id) && !this.absent.has(id)) ids.add(id);
+    };
     for (const op of ops)
-      if (op.op === 'CreateMessage') ids.add(op.msgId);
-      else if ('ids' in op && Array.isArray(op.ids)) for (const id of op.ids as number[]) ids.add(id);
+      if (op.op === 'CreateMessage') wanted(op.msgId);
+      else if ('ids' in op && Array.isArray(op.ids)) for (const id of op.ids as number[]) wanted(id);
+    if (ids.size === 0) return;
     const { ctx } = this;
+    for (const id of ids) this.absent.add(id);
     for (const part of chunks([...ids])) {
       const rows = await select(
         ctx,
@@ -54,7 +61,8 @@ export class BulkState {
            FROM ${table(ctx, 'mail_item')} WHERE mailbox_id = ? AND id IN (?)`,
         [ctx.box.mailboxId, part],
       );
-      for (const r of rows)
+      for (const r of rows) {
+        this.absent.delete(Number(r.id));
         this.items.set(Number(r.id), {
           id: Number(r.id),
           folderId: Number(r.folder_id),
@@ -69,14 +77,23 @@ export class BulkState {
           gone: false,
           changed: new Map(),
         });
+      }
       const links = await select(
         ctx,
         `SELECT item_id, tag_id FROM ${table(ctx, 'tagged_item')} WHERE mailbox_id = ? AND item_id IN (?)`,
         [ctx.box.mailboxId, part],
       );
       for (const l of links) this.linksOf(Number(l.item_id)).add(Number(l.tag_id));
+      for (const id of part) {
+        const set = this.tagged.get(id);
+        if (set) this.taggedBefore.set(id, new Set(set));
+      }
     }
-    for (const [id, set] of this.tagged) this.taggedBefore.set(id, new Set(set));
+  }
+
+  /** An id read as absent is read again when next named (a folder was created with it). */
+  forget(id: number): void {
+    this.absent.delete(id);
   }
 
   linksOf(id: number): Set<number> {

@@ -104,19 +104,21 @@ export class Player {
   }
 
   /**
-   * Adds the queued ops of the batch's mailbox to it as they come, until the budget is spent, the
-   * queue turns to another mailbox, or it is empty and either no more ops come (the logs are
-   * read, or replay failed) or another player waits for a connection.
+   * Adds the queued ops of the batch's mailbox to it, half a queue at a time, until the budget is
+   * spent, the queue turns to another mailbox, or it is empty and either no more ops come (the
+   * logs are read, or replay failed) or another player waits for a connection.
    */
   private async fill(batch: OpenBatch): Promise<void> {
     let ops = 0;
     let bytes = 0;
     while (ops < TXN_OPS && bytes < TXN_BODY_BYTES) {
-      if (this.queue.length === 0) {
-        if (this.closed || this.host.failed || this.group.wanting > 0) return;
+      const ending = this.closed || !!this.host.failed || this.group.wanting > 0;
+      // A few ops at a time would cost the statements of a bulk step each (bulk-apply.ts).
+      if (!ending && this.queue.length < Math.max(1, this.capacity / 2)) {
         await this.next();
         continue;
       }
+      if (this.queue.length === 0) return;
       let n = 0;
       while (n < this.queue.length && this.queue[n]!.box === batch.sourceId && ops + n < TXN_OPS) {
         bytes += trailingOf(this.queue[n]!.op)?.data?.length ?? 0;

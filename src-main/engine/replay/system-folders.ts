@@ -1,3 +1,5 @@
+import { folderMetadata } from './metadata';
+
 /**
  * The folders Mailbox.create gives every new mailbox (Mailbox.java ID_FOLDER_*, with parents and
  * default views as MailItem.Type bytes), and the flag bits items carry (Flag.java: flag id -n is
@@ -23,6 +25,34 @@ export const SYSTEM_FOLDERS = [
 ] as const;
 
 export const FIRST_USER_ID = 256;
+
+/** The INSERT of a new mailbox's system folders (mail_item rows of type folder), `VALUES ?`. */
+export const insertSystemFolders = (mailItemTable: string) =>
+  `INSERT INTO ${mailItemTable} (mailbox_id, id, type, parent_id, folder_id, date, size, unread, flags, name,
+     metadata, mod_metadata, change_date, mod_content) VALUES ?`;
+
+/** The rows insertSystemFolders takes: dated `at` (unix seconds), stamped with the creating change. */
+export function systemFolderRows(mailboxId: number, at: number, changeId: number): unknown[][] {
+  return SYSTEM_FOLDERS.map((f) => [
+    mailboxId,
+    f.id,
+    FOLDER_TYPE,
+    f.parent,
+    f.parent,
+    at,
+    0,
+    0,
+    0,
+    f.name,
+    folderMetadata(f.view),
+    changeId,
+    at,
+    changeId,
+  ]);
+}
+
+/** MailItem.Type.FOLDER. */
+const FOLDER_TYPE = 1;
 
 /** Flag names as AlterItemTag carries them (Flag.FlagInfo), and their flag ids. */
 export const FLAG_IDS: Record<string, number> = {

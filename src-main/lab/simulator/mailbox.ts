@@ -1,5 +1,6 @@
 import type { PoolConnection } from 'mysql2/promise';
 import { folderMetadata } from '../../engine/replay/metadata';
+import { insertSystemFolders, systemFolderRows } from '../../engine/replay/system-folders';
 import { encodeMetadata, METADATA_VERSION } from './metadata';
 import type { SearchIndex } from './search-index';
 import { FIRST_USER_ID, ITEM_TYPE, SYSTEM_FOLDERS } from './system-folders';
@@ -106,27 +107,7 @@ export async function insertNewMailbox(
     'config',
     encodeMetadata({ v: METADATA_VERSION, created: at }),
   ]);
-  const rows = SYSTEM_FOLDERS.map((f) => [
-    m.mailboxId,
-    f.id,
-    ITEM_TYPE.folder,
-    f.parent,
-    f.parent,
-    at,
-    0,
-    0,
-    0,
-    f.name,
-    folderMetadata(f.view),
-    changeId,
-    at,
-    changeId,
-  ]);
-  await c.query(
-    `INSERT INTO ${table(m, 'mail_item')} (mailbox_id, id, type, parent_id, folder_id, date, size, unread, flags, name,
-       metadata, mod_metadata, change_date, mod_content) VALUES ?`,
-    [rows],
-  );
+  await c.query(insertSystemFolders(table(m, 'mail_item')), [systemFolderRows(m.mailboxId, at, changeId)]);
   for (const f of SYSTEM_FOLDERS) m.folders.set(f.id, { ...f, count: 0, unread: 0 });
 }
 
