@@ -12,7 +12,7 @@
  * Mailvault runs as it is deployed, the built CLI (npm run build:cli, built here first); --tsx
  * runs it from the sources through tsx instead. --profile writes CPU profiles of Mailvault's
  * incremental runs (node --cpu-prof) into DIR. --compare also runs another build of the CLI (an
- * older commit's out/cli/mailvault.mjs, kept beside it) on a copy of the local target, on the
+ * older commit's out/cli/mailvault.mjs, kept beside it) on copies of the targets, on the
  * same new logs in the same minutes: before and after side by side (the other build first, or
  * with --compare-last after this one). --no-ssh times the local runs only.
  */
@@ -116,6 +116,7 @@ async function main(): Promise<void> {
     // The other build starts from the same full backup: a copy of the local target.
     if (compareEntry) await sh(`cp -a '${dir}/t-local' '${dir}/t-compare'`);
     if (withSsh) await cli('-f', [...sshTarget, '-t', `${dir}/t-ssh`]);
+    if (withSsh && compareEntry) await sh(`cp -a '${dir}/t-ssh' '${dir}/t-compare-ssh'`);
     const before = new Set(fs.readdirSync(archive));
     await sim.populate(5 + messages); // the new messages, logged inline in the redo log
     await sim.redo.rollover();
@@ -147,7 +148,17 @@ async function main(): Promise<void> {
         fresh.map((n) => `${ssh} "cat '${path.join(archive, n)}'" > '${dir}/ssh/${n}'`).join(' && ') +
           ' && sync',
       );
+      const runCompareSsh = async () => {
+        if (compareEntry)
+          results['compare-ssh'] = await cli(
+            '-i',
+            [...sshTarget, '-t', `${dir}/t-compare-ssh`],
+            [compareEntry],
+          );
+      };
+      if (!compareLast) await runCompareSsh();
       results.ssh = await cli('-i', [...sshTarget, '-t', `${dir}/t-ssh`]);
+      if (compareLast) await runCompareSsh();
     }
 
     console.log(
@@ -160,6 +171,7 @@ async function main(): Promise<void> {
     for (const [kind, baseline] of [
       ...(compareEntry ? ([['compare', 'localBaseline']] as const) : []),
       ['local', 'localBaseline'],
+      ...(withSsh && compareEntry ? ([['compare-ssh', 'sshBaseline']] as const) : []),
       ...(withSsh ? ([['ssh', 'sshBaseline']] as const) : []),
     ] as const) {
       const ours = results[kind]!;
