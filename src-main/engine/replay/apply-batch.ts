@@ -10,7 +10,6 @@ import {
   type ReplayMailbox,
 } from './apply-ops';
 import { applyBulk, BULK_OPS, type BulkRun } from './bulk-apply';
-import { writeBulkState } from './bulk-write';
 import type { PlayOptions } from './player';
 import type { IncomingBlobs } from './player-queue';
 import { ReplayStoppedError, type ReplayReport } from './replay-report';
@@ -186,7 +185,7 @@ export class BatchApplier {
     const { c, counters } = ctx;
     try {
       if (run.broken) throw new RetryCarefully();
-      if (run.bulk) await writeBulkState(run.bulk.s).catch(() => Promise.reject(new RetryCarefully()));
+      if (run.bulk) await run.bulk.flush().catch(() => Promise.reject(new RetryCarefully()));
       await flushFolderCounts(ctx);
       if (tally.applied > 0) await this.writeCheckpoints(ctx);
       // The blobs are in place before the rows commit, as Zimbra stores them before the transaction ends.
@@ -293,7 +292,7 @@ export class BatchApplier {
         continue;
       }
       // Any other op sees the rows as the ops before it left them.
-      if (run.bulk) await writeBulkState(run.bulk.s);
+      if (run.bulk) await run.bulk.flush();
       run.bulk = null;
       ctx.writes = [];
       await applyOp(ctx, chosen[i]!);

@@ -41,12 +41,21 @@ export const BULK_OPS = new Set([
 
 export class BulkRun {
   readonly s: BulkState;
+  /** The blobs of the messages the run created, written when the run is (not those deleted since). */
+  private readonly blobs = new Map<number, { path: string; data: Buffer }>();
 
   constructor(
     private readonly ctx: ApplyContext,
     private readonly write: (path: string, data: Buffer) => void,
   ) {
     this.s = new BulkState(ctx);
+  }
+
+  /** Writes the run's rows, and starts writing the blobs of the messages it created that are still there. */
+  async flush(): Promise<void> {
+    for (const [id, blob] of this.blobs) if (!this.s.items.get(id)?.gone) this.write(blob.path, blob.data);
+    this.blobs.clear();
+    await writeBulkState(this.s);
   }
 
   /** Applies one op in memory; false when it would create an item the run deleted (the run ends before it). */
@@ -127,7 +136,10 @@ export class BulkRun {
     }
     ctx.counters.size += op.size;
     noteItemId(ctx, op.msgId);
-    this.write(blobPath(ctx.messageVolume, ctx.box.mailboxId, op.msgId, changeId), raw);
+    this.blobs.set(op.msgId, {
+      path: blobPath(ctx.messageVolume, ctx.box.mailboxId, op.msgId, changeId),
+      data: raw,
+    });
     return true;
   }
 
@@ -237,7 +249,7 @@ export async function applyBulk(
   await run.s.load(ops);
   for (let i = 0; i < ops.length; i++) {
     if (await run.apply(ops[i]!)) continue;
-    await writeBulkState(run.s);
+    await run.flush();
     run = new BulkRun(ctx, write);
     await run.s.load(ops.slice(i));
     // cannot happen: a fresh run has nothing gone
