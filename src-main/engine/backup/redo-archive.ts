@@ -6,6 +6,7 @@ import type { Client } from 'ldapts';
 import { parseArchiveFileName } from '../redolog/archive-names';
 import { decodeFileHeader, FILE_HEADER_SIZE, type RedoFileHeader } from '../redolog/file-header';
 import type { ServerAccess } from '../server/server-access';
+import { forEachLimited } from '../target/durable-fs';
 import { targetPaths } from '../target/layout';
 import type { Manifest, ManifestError, RedoLogRecord } from '../target/manifest';
 
@@ -38,6 +39,9 @@ async function readHeader(server: ServerAccess, file: string): Promise<RedoFileH
   return (await readHeaders(server, [file]))[0] ?? null;
 }
 
+/** Local header reads at once. */
+const HEADS_IN_FLIGHT = 16;
+
 /** Files per command: well under any argument-length limit, with paths of a few hundred bytes. */
 const FILES_PER_COMMAND = 500;
 /** Per file: "Y" and its header, or "N" and as many zero bytes (missing, or shorter than a header). */
@@ -53,9 +57,11 @@ const HEADERS_SCRIPT =
 async function readHeaders(server: ServerAccess, files: string[]): Promise<Array<RedoFileHeader | null>> {
   const { readHead } = server.transport;
   if (readHead) {
-    const heads = await Promise.all(
-      files.map((file) => readHead.call(server.transport, file, FILE_HEADER_SIZE)),
-    );
+    const heads: Array<Buffer | null> = new Array<Buffer | null>(files.length).fill(null);
+    // A few at a time: a long keep time can leave thousands of logs, and each read holds a file open.
+    await forEachLimited([...files.keys()], HEADS_IN_FLIGHT, async (i) => {
+      heads[i] = await readHead.call(server.transport, files[i]!, FILE_HEADER_SIZE);
+    });
     return heads.map((head) => (head && head.length === FILE_HEADER_SIZE ? decodeFileHeader(head) : null));
   }
   const headers: Array<RedoFileHeader | null> = [];
