@@ -138,7 +138,9 @@ export class LocalTransport implements Transport {
     this.assertOpen();
     try {
       // libuv copies with copy_file_range: no user-space copy. No reflink asked for: a backup
-      // sharing its blocks with the original would share their damage too.
+      // sharing its blocks with the original would share their damage too. (On btrfs or XFS the
+      // kernel may still share blocks when both files are on one file system; a target on the
+      // server's own file system protects against little anyway.)
       await fs.copyFile(source, dest, fsConstants.COPYFILE_EXCL);
       return true;
     } catch (error) {
