@@ -72,7 +72,8 @@ export function playRedoCommand(): Command {
           throw new UsageError(`--logfiles ${e.message}`);
         })
       : null;
-    const server = await openServer(parseServer(flags));
+    // A connection per player (each holds one for its transaction), and one for the rest.
+    const server = await openServer(parseServer(flags), { dbConnections: threads + 1 });
     let lock: PlayRedoLock | null = null;
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mv-playredo-'));
     try {

@@ -233,7 +233,8 @@ export function restoreCommand(): Command {
   addServerOptions(command);
   return command.action(async (flags: RestoreFlags) => {
     const { profile, options } = validate(flags);
-    const server = await openServer(profile);
+    // A connection per replay player (each holds one for its transaction), and one for the rest.
+    const server = await openServer(profile, { dbConnections: (options.threads ?? 8) + 1 });
     try {
       const result = await runRestore(server, {
         ...options,

@@ -199,7 +199,10 @@ function transportFor(profile: ServerProfile): Promise<Transport> {
   );
 }
 
-export async function openServer(profile: ServerProfile): Promise<ServerAccess> {
+export async function openServer(
+  profile: ServerProfile,
+  options: { dbConnections?: number } = {},
+): Promise<ServerAccess> {
   await resolveKeyPassphrase(profile);
   const transport = await transportFor(profile).catch((error: unknown) => {
     // An unpinned key with no one at a terminal is for the user to fix (--host-key): exit 2.
@@ -210,6 +213,7 @@ export async function openServer(profile: ServerProfile): Promise<ServerAccess> 
     return await openServerAccess(transport, {
       zimbraHome: profile.zimbraHome,
       local: profile.kind === 'local',
+      ...options,
     });
   } catch (error) {
     await transport.close();
