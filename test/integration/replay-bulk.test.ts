@@ -49,7 +49,7 @@ afterAll(async () => {
   await r?.stop();
 });
 
-async function synthetic(d: MailboxDigest, changeFrom: number): Promise<RedoLogFile> {
+async function synthetic(d: MailboxDigest, changeFrom: number, tampered?: number): Promise<RedoLogFile> {
   const file = path.join(r.target, `bulk-${d.mailboxId}-${++logsWritten}.log`);
   const writer = await RedoLogFileWriter.create(file, { seq: 99_999, serverId: 'test' });
   let counter = 0;
@@ -69,13 +69,16 @@ async function synthetic(d: MailboxDigest, changeFrom: number): Promise<RedoLogF
     const raw = Buffer.from(
       `From: "Bulk" <b@x.test>\r\nTo: a@y.test\r\nSubject: Re: bulk ${msgId}\r\n\r\nbody ${msgId}\r\n`,
     );
+    const digest = blobDigest(raw);
+    // A body changed after it was logged: its bytes no longer match the digest the log holds.
+    if (msgId === tampered) raw.writeUInt8(raw[raw.length - 3]! ^ 1, raw.length - 3);
     return {
       op: 'CreateMessage',
       header: header('CreateMessage'),
       rcptEmail: 'a@y.test',
       receivedDate: now,
       shared: false,
-      digest: blobDigest(raw),
+      digest,
       size: raw.length,
       msgId,
       folderId: 2,
@@ -201,6 +204,38 @@ describe('bulk replay path', () => {
       expect(ids.filter((k) => /\|910[1-4]$/.test(k)).sort()).toEqual(
         [9101, 9102, 9104].map((id) => `${quick.digest.mailboxId}|${id}`),
       );
+    }
+  });
+
+  it('refuses a body that does not match its logged digest, on both paths', async () => {
+    const email = r.emails[0]!;
+    for (const careful of [true, false]) {
+      const back = await runRestore(r.access, { target: r.target, accounts: [email], fullOnly: true });
+      expect(back.status).toBe('ok');
+      const start = await r.digest(email);
+      const base = await serverReplayBase(r.access);
+      const box = {
+        sourceId: start.mailboxId,
+        mailboxId: start.mailboxId,
+        groupDb: mailboxGroupDb(start.mailboxId, base.mailboxGroups),
+        accountId: start.accountId,
+        email,
+      };
+      const [row] = (await r.db.query('SELECT change_checkpoint FROM zimbra.mailbox WHERE id = ?', [
+        start.mailboxId,
+      ])) as unknown as [Array<{ change_checkpoint: number }>];
+      const log = await synthetic(start, Number(row[0]!.change_checkpoint), 9104);
+      const report = await playRedo({
+        ...base,
+        logs: [log],
+        mailboxes: new Map([[start.mailboxId, box]]),
+        careful,
+      });
+      expect(JSON.stringify(report.errors), `careful: ${careful}`).toContain(
+        '9104: the logged body does not match digest',
+      );
+      const rows = (await r.digest(email)).rows[`${box.groupDb}.mail_item`] ?? {};
+      expect(Object.keys(rows)).not.toContain(`${start.mailboxId}|9104`);
     }
   });
 });

@@ -1,6 +1,6 @@
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { CreateMessageOp, RedoOp } from '../redolog';
-import { blobDigest } from '../server/blob-digest';
+import { blobDigestOffThread } from '../server/blob-digest';
 import type { Volume } from '../server/volumes';
 import { parseTagNames } from './system-folders';
 
@@ -140,7 +140,7 @@ export async function setTagged(
     );
 }
 
-export function messageBody(ctx: ApplyContext, op: CreateMessageOp): Buffer {
+export async function messageBody(ctx: ApplyContext, op: CreateMessageOp): Promise<Buffer> {
   let data: Buffer | undefined;
   if (op.body.kind === 'inline') data = op.body.data;
   else if (op.body.kind === 'link' && op.path) data = ctx.incomingBlob(op.path);
@@ -150,7 +150,7 @@ export function messageBody(ctx: ApplyContext, op: CreateMessageOp): Buffer {
         ? `message ${op.msgId}: its blob is in an external redo blob store, which replay cannot read`
         : `message ${op.msgId}: the blob it links to (${op.path}) was not logged in the logs replayed`,
     );
-  if (blobDigest(data) !== op.digest)
+  if ((await blobDigestOffThread(data)) !== op.digest)
     throw new ReplayOpError(`message ${op.msgId}: the logged body does not match digest ${op.digest}`);
   return data;
 }

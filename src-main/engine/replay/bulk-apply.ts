@@ -103,7 +103,7 @@ export class BulkRun {
     const { ctx } = this;
     const existing = this.s.items.get(op.msgId);
     if (existing?.gone) return false;
-    const raw = messageBody(ctx, op);
+    const raw = await messageBody(ctx, op);
     if (existing) return true; // its effect is present
     const changeId = op.header.changeId;
     const unread = op.flags & UNREAD_BIT ? 1 : 0;
