@@ -153,11 +153,8 @@ async function synthetic(d: MailboxDigest, changeFrom: number, tampered?: number
   return { name: path.basename(file), seq: 99_999, path: file, from: 'given' };
 }
 
-/** ann from the full, the lab's logs replayed onto her, then the synthetic log: quick or careful. */
-async function replayed(
-  email: string,
-  careful: boolean,
-): Promise<{ digest: MailboxDigest; reports: ReplayReport[] }> {
+/** The account back at its full (rows and blobs), with what replaying onto it needs. */
+async function fromFull(email: string) {
   const back = await runRestore(r.access, { target: r.target, accounts: [email], fullOnly: true });
   expect(back.status).toBe('ok');
   const start = await r.digest(email);
@@ -169,16 +166,29 @@ async function replayed(
     accountId: start.accountId,
     email,
   };
-  const mailboxes = new Map([[start.mailboxId, box]]);
+  return { start, base, box, mailboxes: new Map([[start.mailboxId, box]]) };
+}
+
+/** The mailbox's change checkpoint now: where a synthetic log's change ids go on from. */
+async function checkpoint(mailboxId: number): Promise<number> {
+  const [row] = (await r.db.query('SELECT change_checkpoint FROM zimbra.mailbox WHERE id = ?', [
+    mailboxId,
+  ])) as unknown as [Array<{ change_checkpoint: number }>];
+  return Number(row[0]!.change_checkpoint);
+}
+
+/** ann from the full, the lab's logs replayed onto her, then the synthetic log: quick or careful. */
+async function replayed(
+  email: string,
+  careful: boolean,
+): Promise<{ digest: MailboxDigest; reports: ReplayReport[] }> {
+  const { start, base, mailboxes } = await fromFull(email);
   const logs = selectLogs([
     ...(await targetRedoLogs(r.target)),
     ...(await serverRedoLogs(r.access, '/nonexistent')),
   ]);
   const first = await playRedo({ ...base, logs: logs.logs, mailboxes, careful });
-  const [row] = (await r.db.query('SELECT change_checkpoint FROM zimbra.mailbox WHERE id = ?', [
-    start.mailboxId,
-  ])) as unknown as [Array<{ change_checkpoint: number }>];
-  const log = await synthetic(start, Number(row[0]!.change_checkpoint));
+  const log = await synthetic(start, await checkpoint(start.mailboxId));
   const second = await playRedo({ ...base, logs: [log], mailboxes, careful });
   return { digest: await r.digest(email), reports: [first, second] };
 }
@@ -210,27 +220,9 @@ describe('bulk replay path', () => {
   it('refuses a body that does not match its logged digest, on both paths', async () => {
     const email = r.emails[0]!;
     for (const careful of [true, false]) {
-      const back = await runRestore(r.access, { target: r.target, accounts: [email], fullOnly: true });
-      expect(back.status).toBe('ok');
-      const start = await r.digest(email);
-      const base = await serverReplayBase(r.access);
-      const box = {
-        sourceId: start.mailboxId,
-        mailboxId: start.mailboxId,
-        groupDb: mailboxGroupDb(start.mailboxId, base.mailboxGroups),
-        accountId: start.accountId,
-        email,
-      };
-      const [row] = (await r.db.query('SELECT change_checkpoint FROM zimbra.mailbox WHERE id = ?', [
-        start.mailboxId,
-      ])) as unknown as [Array<{ change_checkpoint: number }>];
-      const log = await synthetic(start, Number(row[0]!.change_checkpoint), 9104);
-      const report = await playRedo({
-        ...base,
-        logs: [log],
-        mailboxes: new Map([[start.mailboxId, box]]),
-        careful,
-      });
+      const { start, base, box, mailboxes } = await fromFull(email);
+      const log = await synthetic(start, await checkpoint(start.mailboxId), 9104);
+      const report = await playRedo({ ...base, logs: [log], mailboxes, careful });
       expect(JSON.stringify(report.errors), `careful: ${careful}`).toContain(
         '9104: the logged body does not match digest',
       );
