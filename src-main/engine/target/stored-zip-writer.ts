@@ -4,10 +4,9 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { ArchiveEntryOptions, ArchiveResult, ArchiveWriter, ArchiveWriterOptions } from './archive';
-import { UnsafePathError } from './errors';
-import { assertSafeRelativePath } from './layout';
 import { openSourceFile } from './source-file';
 import { centralDirectory, dataDescriptor, dosTime, localHeader, type ZipEntryRecord } from './zip-format';
+import { claimEntryName } from './zip-entry-name';
 
 /** Bytes gathered before one writev: one system call per MiB, not one per header and per blob. */
 const COALESCE_BYTES = 1 << 20;
@@ -225,12 +224,7 @@ export class StoredZipWriter implements ArchiveWriter {
   }
 
   private checkName(name: string): void {
-    assertSafeRelativePath(name);
-    // Zip tools take a leading "word:" for a Windows drive and would extract it under another name.
-    if (/^\w+:/.test(name))
-      throw new UnsafePathError(name, 'starts with a "prefix:" that zip tools treat as a drive');
-    if (this.names.has(name)) throw new UnsafePathError(name, `is already in ${this.path}`);
-    this.names.add(name);
+    claimEntryName(this.names, name, this.path);
   }
 
   /** The first failure stops everything: waiting adds reject, and the partial zip is removed. */

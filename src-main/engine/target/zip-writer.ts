@@ -4,11 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ArchiveEntryOptions, ArchiveResult, ArchiveWriter, ArchiveWriterOptions } from './archive';
-import { UnsafePathError } from './errors';
 import { HashingFileStream } from './hashing-file-stream';
-import { assertSafeRelativePath } from './layout';
 import { openSourceFile } from './source-file';
 import { StoredZipWriter } from './stored-zip-writer';
+import { claimEntryName } from './zip-entry-name';
 
 interface Waiter {
   resolve: () => void;
@@ -157,12 +156,7 @@ export class ZipWriter implements ArchiveWriter {
   }
 
   private checkName(name: string): void {
-    assertSafeRelativePath(name);
-    // archiver strips a leading "word:" (a Windows drive, to it); the entry would get another name.
-    if (/^\w+:/.test(name))
-      throw new UnsafePathError(name, 'starts with a "prefix:" that zip tools treat as a drive');
-    if (this.names.has(name)) throw new UnsafePathError(name, `is already in ${this.path}`);
-    this.names.add(name);
+    claimEntryName(this.names, name, this.path);
   }
 
   /** The first failure stops everything: pending adds reject, and the partial zip is removed. */
