@@ -38,7 +38,10 @@ export class HashingFileStream extends Writable {
     super({ highWaterMark: options.highWaterMark ?? 1 << 20 });
     this.record = new Promise<FileRecord>((resolve, reject) => (this.settle = { resolve, reject }));
     // The owner may only await `record`, or only watch 'error'; neither must crash the process.
+    // Without a listener, an 'error' (ENOSPC while a mailbox's rows stream in) would be thrown
+    // by the event emitter and end the process with a stack trace; `record` carries it instead.
     this.record.catch(() => undefined);
+    this.on('error', () => undefined);
   }
 
   /** Bytes taken so far (up to COALESCE_BYTES of them may still be on their way to the file). */
