@@ -188,7 +188,6 @@ export async function captureAccount(
       endMs = Date.now();
       await flushCache(context, account);
     }
-    if (!connection) throw new Error(`${account.email}: no database snapshot`);
     if (blobs) {
       const missing = await missingBlobs(
         connection,

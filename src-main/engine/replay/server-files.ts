@@ -32,10 +32,11 @@ async function listed(transport: Transport, dir: string): Promise<string[]> {
 const madeDirs = new Set<string>();
 
 /*
- * Replay writes and removes a file per message: the callback forms of the fs calls are used, as
- * each call through fs.promises' FileHandle costs several times the system call itself.
+ * Replay writes and removes a file per message (and a restore one per blob, file-sink.ts): the
+ * callback forms of the fs calls are used, as each call through fs.promises' FileHandle costs
+ * several times the system call itself.
  */
-const writeFileOnce = (file: string, data: Buffer) =>
+export const writeFileOnce = (file: string, data: Buffer) =>
   new Promise<void>((resolve, reject) =>
     fs.writeFile(file, data, (error) => (error ? reject(error) : resolve())),
   );

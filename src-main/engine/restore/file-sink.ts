@@ -3,7 +3,7 @@ import path from 'node:path';
 import tar from 'tar-stream';
 import { resolveInside } from '../target/layout';
 import { UnsafePathError } from '../target/errors';
-import type { ServerFiles } from '../replay/server-files';
+import { writeFileOnce, type ServerFiles } from '../replay/server-files';
 
 /**
  * Where restored files go: straight to disk when the engine runs on the server, or as tar
@@ -21,16 +21,6 @@ const BATCH_BYTES = 32 * 1024 * 1024;
 export function fileSink(files: ServerFiles): FileSink {
   return files.local ? new LocalSink() : new TarSink(files);
 }
-
-/*
- * The callback form: a restore writes a file per blob, and each fs.promises.writeFile goes
- * through a FileHandle (open, write, close as three promise round trips), several times the cost
- * of the system calls themselves.
- */
-const writeFileOnce = (file: string, data: Buffer) =>
-  new Promise<void>((resolve, reject) =>
-    fs.writeFile(file, data, (error) => (error ? reject(error) : resolve())),
-  );
 
 class LocalSink implements FileSink {
   private readonly checked = new Map<string, string>();

@@ -18,7 +18,7 @@ import { TransportError, type FileEntry } from './types';
  * into many mailboxes, and without it tar sends every later link as an empty "link" entry.
  * --dereference follows symbolic links, as opening the file locally does.
  */
-const TAR_ARGV = [
+export const TAR_ARGV = [
   'env',
   'LC_ALL=C',
   'tar',

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TAR_ARGV } from '../../../src-main/engine/transport/ssh-read-files';
 import { splitTar, TarFormatError, type ChunkSource } from '../../../src-main/engine/transport/tar-split';
 import { makeTree, readAll, type TreeFixture } from './fixtures';
 
@@ -22,21 +23,12 @@ function chunked(bytes: Buffer, sizes: number[]): ChunkSource {
 
 /** What the SSH transport asks of the server's tar (ssh-read-files.ts), for the given files. */
 function gnuTar(root: string, rels: string[]): Buffer {
-  return execFileSync(
-    'tar',
-    [
-      '-cf',
-      '-',
-      '--format=posix',
-      '--hard-dereference',
-      '--dereference',
-      '--no-recursion',
-      '--null',
-      '-T',
-      '-',
-    ],
-    { input: rels.map((rel) => `./${path.join(root, rel)}\0`).join(''), cwd: '/', maxBuffer: 64 << 20 },
-  );
+  const [command, ...args] = TAR_ARGV;
+  return execFileSync(command!, args, {
+    input: rels.map((rel) => `./${path.join(root, rel)}\0`).join(''),
+    cwd: '/',
+    maxBuffer: 64 << 20,
+  });
 }
 
 describe('splitTar', () => {
