@@ -1,8 +1,10 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffDigests } from '../../src-main/engine/digest/mailbox-digest';
 import { runRestore } from '../../src-main/engine/restore/run-restore';
 import { openServerAccess, type ServerAccess } from '../../src-main/engine/server/server-access';
+import { mailboxDir, volumeFromRow, type Volume } from '../../src-main/engine/server/volumes';
 import { SshTransport } from '../../src-main/engine/transport';
 import { accountStatus } from '../../src-main/lab/simulator/accounts';
 import { diffWithoutIndex, startRestoreLab, type RestoreLab } from '../helpers/restore-lab';
@@ -45,9 +47,22 @@ afterAll(async () => {
 describe('zmrestore over SSH', () => {
   it('restores the full only, blobs and index included, to the digest at the full', async () => {
     const email = r.emails[0]!;
+    // A staging folder a killed run left, with a file no backup holds: removed through the link
+    // before the files are staged, and the staged folders renamed into place (mv on the server).
+    const [rows] = (await r.db.query('SELECT * FROM zimbra.volume')) as unknown as [
+      Array<Record<string, unknown>>,
+    ];
+    const volumes: Volume[] = rows.map(volumeFromRow);
+    const id = r.atFull.get(email)!.mailboxId;
+    for (const v of volumes) {
+      const leftover = path.join(`${mailboxDir(v, id)}.mailvault-restore`, 'msg', '0', '77777-1.msg');
+      fs.mkdirSync(path.dirname(leftover), { recursive: true });
+      fs.writeFileSync(leftover, 'left by a killed run');
+    }
     const result = await runRestore(ssh, { target: r.target, accounts: [email], fullOnly: true });
     expect(result.status, JSON.stringify(result.accounts)).toBe('ok');
     expect(diffDigests(r.atFull.get(email)!, await r.digest(email))).toEqual([]);
+    for (const v of volumes) expect(fs.existsSync(`${mailboxDir(v, id)}.mailvault-restore`)).toBe(false);
   });
 
   it('restores to an instant T, reading the server redo logs over the link', async () => {

@@ -17,6 +17,12 @@ export interface ServerFiles {
   listFiles(dir: string): Promise<string[]>;
   /** Unpacks a tar stream (names already checked safe) under dir, creating it. */
   untar(dir: string, tar: Buffer): Promise<void>;
+  /**
+   * Puts folder `from` in the place of `dir` (a restore's staged mailbox folder, beside it on
+   * the same volume): dir is removed, then `from` renamed to it; with no `from`, dir is only
+   * removed.
+   */
+  replaceTree(from: string, dir: string): Promise<void>;
 }
 
 export function serverFiles(transport: Transport): ServerFiles {
@@ -97,6 +103,14 @@ const localFiles: ServerFiles = {
   async untar() {
     throw new Error('local restores extract archives directly');
   },
+  async replaceTree(from, dir) {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+    try {
+      await fs.promises.rename(from, dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  },
 };
 
 class RemoteFiles implements ServerFiles {
@@ -130,5 +144,17 @@ class RemoteFiles implements ServerFiles {
 
   untar(dir: string, tar: Buffer): Promise<void> {
     return this.run(['sh', '-c', 'mkdir -p -- "$1" && tar -x --no-same-owner -C "$1" -f -', 'sh', dir], tar);
+  }
+
+  replaceTree(from: string, dir: string): Promise<void> {
+    // $1 and $2 are the paths, passed as arguments; -d does not take a link for the folder.
+    return this.run([
+      'sh',
+      '-c',
+      'rm -rf -- "$2" && if [ -d "$1" ] && [ ! -L "$1" ]; then mv -- "$1" "$2"; fi',
+      'sh',
+      from,
+      dir,
+    ]);
   }
 }

@@ -21,22 +21,64 @@ export interface FilesRestored {
   bytes: number;
 }
 
-/**
- * Removes a mailbox's folders before its files are restored. What the restore excludes
- * (--excludeBlobs: the message volumes; --excludeSearchIndex: the index volume) is left as it is:
- * excluding a component means not touching it, not losing it.
- */
+/** What a restore leaves as it is: --excludeBlobs the message volumes, --excludeSearchIndex the index volume. */
+export interface KeptComponents {
+  blobs?: boolean;
+  index?: boolean;
+}
+
+/** The volumes whose mailbox folders a restore replaces: excluding a component means not touching it, not losing it. */
+const replacedVolumes = (volumes: Volume[], keep: KeptComponents) =>
+  volumes.filter((volume) => (volume.type === VOLUME_TYPE.index ? !keep.index : !keep.blobs));
+
+/** Removes a mailbox's folders (a mailbox id the account had before, which the restore does not reuse). */
 export async function removeMailboxFiles(
   files: ServerFiles,
   volumes: Volume[],
   mailboxId: number,
-  keep: { blobs?: boolean; index?: boolean } = {},
+  keep: KeptComponents = {},
 ): Promise<void> {
-  for (const volume of volumes) {
-    const isIndex = volume.type === VOLUME_TYPE.index;
-    if ((isIndex && keep.index) || (!isIndex && keep.blobs)) continue;
-    await files.removeTree(mailboxDir(volume, mailboxId));
-  }
+  for (const volume of replacedVolumes(volumes, keep)) await files.removeTree(mailboxDir(volume, mailboxId));
+}
+
+/**
+ * A restore writes a mailbox's files beside its folder on each volume, under this suffix, while
+ * MariaDB loads its rows; once the rows are committed the folder is replaced by the staged one
+ * (a rename on the same volume). Zimbra's mailbox folders are numbers, so a staged folder cannot
+ * be taken for one, and a leftover of a killed run is known for what it is.
+ */
+export const STAGING_SUFFIX = '.mailvault-restore';
+
+export const stagingDir = (volume: Volume, mailboxId: number) =>
+  `${mailboxDir(volume, mailboxId)}${STAGING_SUFFIX}`;
+
+/** The staging folders a restore of this mailbox writes (to record before writing them). */
+export const stagingDirs = (volumes: Volume[], mailboxId: number, keep: KeptComponents = {}) =>
+  replacedVolumes(volumes, keep).map((volume) => stagingDir(volume, mailboxId));
+
+/** Removes the staged files (of a run that failed, or a killed run's leftovers before a new run stages). */
+export async function removeStagedFiles(
+  files: ServerFiles,
+  volumes: Volume[],
+  mailboxId: number,
+  keep: KeptComponents = {},
+): Promise<void> {
+  for (const dir of stagingDirs(volumes, mailboxId, keep)) await files.removeTree(dir);
+}
+
+/**
+ * After the rows are committed: each replaced volume's mailbox folder is removed and the staged
+ * one renamed into its place (a volume with nothing staged, e.g. no blobs there, is just
+ * emptied, as a restore always did).
+ */
+export async function putStagedFilesInPlace(
+  files: ServerFiles,
+  volumes: Volume[],
+  mailboxId: number,
+  keep: KeptComponents = {},
+): Promise<void> {
+  for (const volume of replacedVolumes(volumes, keep))
+    await files.replaceTree(stagingDir(volume, mailboxId), mailboxDir(volume, mailboxId));
 }
 
 class SessionReader {
@@ -90,6 +132,10 @@ export async function restoreMailboxFiles(options: {
   files: ServerFiles;
   withIndex?: boolean;
   withBlobs?: boolean;
+  /** Where a volume's files of the mailbox go: its mailbox folder unless staged (stagingDir). */
+  folderOf?: (volume: Volume) => string;
+  /** Stops between files, failing with the signal's reason (the rows' load failed). */
+  signal?: AbortSignal;
 }): Promise<FilesRestored> {
   const session = new SessionReader(sessionDir(options.target, options.manifest.label), options.manifest);
   const sink = fileSink(options.files);
@@ -97,12 +143,14 @@ export async function restoreMailboxFiles(options: {
   const out: FilesRestored = { blobs: 0, shared: 0, index: 0, bytes: 0 };
   const pool = new TaskPool(16);
   const byId = (id: string) => options.volumes.find((v) => String(v.id) === id);
+  const folderOf = options.folderOf ?? ((volume: Volume) => mailboxDir(volume, options.mailboxId));
   const put = async (name: string, data: Buffer) => {
+    options.signal?.throwIfAborted();
     const [volumeId, ...rest] = name.split('/');
     const volume = byId(volumeId ?? '');
     if (!volume || rest.length === 0)
       throw new Error(`${name}: names volume ${volumeId}, which this server does not have`);
-    await sink.write(mailboxDir(volume, options.mailboxId), rest.join('/'), data);
+    await sink.write(folderOf(volume), rest.join('/'), data);
     out.bytes += data.length;
   };
   try {
@@ -135,12 +183,18 @@ export async function restoreMailboxFiles(options: {
     }
     const indexVolume = options.volumes.find((v) => v.type === VOLUME_TYPE.index);
     if (options.withIndex !== false && indexVolume) {
-      const root = indexDir(indexVolume, options.mailboxId);
+      // Where indexDir places the index under the mailbox folder, under the staged folder when staged.
+      const underMailbox = path.relative(
+        mailboxDir(indexVolume, options.mailboxId),
+        indexDir(indexVolume, options.mailboxId),
+      );
+      const root = path.join(folderOf(indexVolume), underMailbox);
       if (session.has(paths.indexZip)) {
         const zip = await session.zip(paths.indexZip);
         for (const entry of zip.entries)
           if (!entry.isDirectory)
             await pool.run(async () => {
+              options.signal?.throwIfAborted();
               const data = await zip.readEntry(entry.name);
               await sink.write(root, entry.name, data);
               out.index++;
@@ -149,6 +203,7 @@ export async function restoreMailboxFiles(options: {
         await pool.drain();
       } else
         for (const { name, file } of session.listed(paths.indexDir)) {
+          options.signal?.throwIfAborted();
           const data = await session.plain(file);
           await sink.write(root, name, data);
           out.index++;

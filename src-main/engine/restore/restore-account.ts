@@ -11,17 +11,26 @@ import type { ServerAccess } from '../server/server-access';
 import { mailboxGroupDb, type Volume } from '../server/volumes';
 import { accountPaths, resolveInside, sessionDir } from '../target/layout';
 import { attribute, parseLdif, setAttribute } from './ldif-read';
-import { removeMailboxFiles, restoreMailboxFiles, type FilesRestored } from './mailbox-files';
+import {
+  putStagedFilesInPlace,
+  removeMailboxFiles,
+  removeStagedFiles,
+  restoreMailboxFiles,
+  stagingDir,
+  stagingDirs,
+  type FilesRestored,
+} from './mailbox-files';
 import type { PlannedAccount } from './restore-plan';
 import { loadSqlDump, type LoadStats } from './sql-load';
 import fs from 'node:fs';
 
 /**
  * One account from its full (SPEC §1 in reverse): maintenance (journalled), the mailbox's
- * current rows deleted in every table that holds them and its files removed, the session's rows
- * loaded in the same transaction, blobs and index unpacked, and with -ra / -ca the LDAP entry
- * recreated or created. The account stays in maintenance: the caller replays redo, then
- * reactivates it.
+ * current rows deleted in every table that holds them and the session's rows loaded in the same
+ * transaction, while its blobs and index are unpacked into staging folders beside its mailbox
+ * folders; once the rows are committed the staged folders replace the mailbox's (so a load that
+ * fails leaves the rows and the files as they were). With -ra / -ca the LDAP entry is recreated
+ * or created. The account stays in maintenance: the caller replays redo, then reactivates it.
  */
 export interface AccountRestoreContext {
   server: ServerAccess;
@@ -38,6 +47,11 @@ export interface AccountRestoreContext {
   restoreAccount?: boolean;
   excludeBlobs?: boolean;
   excludeSearchIndex?: boolean;
+  /**
+   * Called with the staging folders of a mailbox before they are written, so that a run killed
+   * after that leaves a record the next run removes them by (run-restore.ts).
+   */
+  recordStaging?: (dirs: string[]) => Promise<void>;
   failpoint?: (step: string) => Promise<void>;
 }
 
@@ -193,40 +207,76 @@ export async function restoreAccountFromFull(
       sessionDir(ctx.target, planned.manifest.label),
       accountPaths(planned.zimbraId).mailboxSql,
     );
-    await c.query('SET FOREIGN_KEY_CHECKS = 0');
-    await c.beginTransaction();
+    const keep = { blobs: ctx.excludeBlobs, index: ctx.excludeSearchIndex };
+    // A killed run's staged files first (recorded, and by name), then this run's, written while
+    // MariaDB loads the rows: the two wait on different things (the load mostly on MariaDB, the
+    // files on the disk and this process), and each stops when the other fails.
+    await ctx.recordStaging?.(stagingDirs(ctx.volumes, mailboxId, keep));
+    await removeStagedFiles(ctx.files, ctx.volumes, mailboxId, keep);
+    const stop = new AbortController();
+    const stopOtherOnFailure = <T>(work: Promise<T>) =>
+      work.catch((error: unknown) => {
+        stop.abort(error);
+        throw error;
+      });
+    const staged = stopOtherOnFailure(
+      restoreMailboxFiles({
+        target: ctx.target,
+        manifest: planned.manifest,
+        zimbraId: planned.zimbraId,
+        mailboxId,
+        volumes: ctx.volumes,
+        files: ctx.files,
+        withBlobs: !ctx.excludeBlobs,
+        withIndex: !ctx.excludeSearchIndex,
+        folderOf: (volume) => stagingDir(volume, mailboxId),
+        signal: stop.signal,
+      }),
+    );
+    // Awaited below whatever the rows do; this only keeps an early failure from being "unhandled".
+    staged.catch(() => undefined);
     try {
-      // The mailbox as it is now goes, in every table that holds its rows, in the same transaction as the load.
-      for (const id of new Set([...own, mailboxId]))
-        await deleteMailboxRows(c, id, ctx.mailboxGroups, ctx.server.db);
-      loaded.rows = await loadSqlDump(c, sql, remap);
-      // A mailbox put back under its old id on a server that had forgotten it: new ones come after.
-      await c.query('UPDATE zimbra.current_volumes SET next_mailbox_id = GREATEST(next_mailbox_id, ?)', [
-        mailboxId + 1,
-      ]);
-      await c.commit();
+      await c.query('SET FOREIGN_KEY_CHECKS = 0');
+      await c.beginTransaction();
+      try {
+        const rows = stopOtherOnFailure(
+          (async () => {
+            // The mailbox as it is now goes, in every table that holds its rows, in the same transaction as the load.
+            for (const id of new Set([...own, mailboxId])) {
+              stop.signal.throwIfAborted();
+              await deleteMailboxRows(c, id, ctx.mailboxGroups, ctx.server.db);
+            }
+            const stats = await loadSqlDump(c, sql, remap, { signal: stop.signal });
+            // A mailbox put back under its old id on a server that had forgotten it: new ones come after.
+            await c.query('UPDATE zimbra.current_volumes SET next_mailbox_id = GREATEST(next_mailbox_id, ?)', [
+              mailboxId + 1,
+            ]);
+            return stats;
+          })(),
+        );
+        const [rowsDone, filesDone] = await Promise.allSettled([rows, staged]);
+        // The first failure is the reason of both when one stopped the other.
+        if (rowsDone.status === 'rejected') throw rowsDone.reason;
+        if (filesDone.status === 'rejected') throw filesDone.reason;
+        loaded.rows = rowsDone.value;
+        loaded.files = filesDone.value;
+        await c.commit();
+      } catch (error) {
+        await c.rollback().catch(() => undefined);
+        throw error;
+      } finally {
+        await c.query('SET FOREIGN_KEY_CHECKS = 1').catch(() => undefined);
+      }
     } catch (error) {
-      await c.rollback().catch(() => undefined);
+      // The mailbox's rows are as they were, and so are its folders: what was staged goes.
+      stop.abort(error);
+      await staged.catch(() => undefined);
+      await removeStagedFiles(ctx.files, ctx.volumes, mailboxId, keep).catch(() => undefined);
       throw error;
-    } finally {
-      await c.query('SET FOREIGN_KEY_CHECKS = 1').catch(() => undefined);
     }
     await ctx.failpoint?.('rows');
-    for (const id of new Set([...own, mailboxId]))
-      await removeMailboxFiles(ctx.files, ctx.volumes, id, {
-        blobs: ctx.excludeBlobs,
-        index: ctx.excludeSearchIndex,
-      });
-    loaded.files = await restoreMailboxFiles({
-      target: ctx.target,
-      manifest: planned.manifest,
-      zimbraId: planned.zimbraId,
-      mailboxId,
-      volumes: ctx.volumes,
-      files: ctx.files,
-      withBlobs: !ctx.excludeBlobs,
-      withIndex: !ctx.excludeSearchIndex,
-    });
+    for (const id of own) if (id !== mailboxId) await removeMailboxFiles(ctx.files, ctx.volumes, id, keep);
+    await putStagedFilesInPlace(ctx.files, ctx.volumes, mailboxId, keep);
     await ctx.failpoint?.('files');
     loaded.replay = { sourceId: backedUpId, mailboxId, groupDb, accountId: zimbraId, email };
   } finally {

@@ -13,7 +13,10 @@ import { serverReplayBase } from '../replay/server-replay';
 import type { ServerAccess } from '../server/server-access';
 import { acquireLock } from '../target/lock';
 import { targetPaths } from '../target/layout';
+import type { ServerFiles } from '../replay/server-files';
+import type { Volume } from '../server/volumes';
 import { restoreDirectorySkeleton } from './directory-restore';
+import { STAGING_SUFFIX } from './mailbox-files';
 import { requestReindex } from './reindex';
 import { AccountNotOnServerError, restoreAccountFromFull, type LoadedAccount } from './restore-account';
 import { planRestore } from './restore-plan';
@@ -110,7 +113,6 @@ export async function runRestore(server: ServerAccess, options: RestoreOptions):
     result.recoveredFromEarlierRun = (
       await recoverMaintenance(options.target, hostname, ldap, journal.path)
     ).map((e) => e.email);
-    await removeDeadRestoreDirs(options.target);
     const plan = await planRestore(options.target, {
       accounts: options.accounts,
       label: options.label,
@@ -144,6 +146,8 @@ export async function runRestore(server: ServerAccess, options: RestoreOptions):
       result.directoryEntriesAdded = added.length;
     }
     const base = await serverReplayBase(server, ldap);
+    await removeStagingOfDeadRuns(options.target, hostname, base.files, base.volumes, journalDir);
+    await removeDeadRestoreDirs(options.target);
     const directory = await accountsOnServer(ldap, hostname);
     const loaded: LoadedAccount[] = [];
     const stop = () => result.status === 'err' && !options.continueOnError;
@@ -174,6 +178,7 @@ export async function runRestore(server: ServerAccess, options: RestoreOptions):
               restoreAccount: options.restoreAccount,
               excludeBlobs: options.excludeBlobs,
               excludeSearchIndex: options.excludeSearchIndex,
+              recordStaging: (dirs) => recordStaging(journalDir, hostname, dirs),
               failpoint: options.failpoint,
             },
             planned,
@@ -260,19 +265,78 @@ export { givenRedoLogs };
 
 /**
  * What killed restores left in tmp/ (their journal is dealt with by recoverMaintenance, their
- * copies of remote redo logs are scratch). Called holding the lock: none of them is live.
+ * staging folders by removeStagingOfDeadRuns, their copies of remote redo logs are scratch).
+ * Called holding the lock: none of them is live.
  */
 async function removeDeadRestoreDirs(target: string): Promise<void> {
+  for (const dir of await restoreRunDirs(target))
+    if (!fs.existsSync(path.join(dir, JOURNAL_FILE)) && !fs.existsSync(path.join(dir, STAGING_RECORD)))
+      await fs.promises.rm(dir, { recursive: true, force: true });
+}
+
+const restoreRunDirs = async (target: string): Promise<string[]> => {
   const tmp = targetPaths(target).tmp;
-  let names: string[] = [];
-  try {
-    names = await fs.promises.readdir(tmp);
-  } catch {
-    return;
+  const names = await fs.promises.readdir(tmp).catch(() => [] as string[]);
+  return names.filter((name) => /^restore-\d+-\d+$/.test(name)).map((name) => path.join(tmp, name));
+};
+
+/**
+ * The staging folders a run is about to write files into (restore-account.ts), one JSON line
+ * each with the server they are on, in the run's directory: a run killed before it put them in
+ * place or removed them leaves this record for the next run.
+ */
+const STAGING_RECORD = 'staging-folders.jsonl';
+
+/** <mailbox group>/<mailbox id><suffix> under a volume: what mailbox-files.ts stagingDir names. */
+const stagingShape = new RegExp(`^\\d+/\\d+${STAGING_SUFFIX.replaceAll('.', '\\.')}$`);
+
+async function recordStaging(runDir: string, server: string, dirs: string[]): Promise<void> {
+  await fs.promises.mkdir(runDir, { recursive: true });
+  const lines = dirs.map((dir) => `${JSON.stringify({ server, dir })}\n`).join('');
+  await fs.promises.appendFile(path.join(runDir, STAGING_RECORD), lines);
+}
+
+/**
+ * Removes, from this server, the staging folders that dead runs recorded (a -ca copy's mailbox id
+ * is new on each run, so its rerun does not stage under the same name). Only a folder named as a
+ * staging folder and lying on one of the server's volumes is removed, whatever the record says.
+ * Lines for other servers stay for their next run.
+ */
+async function removeStagingOfDeadRuns(
+  target: string,
+  server: string,
+  files: ServerFiles,
+  volumes: Volume[],
+  ownRunDir: string,
+): Promise<void> {
+  for (const dir of await restoreRunDirs(target)) {
+    if (dir === ownRunDir) continue;
+    const record = path.join(dir, STAGING_RECORD);
+    let text: string;
+    try {
+      text = await fs.promises.readFile(record, 'utf8');
+    } catch {
+      continue;
+    }
+    const others: string[] = [];
+    for (const line of text.split('\n')) {
+      let entry: { server?: unknown; dir?: unknown };
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        continue; // empty, or the last line of a run killed while writing it
+      }
+      if (entry.server !== server) {
+        others.push(line);
+        continue;
+      }
+      const staged = typeof entry.dir === 'string' ? path.posix.normalize(entry.dir) : '';
+      if (volumes.some((v) => stagingShape.test(path.posix.relative(v.path, staged))))
+        await files.removeTree(staged);
+    }
+    if (others.length > 0) await fs.promises.writeFile(record, `${others.join('\n')}\n`);
+    else await fs.promises.rm(record, { force: true });
   }
-  for (const name of names)
-    if (/^restore-\d+-\d+$/.test(name) && !fs.existsSync(path.join(tmp, name, JOURNAL_FILE)))
-      await fs.promises.rm(path.join(tmp, name), { recursive: true, force: true });
 }
 
 /**

@@ -90,7 +90,7 @@ export async function loadSqlDump(
   connection: PoolConnection,
   file: string,
   remap?: MailboxRemap,
-  options: { runDeletes?: boolean } = {},
+  options: { runDeletes?: boolean; signal?: AbortSignal } = {},
 ): Promise<LoadStats> {
   const stats: LoadStats = { statements: 0, rows: 0 };
   const lines = readline.createInterface({ input: fs.createReadStream(file, 'utf8'), crlfDelay: Infinity });
@@ -121,6 +121,8 @@ export async function loadSqlDump(
     isInsert = false;
     // Its DELETEs are done already, for every table the mailbox has rows in.
     if (!options.runDeletes && /^DELETE FROM /.test(sql)) continue;
+    // The files written beside the load failed: no more statements (the caller rolls back).
+    options.signal?.throwIfAborted();
     await connection.query(sql);
     stats.statements++;
   }
