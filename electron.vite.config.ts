@@ -26,11 +26,13 @@ export default defineConfig({
     build: {
       outDir: fromRoot('out/main'),
       // index.js: package.json's "main", what `electron .` starts; backup-worker.js: the child
-      // process each backup job runs in (forked by the shell with ELECTRON_RUN_AS_NODE).
+      // process each backup job runs in (forked by the shell with ELECTRON_RUN_AS_NODE);
+      // zip-thread-worker.js: the archive thread's script (engine/target/zip-thread.ts).
       rollupOptions: {
         input: {
           index: fromRoot('src-main/electron/main.ts'),
           'backup-worker': fromRoot('src-main/jobs/backup-worker.ts'),
+          'zip-thread-worker': fromRoot('src-main/engine/target/zip-thread-worker.ts'),
         },
       },
     },

@@ -4,9 +4,7 @@
 // load instead of a few thousand node_modules files.
 import { build } from 'esbuild';
 
-await build({
-  entryPoints: ['src-main/cli/bundle-entry.ts'],
-  outfile: 'out/cli/mailvault.mjs',
+const shared = {
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -19,4 +17,12 @@ await build({
     js: "import { createRequire as __mailvaultRequire } from 'node:module'; const require = __mailvaultRequire(import.meta.url);",
   },
   logLevel: 'warning',
+};
+
+await build({ ...shared, entryPoints: ['src-main/cli/bundle-entry.ts'], outfile: 'out/cli/mailvault.mjs' });
+// The archive thread's script (engine/target/zip-thread.ts looks for it beside the bundle).
+await build({
+  ...shared,
+  entryPoints: ['src-main/engine/target/zip-thread-worker.ts'],
+  outfile: 'out/cli/zip-thread-worker.mjs',
 });

@@ -106,42 +106,42 @@ export interface CapturedAccount {
   dumpRows(): Promise<ManifestAccountInput>;
 }
 
-/** An account run start to finish (the two stages back to back). */
-export async function backupAccount(
-  context: AccountBackupContext,
-  account: DirectoryAccount,
-): Promise<ManifestAccountInput> {
-  return (await captureAccount(context, account)).dumpRows();
+interface Snapshot {
+  snapshot: FileSnapshot;
+  relativeBase: string;
+  stagingBase: string;
 }
 
 /**
- * SPEC §1 for one account up to the point where it is live again with everything but its rows
- * in the session: LDAP entry, pre-copy, the maintenance window (snapshot + catch-up), the
- * archives completed and their shared blobs registered.
+ * An account whose LDAP entry is in the session and whose files are pre-copied, live: what
+ * remains is its window. `abandon` gives the pre-copy up (the run stopped first).
  */
-export async function captureAccount(
+export interface PreparedAccount {
+  account: DirectoryAccount;
+  /** Null: the account has no mailbox (never used); its entry is all there is. */
+  mailboxId: number | null;
+  snapshots: Snapshot[];
+  blobs: FileSnapshot | undefined;
+  abandon(): Promise<void>;
+}
+
+/** SPEC §1 up to maintenance: the LDAP entry and the pre-copy of blobs and index. */
+export async function prepareAccount(
   context: AccountBackupContext,
   account: DirectoryAccount,
-): Promise<CapturedAccount> {
+): Promise<PreparedAccount> {
   const { session } = context;
-  const base: ManifestAccountInput = {
-    zimbraId: account.zimbraId,
-    email: account.email,
-    mailboxId: null,
-    status: 'INPROGRESS',
-    maintenance: null,
-  };
   const entry = await readEntry(context.ldap, account.dn);
   if (!entry) throw new Error(`${account.email}: its LDAP entry ${account.dn} is gone`);
   await session.writeAccountLdif(account.zimbraId, entryToLdif(entry));
   const mailboxId = await mailboxIdOf(context, account.zimbraId);
   // Zimbra creates a mailbox on first use: an account never used has only its LDAP entry.
   if (mailboxId === null)
-    return { holdsShared: false, dumpRows: async () => ({ ...base, status: 'COMPLETED' }) };
+    return { account, mailboxId, snapshots: [], blobs: undefined, abandon: async () => undefined };
 
   const paths = session.accountPaths(account.zimbraId);
   const staging = path.join(context.stagingDir, account.zimbraId);
-  const snapshots: Array<{ snapshot: FileSnapshot; relativeBase: string; stagingBase: string }> = [];
+  const snapshots: Snapshot[] = [];
   let blobs: FileSnapshot | undefined;
   if (context.blobs) {
     const sources = context.volumes
@@ -164,10 +164,45 @@ export async function captureAccount(
       stagingBase,
     });
   }
-  let connection: PoolConnection | undefined;
+  const abandon = async () => {
+    await Promise.all(snapshots.map((s) => s.snapshot.abort()));
+  };
   try {
     // Blobs and index are independent: copy them side by side (over SSH, on separate channels).
-    await Promise.all(snapshots.map((s) => s.snapshot.preCopy()));
+    // Both settle before a failure is thrown, so that abandoning finds no copy still writing.
+    const copies = snapshots.map((s) => s.snapshot.preCopy());
+    await Promise.allSettled(copies);
+    await Promise.all(copies);
+  } catch (error) {
+    await abandon();
+    throw error;
+  }
+  return { account, mailboxId, snapshots, blobs, abandon };
+}
+
+/**
+ * SPEC §1 for a prepared account up to the point where it is live again with everything but its
+ * rows in the session: the maintenance window (snapshot + catch-up), the archives completed and
+ * their shared blobs registered.
+ */
+export async function captureMailbox(
+  context: AccountBackupContext,
+  prepared: PreparedAccount,
+): Promise<CapturedAccount> {
+  const { session } = context;
+  const { account, mailboxId, snapshots, blobs } = prepared;
+  const base: ManifestAccountInput = {
+    zimbraId: account.zimbraId,
+    email: account.email,
+    mailboxId: null,
+    status: 'INPROGRESS',
+    maintenance: null,
+  };
+  if (mailboxId === null)
+    return { holdsShared: false, dumpRows: async () => ({ ...base, status: 'COMPLETED' }) };
+  const paths = session.accountPaths(account.zimbraId);
+  let connection: PoolConnection | undefined;
+  try {
     await context.beforeWindow?.();
     connection = await snapshotConnection(context);
 
@@ -231,7 +266,7 @@ export async function captureAccount(
       },
     };
   } catch (error) {
-    await Promise.all(snapshots.map((s) => s.snapshot.abort()));
+    await prepared.abandon();
     throw error;
   } finally {
     connection?.release();

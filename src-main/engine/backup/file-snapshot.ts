@@ -3,6 +3,8 @@ import path from 'node:path';
 import { openArchiveWriter, type ArchiveResult, type ArchiveWriter } from '../target/archive';
 import type { ZipMode } from '../target/manifest';
 import { ZipReader } from '../target/zip-reader';
+import { openThreadedZipWriter, ThreadedZipWriter } from '../target/zip-thread';
+import { LocalTransport } from '../transport/local-transport';
 import type { RemoteFileInfo, Transport } from '../transport/types';
 import type { LinkedFile, SharedBlobRef, SharedBlobs } from './shared-blobs';
 
@@ -20,6 +22,9 @@ export interface SnapshotSource {
   /** Prefix of its files' names in the archive ('' or e.g. '1/' for message volume 1). */
   prefix: string;
 }
+
+/** Files per request to the archive thread: few messages, yet an abort is not long in coming. */
+const THREAD_BATCH_FILES = 128;
 
 /** Entries up to this size are read whole and added as buffers (see preCopy). */
 const WHOLE_ENTRY_BYTES = 1024 * 1024;
@@ -132,16 +137,30 @@ export class FileSnapshot {
       await into(`${source.prefix}${entry.path}`, entry);
   }
 
+  /**
+   * The staging archive's writer. A stored zip of the server's own files is built on an archive
+   * thread (zip-thread.ts), which reads the files itself: the main thread stays free for the
+   * directory, the database and the previous account's rows.
+   */
+  private async openWriter(): Promise<ArchiveWriter> {
+    if (this.mode === 'store' && this.transport instanceof LocalTransport) {
+      const threaded = await openThreadedZipWriter(this.stagingBase);
+      if (threaded) return threaded;
+    }
+    return openArchiveWriter(this.stagingBase, this.mode);
+  }
+
   /** Copies every file now present; the account is live and may change meanwhile. */
   async preCopy(): Promise<void> {
     await fs.promises.mkdir(path.dirname(this.stagingBase), { recursive: true });
-    const writer = await openArchiveWriter(this.stagingBase, this.mode);
+    const writer = await this.openWriter();
     this.writer = writer;
     for (const source of this.sources) {
       const files = await this.transport.walk(source.root);
       const byPath = new Map(files.map((f) => [f.path, f]));
-      const store = (list: RemoteFileInfo[]) =>
-        this.copy(source, list, async (name, entry) => {
+      const store = async (list: RemoteFileInfo[]) => {
+        if (writer instanceof ThreadedZipWriter) return this.storeOnThread(writer, source, list);
+        return this.copy(source, list, async (name, entry) => {
           const info = byPath.get(name.slice(source.prefix.length))!;
           const mtime = new Date(entry.mtimeMs);
           // A buffer entry costs archiver far less than a stream one: sizes and CRC go in the
@@ -153,17 +172,24 @@ export class FileSnapshot {
           else await writer.addStream(name, entry.content as never, { mtime });
           this.copied.set(name, { ...seenOf(info), size: entry.size, mtimeMs: entry.mtimeMs });
         });
+      };
       // First names of each inode are stored; a further name becomes a reference once the
       // first is known to be in the archive (it may vanish before it is read).
       const first: RemoteFileInfo[] = [];
       const further: RemoteFileInfo[] = [];
       const claimed = new Set<string>();
+      const sharing = this.sharing;
       for (const file of files) {
-        const elsewhere = this.sharing && file.nlink > 1 ? this.sharing.shared.find(file) : undefined;
+        const elsewhere = sharing && file.nlink > 1 ? sharing.shared.find(file) : undefined;
         if (elsewhere) this.link(source, file, elsewhere);
-        else if (this.sharing && file.nlink > 1 && claimed.has(inodeKey(file))) further.push(file);
+        // Another account in progress is storing it: catchUp finds it registered (or reads it).
+        else if (sharing?.shared.claimedByOther(file, sharing.owner)) continue;
+        else if (sharing && file.nlink > 1 && claimed.has(inodeKey(file))) further.push(file);
         else {
-          if (file.nlink > 1) claimed.add(inodeKey(file));
+          if (file.nlink > 1) {
+            claimed.add(inodeKey(file));
+            sharing?.shared.claim(file, sharing.owner);
+          }
           first.push(file);
         }
       }
@@ -176,6 +202,31 @@ export class FileSnapshot {
         else unresolved.push(file);
       }
       await store(unresolved);
+    }
+  }
+
+  /** `list` read and stored by the archive thread, a batch at a time; what it found is recorded as copied. */
+  private async storeOnThread(
+    writer: ThreadedZipWriter,
+    source: SnapshotSource,
+    list: RemoteFileInfo[],
+  ): Promise<void> {
+    for (let at = 0; at < list.length; at += THREAD_BATCH_FILES) {
+      const batch = list.slice(at, at + THREAD_BATCH_FILES);
+      const listed = batch.map((f) => ({ path: f.path, size: f.size, mtimeMs: f.mtimeMs }));
+      const { sizes, mtimes } = await writer.addListed(
+        source.root,
+        source.prefix,
+        listed,
+        this.transport.name,
+      );
+      for (const [i, file] of batch.entries())
+        if (sizes[i]! >= 0)
+          this.copied.set(`${source.prefix}${file.path}`, {
+            ...seenOf(file),
+            size: sizes[i]!,
+            mtimeMs: mtimes[i]!,
+          });
     }
   }
 
@@ -265,6 +316,7 @@ export class FileSnapshot {
   }
 
   async abort(): Promise<void> {
+    if (this.sharing) this.sharing.shared.release(this.sharing.owner);
     await this.writer?.abort().catch(() => undefined);
   }
 

@@ -27,18 +27,42 @@ const keyOf = (f: { dev: number; ino: number }) => `${f.dev}:${f.ino}`;
 
 export class SharedBlobs {
   private readonly stored = new Map<string, SharedBlobRef>();
+  /**
+   * Inodes an account still in progress is copying (its pre-copy decided to store them), by
+   * account: while the next account's pre-copy overlaps this one's window, it leaves such a
+   * file for its own catch-up, by when this account has registered it (or given it up).
+   */
+  private readonly claims = new Map<string, string>();
 
   /** The stored copy of this file's content, if it has other names and one is stored already. */
   find(file: RemoteFileInfo): SharedBlobRef | undefined {
     return file.nlink > 1 ? this.stored.get(keyOf(file)) : undefined;
   }
 
-  /** Records the multi-linked files a completed account's archive holds. */
+  /** Another account in progress is storing this file's content (see claims). */
+  claimedByOther(file: RemoteFileInfo, zimbraId: string): boolean {
+    if (file.nlink < 2) return false;
+    const owner = this.claims.get(keyOf(file));
+    return owner !== undefined && owner !== zimbraId;
+  }
+
+  /** Marks a multi-linked file as being stored by this account (see claims). */
+  claim(file: RemoteFileInfo, zimbraId: string): void {
+    if (file.nlink > 1 && !this.claims.has(keyOf(file))) this.claims.set(keyOf(file), zimbraId);
+  }
+
+  /** Drops an account's claims: it registered what it stored, or failed. */
+  release(zimbraId: string): void {
+    for (const [key, owner] of this.claims) if (owner === zimbraId) this.claims.delete(key);
+  }
+
+  /** Records the multi-linked files a completed account's archive holds; its claims end. */
   register(zimbraId: string, files: Iterable<LinkedFile>): void {
     for (const file of files) {
       const key = keyOf(file);
       if (!this.stored.has(key)) this.stored.set(key, { zimbraId, entry: file.name });
     }
+    this.release(zimbraId);
   }
 
   get size(): number {

@@ -145,6 +145,49 @@ describe('FileSnapshot with hard-linked blobs', () => {
     expect(sharedBlobsTsv(second.sharedReferences())).toBe('1/0/901-5.msg\tann\t1/0/257-3.msg\n');
   });
 
+  it('leaves a blob another account in progress is storing to its catch-up (pre-copies that overlap)', async () => {
+    const ann = path.join(dir, 'ann');
+    const ben = path.join(dir, 'ben');
+    const cat = path.join(dir, 'cat');
+    write(ann, { '0/257-3.msg': 'to all three' });
+    write(ben, { '0/900-2.msg': 'ben only' });
+    fs.mkdirSync(path.join(cat, '0'), { recursive: true });
+    fs.linkSync(path.join(ann, '0/257-3.msg'), path.join(ben, '0/901-5.msg'));
+    fs.linkSync(path.join(ann, '0/257-3.msg'), path.join(cat, '0/950-1.msg'));
+    const shared = new SharedBlobs();
+    const first = snapshotOf(ann, 'ann', shared);
+    const second = snapshotOf(ben, 'ben', shared);
+    const third = snapshotOf(cat, 'cat', shared);
+    // The next accounts' pre-copies run before the first has registered what it stores.
+    await first.preCopy();
+    await second.preCopy();
+    await third.preCopy();
+    await first.catchUp();
+    await first.finish();
+    shared.register('ann', first.storedLinkedFiles());
+    // ben's catch-up finds it registered: a reference, nothing read in the window.
+    expect(await second.catchUp()).toEqual({ late: 0, dropped: 0 });
+    await second.finish();
+    expect(await contents(path.join(dir, 'staging/ben/blobs.zip'), 'store')).toEqual({
+      '1/0/900-2.msg': 'ben only',
+    });
+    expect(sharedBlobsTsv(second.sharedReferences())).toBe('1/0/901-5.msg\tann\t1/0/257-3.msg\n');
+    // Had the first account failed instead (given up: its claims released, nothing registered),
+    // the blob is read in the catch-up: stored, never lost.
+    await third.abort();
+    const again = new SharedBlobs();
+    const failing = snapshotOf(ann, 'ann2', again);
+    const next = snapshotOf(cat, 'dan', again);
+    await failing.preCopy();
+    await next.preCopy();
+    await failing.abort();
+    expect(await next.catchUp()).toEqual({ late: 1, dropped: 0 });
+    await next.finish();
+    expect(await contents(path.join(dir, 'staging/dan/blobs.zip'), 'store')).toEqual({
+      '1/0/950-1.msg': 'to all three',
+    });
+  });
+
   it('reads a further name after all when the stored one is deleted before the catch-up', async () => {
     const ann = path.join(dir, 'ann');
     write(ann, { '0/258-4.msg': 'kept under its copy' });

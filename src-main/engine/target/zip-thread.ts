@@ -1,0 +1,262 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { errnoCode } from '../transport/fs-errors';
+import { TransportError } from '../transport/types';
+import type { ArchiveEntryOptions, ArchiveResult, ArchiveWriter } from './archive';
+import type {
+  FinishedArchive,
+  ListedFile,
+  ListedResult,
+  ZipThreadError,
+  ZipThreadReply,
+  ZipThreadRequest,
+} from './zip-thread-protocol';
+
+/**
+ * Stored zips built on threads of their own (zip-thread-worker.ts), for a local full backup:
+ * reading tens of thousands of blobs, their CRC-32s, the archive's SHA-256 and its writes were
+ * most of the engine's main thread (bench/full-backup.ts, 100 × 500 local: ~6 of ~10 s). On a
+ * thread they run beside the main thread's own work (the directory, the database, the previous
+ * account's rows), on the machine's other cores.
+ *
+ * The thread's script sits beside this module in every build: the sources (run through tsx),
+ * the command line's bundle (out/cli/) and Electron's main build (out/main/). Where it is not
+ * found, `openThreadedZipWriter` returns null and the caller uses StoredZipWriter.
+ */
+const THREADS = 4;
+const WORKER_NAME = 'zip-thread-worker';
+
+/** A request before the thread gives it its sequence number. */
+type WithoutSeq<R> = R extends unknown ? Omit<R, 'seq'> : never;
+type Request = WithoutSeq<ZipThreadRequest>;
+
+interface Pending {
+  resolve: (value: ZipThreadReply & { ok: true }) => void;
+  reject: (error: Error) => void;
+}
+
+/** How to start the thread: its built script, or (from the sources) a line booting it through tsx. */
+type ThreadScript = { file: string } | { code: string };
+
+/** Where the thread's script is; null when this build has none. */
+function workerScript(): ThreadScript | null {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const dir of [here, path.dirname(here)])
+    for (const extension of ['.mjs', '.js']) {
+      const file = path.join(dir, `${WORKER_NAME}${extension}`);
+      if (fs.existsSync(file)) return { file };
+    }
+  const source = path.join(here, `${WORKER_NAME}.ts`);
+  if (!fs.existsSync(source)) return null;
+  // From the sources, as the engine itself is then run: TypeScript through tsx. Its CommonJS
+  // hook, because Node 20 does not apply an --import'ed ESM loader to a worker's own modules.
+  let tsx: string;
+  try {
+    tsx = createRequire(import.meta.url).resolve('tsx/cjs');
+  } catch {
+    return null;
+  }
+  return { code: `require(${JSON.stringify(tsx)}); require(${JSON.stringify(source)});` };
+}
+
+class ZipThread {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextSeq = 1;
+  private broken: Error | null = null;
+  open = 0;
+
+  constructor(script: ThreadScript) {
+    this.worker = 'code' in script ? new Worker(script.code, { eval: true }) : new Worker(script.file);
+    this.worker.on('message', (reply: ZipThreadReply) => {
+      const waiting = this.pending.get(reply.seq);
+      this.pending.delete(reply.seq);
+      if (this.pending.size === 0) this.worker.unref();
+      if (!waiting) return;
+      if (reply.ok) waiting.resolve(reply);
+      else waiting.reject(threadError(reply.error));
+    });
+    const fail = (error: Error) => {
+      this.broken ??= error;
+      for (const waiting of this.pending.values()) waiting.reject(error);
+      this.pending.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`the archive thread stopped (exit code ${code})`)));
+    // The thread must not keep the process alive: it has work only while a call waits on it.
+    // (After the listeners: adding a 'message' listener refs the worker's port again.)
+    this.worker.unref();
+  }
+
+  get usable(): boolean {
+    return this.broken === null;
+  }
+
+  call(request: Request, transfer?: ArrayBuffer[]): Promise<ZipThreadReply & { ok: true }> {
+    if (this.broken) return Promise.reject(this.broken);
+    const seq = this.nextSeq++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject });
+      // Keep the process alive while the thread owes an answer.
+      this.worker.ref();
+      this.worker.postMessage({ ...request, seq }, transfer ?? []);
+    });
+  }
+}
+
+/** Rebuilds the thread's error: a read failure names the file as the transport would. */
+function threadError(error: ZipThreadError): Error {
+  const rebuilt = new Error(error.message) as Error & { code?: string; file?: string; step?: string };
+  if (error.kind && error.kind !== 'Error') rebuilt.name = error.kind;
+  if (error.code !== undefined) rebuilt.code = error.code;
+  if (error.file !== undefined) rebuilt.file = error.file;
+  if (error.step !== undefined) rebuilt.step = error.step;
+  return rebuilt;
+}
+
+const threads: ZipThread[] = [];
+let script: ReturnType<typeof workerScript> | undefined;
+let nextArchive = 1;
+
+function pickThread(): ZipThread | null {
+  script ??= workerScript();
+  if (!script) return null;
+  for (let i = threads.length - 1; i >= 0; i--) if (!threads[i]!.usable) threads.splice(i, 1);
+  while (threads.length < THREADS) threads.push(new ZipThread(script));
+  return threads.reduce((a, b) => (b.open < a.open ? b : a));
+}
+
+/**
+ * A stored zip at `<basePath>.zip` built on an archive thread, or null when this build has no
+ * thread script (the caller then writes it on the main thread).
+ */
+export async function openThreadedZipWriter(
+  basePath: string,
+  options: { forceZip64?: boolean } = {},
+): Promise<ThreadedZipWriter | null> {
+  const thread = pickThread();
+  if (!thread) return null;
+  const writer = new ThreadedZipWriter(thread, nextArchive++, `${basePath}.zip`);
+  thread.open++;
+  try {
+    await thread.call({
+      op: 'open',
+      archive: writer.archive,
+      path: writer.path,
+      forceZip64: options.forceZip64 ?? false,
+    });
+  } catch (error) {
+    thread.open--;
+    throw error;
+  }
+  return writer;
+}
+
+export class ThreadedZipWriter implements ArchiveWriter {
+  readonly mode = 'store' as const;
+  private taken = 0;
+  private closed = false;
+
+  constructor(
+    private readonly thread: ZipThread,
+    readonly archive: number,
+    readonly path: string,
+  ) {}
+
+  get bytesWritten(): number {
+    return this.taken;
+  }
+
+  /**
+   * Reads the listed files under `root` on the thread and stores each as `prefix + path`. A
+   * failed read is a TransportError naming `sourceName`, the file and the step, as the local
+   * transport reports one.
+   */
+  async addListed(
+    root: string,
+    prefix: string,
+    files: ListedFile[],
+    sourceName: string,
+  ): Promise<ListedResult> {
+    try {
+      const reply = await this.thread.call({ op: 'addListed', archive: this.archive, root, prefix, files });
+      const result = reply.value as ListedResult;
+      this.taken = result.taken;
+      return result;
+    } catch (error) {
+      const e = error as Error & { file?: string; step?: string };
+      if (e.file === undefined) throw error;
+      throw new TransportError(sourceName, `cannot ${e.step ?? 'read'} ${e.file}: ${e.message}`, {
+        code: errnoCode(error),
+        cause: error,
+      });
+    }
+  }
+
+  async addBuffer(name: string, data: Buffer | string, options: ArchiveEntryOptions = {}): Promise<void> {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    const reply = await this.thread.call({
+      op: 'addBuffer',
+      archive: this.archive,
+      name,
+      data: bytes,
+      mtimeMs: (options.mtime ?? new Date()).getTime(),
+      mode: options.mode ?? 0o644,
+    });
+    this.taken = reply.value as number;
+  }
+
+  async addStream(name: string, source: Readable, options: ArchiveEntryOptions = {}): Promise<void> {
+    await this.thread.call({
+      op: 'beginStream',
+      archive: this.archive,
+      name,
+      mtimeMs: (options.mtime ?? new Date()).getTime(),
+      mode: options.mode ?? 0o644,
+    });
+    for await (const chunk of source) {
+      const data = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      this.taken = (await this.thread.call({ op: 'streamChunk', archive: this.archive, data }))
+        .value as number;
+    }
+    this.taken = (await this.thread.call({ op: 'endStream', archive: this.archive })).value as number;
+  }
+
+  async addFile(name: string, sourcePath: string, options: ArchiveEntryOptions = {}): Promise<void> {
+    const stats = await fs.promises.stat(sourcePath);
+    const source = fs.createReadStream(sourcePath);
+    await this.addStream(name, source, {
+      mtime: options.mtime ?? stats.mtime,
+      mode: options.mode ?? stats.mode,
+    });
+  }
+
+  async finish(): Promise<ArchiveResult> {
+    const reply = await this.thread.call({ op: 'finish', archive: this.archive });
+    this.release();
+    const finished = reply.value as FinishedArchive;
+    this.taken = finished.bytes;
+    return {
+      files: { [path.basename(this.path)]: { bytes: finished.bytes, sha256: finished.sha256 } },
+      entries: finished.entries,
+      bytes: finished.bytes,
+    };
+  }
+
+  async abort(): Promise<void> {
+    this.release();
+    if (this.thread.usable)
+      await this.thread.call({ op: 'abort', archive: this.archive }).catch(() => undefined);
+    await fs.promises.rm(this.path, { force: true });
+  }
+
+  private release(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.thread.open--;
+  }
+}
