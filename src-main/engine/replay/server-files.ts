@@ -77,6 +77,45 @@ async function listLocal(dir: string): Promise<string[]> {
   return files;
 }
 
+/**
+ * Removes a folder with synchronous calls in slices of the event loop (see SLICE_MS in
+ * restore/file-sink.ts): a restored mailbox's old folder holds a file per blob, and fs.rm's
+ * recursive walk costs a thread-pool trip or two per file. Links are removed, never followed
+ * (the directory listing's types are those of the entries themselves); nothing for an absent folder.
+ */
+async function removeTreeInSlices(root: string): Promise<void> {
+  const SLICE_MS = 4;
+  let sliceStart = performance.now();
+  const ignoring = (codes: string[], call: () => void) => {
+    try {
+      call();
+    } catch (error) {
+      if (!codes.includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    }
+  };
+  const remove = async (dir: string): Promise<void> => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) await remove(full);
+      else ignoring(['ENOENT'], () => fs.unlinkSync(full));
+      if (performance.now() - sliceStart > SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+    }
+    ignoring(['ENOENT'], () => fs.rmdirSync(dir));
+  };
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(root);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (stat.isDirectory()) await remove(root);
+  else ignoring(['ENOENT'], () => fs.unlinkSync(root));
+}
+
 const localFiles: ServerFiles = {
   local: true,
   async writeFile(file, data) {
@@ -104,7 +143,7 @@ const localFiles: ServerFiles = {
     throw new Error('local restores extract archives directly');
   },
   async replaceTree(from, dir) {
-    await fs.promises.rm(dir, { recursive: true, force: true });
+    await removeTreeInSlices(dir);
     try {
       await fs.promises.rename(from, dir);
     } catch (error) {

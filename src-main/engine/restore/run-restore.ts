@@ -18,7 +18,12 @@ import type { Volume } from '../server/volumes';
 import { restoreDirectorySkeleton } from './directory-restore';
 import { STAGING_SUFFIX } from './mailbox-files';
 import { requestReindex } from './reindex';
-import { AccountNotOnServerError, restoreAccountFromFull, type LoadedAccount } from './restore-account';
+import {
+  AccountNotOnServerError,
+  mailboxTablesOf,
+  restoreAccountFromFull,
+  type LoadedAccount,
+} from './restore-account';
 import { planRestore } from './restore-plan';
 import { restoreSystemData, type SystemRestore } from './system-restore';
 
@@ -150,6 +155,7 @@ export async function runRestore(server: ServerAccess, options: RestoreOptions):
     await removeDeadRestoreDirs(options.target);
     const directory = await accountsOnServer(ldap, hostname);
     const loaded: LoadedAccount[] = [];
+    const mailboxTables = mailboxTablesOf(server.db);
     const stop = () => result.status === 'err' && !options.continueOnError;
     if (!stop())
       for (const planned of plan.accounts) {
@@ -179,6 +185,7 @@ export async function runRestore(server: ServerAccess, options: RestoreOptions):
               excludeBlobs: options.excludeBlobs,
               excludeSearchIndex: options.excludeSearchIndex,
               recordStaging: (dirs) => recordStaging(journalDir, hostname, dirs),
+              mailboxTables,
               failpoint: options.failpoint,
             },
             planned,
