@@ -38,7 +38,7 @@ import { FLAG_IDS, flagBit, tagNames, UNREAD_BIT } from './system-folders';
 
 export async function createMessage(ctx: ApplyContext, op: CreateMessageOp): Promise<void> {
   const changeId = op.header.changeId;
-  const raw = await messageBody(ctx, op);
+  const raw = messageBody(ctx, op);
   const unread = op.flags & UNREAD_BIT ? 1 : 0;
   const tags = op.tags ?? [];
   const inserted = await exec(ctx, insertMessages(table(ctx, 'mail_item'), '(?)'), [
