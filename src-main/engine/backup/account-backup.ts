@@ -113,8 +113,9 @@ interface Snapshot {
 }
 
 /**
- * An account whose LDAP entry is in the session and whose files are pre-copied, live: what
- * remains is its window. `abandon` gives the pre-copy up (the run stopped first).
+ * An account whose LDAP entry is in the session and whose files are pre-copied, live, with the
+ * connection its snapshot will be taken on and its journal entry written: what remains is its
+ * window. `abandon` gives all that up (the run stopped first, or the account failed).
  */
 export interface PreparedAccount {
   account: DirectoryAccount;
@@ -122,6 +123,7 @@ export interface PreparedAccount {
   mailboxId: number | null;
   snapshots: Snapshot[];
   blobs: FileSnapshot | undefined;
+  connection: PoolConnection | undefined;
   abandon(): Promise<void>;
 }
 
@@ -137,7 +139,14 @@ export async function prepareAccount(
   const mailboxId = await mailboxIdOf(context, account.zimbraId);
   // Zimbra creates a mailbox on first use: an account never used has only its LDAP entry.
   if (mailboxId === null)
-    return { account, mailboxId, snapshots: [], blobs: undefined, abandon: async () => undefined };
+    return {
+      account,
+      mailboxId,
+      snapshots: [],
+      blobs: undefined,
+      connection: undefined,
+      abandon: async () => undefined,
+    };
 
   const paths = session.accountPaths(account.zimbraId);
   const staging = path.join(context.stagingDir, account.zimbraId);
@@ -164,7 +173,11 @@ export async function prepareAccount(
       stagingBase,
     });
   }
+  let connection: PoolConnection | undefined;
   const abandon = async () => {
+    context.journal.unexpect(account.dn);
+    connection?.release();
+    connection = undefined;
     await Promise.all(snapshots.map((s) => s.snapshot.abort()));
   };
   try {
@@ -173,11 +186,14 @@ export async function prepareAccount(
     const copies = snapshots.map((s) => s.snapshot.preCopy());
     await Promise.allSettled(copies);
     await Promise.all(copies);
+    connection = await snapshotConnection(context);
+    // Its journal entry now, so that the window has no fsync to wait for (MaintenanceJournal.expect).
+    await context.journal.expect(context.ldap, account);
   } catch (error) {
     await abandon();
     throw error;
   }
-  return { account, mailboxId, snapshots, blobs, abandon };
+  return { account, mailboxId, snapshots, blobs, connection, abandon };
 }
 
 /**
@@ -201,10 +217,9 @@ export async function captureMailbox(
   if (mailboxId === null)
     return { holdsShared: false, dumpRows: async () => ({ ...base, status: 'COMPLETED' }) };
   const paths = session.accountPaths(account.zimbraId);
-  let connection: PoolConnection | undefined;
+  const connection = prepared.connection!;
   try {
     await context.beforeWindow?.();
-    connection = await snapshotConnection(context);
 
     const startMs = Date.now();
     await context.journal.enter(context.ldap, account);
@@ -219,26 +234,11 @@ export async function captureMailbox(
       await Promise.allSettled([opening, caughtUp]);
       await Promise.all([opening, caughtUp]);
     } finally {
-      await context.journal.leave(context.ldap, account.dn);
+      // Not written now: the next write of the journal (or its removal) drops the entry.
+      await context.journal.leave(context.ldap, account.dn, { write: false });
       endMs = Date.now();
       await flushCache(context, account);
     }
-    if (blobs) {
-      const missing = await missingBlobs(
-        connection,
-        mailboxId,
-        context.mailboxGroups,
-        context.volumes,
-        blobs.heldNames(),
-      );
-      if (missing.length > 0)
-        throw new Error(
-          `${account.email}: ${missing.length} blob(s) its rows refer to are missing on the server: ${missing
-            .slice(0, 3)
-            .join(', ')}${missing.length > 3 ? ', …' : ''}`,
-        );
-    }
-
     for (const s of snapshots) {
       const result = await s.snapshot.finish();
       const builtPath = context.zip === 'none' ? s.stagingBase : `${s.stagingBase}.zip`;
@@ -252,12 +252,14 @@ export async function captureMailbox(
     const linked = blobs?.storedLinkedFiles() ?? [];
     context.shared.register(account.zimbraId, linked);
 
-    const snapshot = connection;
-    connection = undefined; // the tail owns it now
+    const snapshot = connection; // the tail's from here on: it releases it
+    const held = blobs?.heldNames();
     return {
       holdsShared: linked.length > 0,
       dumpRows: async () => {
         try {
+          // On the snapshot, after the window: the rows must not refer to a blob the archive lacks.
+          if (held) await checkBlobsHeld(context, account, mailboxId, snapshot, held);
           await dumpMailboxRows(context, account, mailboxId, snapshot);
           return { ...base, mailboxId, status: 'COMPLETED', maintenance: { startMs, endMs } };
         } finally {
@@ -268,9 +270,23 @@ export async function captureMailbox(
   } catch (error) {
     await prepared.abandon();
     throw error;
-  } finally {
-    connection?.release();
   }
+}
+
+async function checkBlobsHeld(
+  context: AccountBackupContext,
+  account: DirectoryAccount,
+  mailboxId: number,
+  snapshot: PoolConnection,
+  held: Set<string>,
+): Promise<void> {
+  const missing = await missingBlobs(snapshot, mailboxId, context.mailboxGroups, context.volumes, held);
+  if (missing.length > 0)
+    throw new Error(
+      `${account.email}: ${missing.length} blob(s) its rows refer to are missing on the server: ${missing
+        .slice(0, 3)
+        .join(', ')}${missing.length > 3 ? ', …' : ''}`,
+    );
 }
 
 /** mailbox.sql: every mboxgroup table's rows of this mailbox, from the maintenance snapshot. */

@@ -277,6 +277,8 @@ export async function runFullBackup(server: ServerAccess, options: FullBackupOpt
     }
     await settleTails(0);
     if (fatal) throw fatal;
+    // Every account is back: the journal goes (it may still list some, see MaintenanceJournal.leave).
+    await journal.close();
     const accounts = results.filter((r): r is ManifestAccountInput => r !== undefined);
     report(null);
     await backupDirectory(ldap, session);

@@ -35,28 +35,61 @@ export class MaintenanceJournal {
     private readonly server: string,
   ) {}
 
-  private async save(): Promise<void> {
-    if (this.entries.length === 0 && this.carried.length === 0) {
+  /**
+   * Accounts journalled ahead of their window (a full backup prepares the next account while one
+   * is in maintenance): written with their current status, so that the window itself has no
+   * fsync to wait for. Harmless if the run dies before their window: recovery only puts back an
+   * account it finds in maintenance.
+   */
+  private expected: MaintenanceEntry[] = [];
+  /** Saves run one after another, each writing the state as it is then. */
+  private saving: Promise<void> = Promise.resolve();
+
+  private save(): Promise<void> {
+    const next = this.saving.then(() => this.write());
+    this.saving = next.catch(() => undefined);
+    return next;
+  }
+
+  private async write(): Promise<void> {
+    const entries = [...this.entries, ...this.expected, ...this.carried];
+    if (entries.length === 0) {
       await fs.promises.rm(this.file, { force: true });
       return;
     }
     await fs.promises.mkdir(path.dirname(this.file), { recursive: true });
-    const entries = [...this.entries, ...this.carried];
     await writeFileAtomic(this.file, JSON.stringify({ server: this.server, entries }));
   }
 
-  /** Journals, then sets maintenance. Returns the status to restore. */
+  /** Journals an account before its window, with its status now (see expected). */
+  async expect(client: Client, account: { dn: string; email: string }): Promise<void> {
+    const status = (await readAccountStatus(client, account.dn)) ?? 'active';
+    this.expected.push({ dn: account.dn, email: account.email, previousStatus: status, sinceMs: Date.now() });
+    await this.save();
+  }
+
+  /** Forgets an expected account whose window will not come (the run stopped first); not written. */
+  unexpect(dn: string): void {
+    this.expected = this.expected.filter((e) => e.dn !== dn);
+  }
+
+  /**
+   * Journals, then sets maintenance. Returns the status to restore. An account journalled ahead
+   * (expect) whose status is still the one journalled is not written again.
+   */
   async enter(client: Client, account: { dn: string; email: string }): Promise<string> {
     const previousStatus = (await readAccountStatus(client, account.dn)) ?? 'active';
     // An account already in maintenance (an admin's, or a crashed run's) is left as it is found.
     const restoreTo = previousStatus === 'maintenance' ? 'maintenance' : previousStatus;
+    const expected = this.expected.find((e) => e.dn === account.dn);
+    this.expected = this.expected.filter((e) => e !== expected);
     this.entries.push({
       dn: account.dn,
       email: account.email,
       previousStatus: restoreTo,
       sinceMs: Date.now(),
     });
-    await this.save();
+    if (expected?.previousStatus !== restoreTo) await this.save();
     if (restoreTo !== 'maintenance') await setAccountStatus(client, account.dn, 'maintenance');
     return restoreTo;
   }
@@ -83,7 +116,13 @@ export class MaintenanceJournal {
       await setAccountStatus(client, account.dn, 'maintenance');
   }
 
-  async leave(client: Client, dn: string): Promise<void> {
+  /**
+   * Puts the account's status back, then drops it from the journal. With `write: false` the file
+   * keeps it until the journal is next written (or closed): an entry for an account no longer
+   * in maintenance is one recovery leaves alone, and a full backup's window then ends without
+   * waiting for a write.
+   */
+  async leave(client: Client, dn: string, options: { write?: boolean } = {}): Promise<void> {
     const entry = this.entries.find((e) => e.dn === dn);
     if (!entry) return;
     if (entry.previousStatus !== 'maintenance') await setAccountStatus(client, dn, entry.previousStatus);
@@ -92,7 +131,13 @@ export class MaintenanceJournal {
     // it back but before ending, the run's rerun with the same prefix must still make it again
     // rather than refuse it as someone else's account.
     if (entry.created) this.carried.push(entry);
-    await this.save();
+    if (options.write !== false || entry.created) await this.save();
+  }
+
+  /** Removes the journal once nothing in it is pending (the run's accounts are all back). */
+  async close(): Promise<void> {
+    this.expected = [];
+    if (this.entries.length === 0 && this.carried.length === 0) await this.save();
   }
 
   /** Restores every account still journalled (used on abort and on errors). */
