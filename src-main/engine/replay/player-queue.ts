@@ -61,7 +61,15 @@ export class Player {
     this.done = this.loop();
   }
 
-  async push(item: QueuedOp): Promise<void> {
+  /** Queues an op; a promise (to wait for) only when the queue is full. */
+  push(item: QueuedOp): Promise<void> | undefined {
+    if (this.queue.length >= this.capacity && !this.host.failed) return this.pushWhenRoom(item);
+    this.queue.push(item);
+    this.wake?.();
+    return undefined;
+  }
+
+  private async pushWhenRoom(item: QueuedOp): Promise<void> {
     while (this.queue.length >= this.capacity && !this.host.failed)
       await new Promise<void>((resolve) => this.space.push(resolve));
     this.queue.push(item);

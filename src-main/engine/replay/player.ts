@@ -1,5 +1,6 @@
 import type { Pool, PoolConnection } from 'mysql2/promise';
-import { readRedoLog, txnKey, type RedoOp } from '../redolog';
+import { txnKey, type RedoOp } from '../redolog';
+import { readRedoLogBatches } from '../redolog/reader';
 import type { Volume } from '../server/volumes';
 import { BatchApplier, type OpenBatch } from './apply-batch';
 import { APPLIED_OPS, type ReplayMailbox } from './apply-ops';
@@ -83,47 +84,50 @@ class Replay implements PlayerHost {
     const { toTime } = this.options;
     try {
       for (const log of this.options.logs) {
-        for await (const event of readRedoLog(log.path, { withBodies: true })) {
-          if (this.failed) break;
-          if (event.kind === 'header') {
-            // A log whose first op comes after the end of the range has nothing to give.
-            if (toTime !== undefined && event.header.firstOpTime > toTime) break;
-            continue;
+        reading: for await (const batch of readRedoLogBatches(log.path, { withBodies: true }))
+          for (const event of batch) {
+            if (this.failed) break reading;
+            if (event.kind === 'header') {
+              // A log whose first op comes after the end of the range has nothing to give.
+              if (toTime !== undefined && event.header.firstOpTime > toTime) break reading;
+              continue;
+            }
+            if (event.kind === 'damage') {
+              this.report.damage.push({
+                file: log.name,
+                offset: event.offset,
+                length: event.length,
+                reason: event.reason,
+              });
+              continue;
+            }
+            if (event.kind === 'torn-tail') {
+              this.report.tornTails.push({ file: log.name, offset: event.offset });
+              continue;
+            }
+            const { op } = event;
+            this.report.records++;
+            if (op.op === 'Checkpoint') continue;
+            if (op.op === 'AbortTxn') {
+              if (pending.delete(txnKey(op.header.txnId))) this.report.aborted++;
+              continue;
+            }
+            if (op.op !== 'CommitTxn') {
+              // A start marker; rollover may log the same open transaction again in the next file.
+              pending.set(txnKey(op.header.txnId), op);
+              continue;
+            }
+            const started = pending.get(txnKey(op.header.txnId));
+            if (!started) {
+              this.report.orphanCommits++;
+              continue;
+            }
+            pending.delete(txnKey(op.header.txnId));
+            this.report.committed++;
+            // A promise only when the player's queue is full: otherwise the next event follows at once.
+            const queueFull = this.dispatch(started, op.header.timestamp, players);
+            if (queueFull) await queueFull;
           }
-          if (event.kind === 'damage') {
-            this.report.damage.push({
-              file: log.name,
-              offset: event.offset,
-              length: event.length,
-              reason: event.reason,
-            });
-            continue;
-          }
-          if (event.kind === 'torn-tail') {
-            this.report.tornTails.push({ file: log.name, offset: event.offset });
-            continue;
-          }
-          const { op } = event;
-          this.report.records++;
-          if (op.op === 'Checkpoint') continue;
-          if (op.op === 'AbortTxn') {
-            if (pending.delete(txnKey(op.header.txnId))) this.report.aborted++;
-            continue;
-          }
-          if (op.op !== 'CommitTxn') {
-            // A start marker; rollover may log the same open transaction again in the next file.
-            pending.set(txnKey(op.header.txnId), op);
-            continue;
-          }
-          const started = pending.get(txnKey(op.header.txnId));
-          if (!started) {
-            this.report.orphanCommits++;
-            continue;
-          }
-          pending.delete(txnKey(op.header.txnId));
-          this.report.committed++;
-          await this.dispatch(started, op.header.timestamp, players);
-        }
         if (this.failed) break;
       }
       this.report.uncommitted = pending.size;
@@ -155,7 +159,7 @@ class Replay implements PlayerHost {
     await Promise.all(Array.from({ length: Math.min(4, queue.length) }, worker));
   }
 
-  private async dispatch(op: RedoOp, commitMs: number, players: Player[]): Promise<void> {
+  private dispatch(op: RedoOp, commitMs: number, players: Player[]): Promise<void> | undefined {
     const { fromTime, toTime } = this.options;
     if (
       (toTime !== undefined && commitMs > toTime) ||
@@ -180,7 +184,7 @@ class Replay implements PlayerHost {
       return;
     }
     const target = mapped?.get(source)?.mailboxId ?? source;
-    await players[target % players.length]!.push({ box: source, op });
+    return players[target % players.length]!.push({ box: source, op });
   }
 }
 
