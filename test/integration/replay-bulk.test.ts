@@ -140,6 +140,18 @@ async function synthetic(d: MailboxDigest, changeFrom: number, tampered?: number
     message(9101, 0, ['bulk']),
     { op: 'DeleteItem', header: header('DeleteItem'), ...items([9103]) } as RedoOp,
     message(9104, 0, ['bulk']),
+    message(9105, UNREAD_BIT, ['bulk']),
+    {
+      op: 'MoveItem',
+      header: header('MoveItem'),
+      ...items([9104, 9105]),
+      targetFolderId: 4,
+      uidNext: 0,
+    } as RedoOp,
+    // Folder 4 holds 9102, moved there before 9101 was made again (which starts a new bulk run:
+    // a row that run reads for the folder, no op naming it), and 9104 and 9105 of this run.
+    { op: 'EmptyFolder', header: header('EmptyFolder'), folderId: 4, subfolders: true } as RedoOp,
+    message(9106, 0, []),
   ];
   for (const op of ops) {
     writer.append(op);
@@ -200,19 +212,20 @@ describe('bulk replay path', () => {
       const quick = await replayed(email, false);
       for (const report of [...careful.reports, ...quick.reports]) expect(report.errors).toEqual([]);
       expect(quick.reports.map((x) => x.retriedCarefully)).toEqual([0, 0]);
-      expect(careful.reports[1]!.applied).toBe(14);
-      expect(quick.reports[1]!.applied).toBe(14);
+      expect(careful.reports[1]!.applied).toBe(18);
+      expect(quick.reports[1]!.applied).toBe(18);
       expect(quick.reports[0]!.applied).toBeGreaterThan(20);
       expect(diffDigests(careful.digest, quick.digest), email).toEqual([]);
       expect(quick.digest.digest).toBe(careful.digest.digest);
-      // The synthetic ops took effect: 9101 was deleted and created again, 9103 deleted, 9104 tagged.
+      // The synthetic ops took effect: 9101 was deleted and created again, 9103 deleted, 9102, 9104
+      // and 9105 went with folder 4, 9106 came after.
       const ids = Object.keys(
         quick.digest.rows[
           `${mailboxGroupDb(quick.digest.mailboxId, r.access.settings.mailboxGroups)}.mail_item`
         ] ?? {},
       );
-      expect(ids.filter((k) => /\|910[1-4]$/.test(k)).sort()).toEqual(
-        [9101, 9102, 9104].map((id) => `${quick.digest.mailboxId}|${id}`),
+      expect(ids.filter((k) => /\|910[1-6]$/.test(k)).sort()).toEqual(
+        [9101, 9106].map((id) => `${quick.digest.mailboxId}|${id}`),
       );
     }
   });

@@ -9,6 +9,7 @@ import {
   type MailboxCounters,
   type ReplayMailbox,
 } from './apply-ops';
+import { BlobWrites } from './blob-writes';
 import { applyBulk, BULK_OPS, type BulkRun } from './bulk-apply';
 import type { PlayOptions } from './player';
 import type { IncomingBlobs } from './player-queue';
@@ -74,12 +75,16 @@ export class BatchApplier {
   private readonly counters = new Map<number, MailboxCounters | null>();
   /** Mailboxes a run was committed in (ops applied or already present): blob-sweep.ts checks them at the end. */
   readonly touched = new Set<number>();
+  /** The quick runs' blob files, written a few at a time as their messages are created. */
+  private readonly blobWrites: BlobWrites;
 
   constructor(
     private readonly options: PlayOptions,
     private readonly report: ReplayReport,
     private readonly incoming: IncomingBlobs,
-  ) {}
+  ) {
+    this.blobWrites = new BlobWrites(options.files);
+  }
 
   /** The mailbox an op of `sourceId` goes to, resolved from the database when playing every mailbox. */
   private async mailboxFor(c: PoolConnection, sourceId: number, op: RedoOp): Promise<ReplayMailbox | null> {
@@ -275,7 +280,11 @@ export class BatchApplier {
   private async applyQuickly(run: QuickRun, ops: RedoOp[]): Promise<void> {
     const { ctx, tally } = run;
     const { counters } = ctx;
-    const write = (path: string, data: Buffer) => run.writing.push(this.options.files.writeFile(path, data));
+    const write = (path: string, data: Buffer) => {
+      const queued = this.blobWrites.write(path, data);
+      run.writing.push(queued.done);
+      return queued;
+    };
     const chosen: RedoOp[] = [];
     for (const op of ops)
       if (this.admit(op, counters.changeCheckpoint, tally)) {

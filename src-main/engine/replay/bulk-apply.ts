@@ -2,21 +2,31 @@ import type {
   AlterItemTagOp,
   CreateMessageOp,
   DeleteItemOp,
+  EmptyFolderOp,
   MoveItemOp,
   RedoOp,
   SetItemTagsOp,
 } from '../redolog';
 import { blobPath } from '../server/volumes';
 import { createFolder, createTag, renameFolder } from './apply-folders';
-import { bumpFolder, messageBody, noteItemId, ReplayOpError, timestampOf } from './apply-context';
+import {
+  bumpFolder,
+  messageBody,
+  noteItemId,
+  ReplayOpError,
+  select,
+  table,
+  timestampOf,
+} from './apply-context';
 import type { ApplyContext } from './apply-context';
+import type { QueuedWrite } from './blob-writes';
 import { BulkState, type Item } from './bulk-state';
 import { writeBulkState } from './bulk-write';
 import { MESSAGE_COLUMN_AT, messageRow } from './message-row';
 import { FLAG_IDS, flagBit, parseTagNames, tagNames, UNREAD_BIT } from './system-folders';
 
 /**
- * A run of message ops (deliveries, moves, flags, tags, deletes) of one mailbox applied with a
+ * A run of message ops (deliveries, moves, flags, tags, deletes, emptied folders) of one mailbox applied with a
  * handful of statements instead of several per op (the folder and tag creations and renames
  * among them applied in place, so that they do not cut the run): the items the run names are read once, every
  * op is applied in memory exactly as apply-items.ts applies it to the rows (each op sees the
@@ -32,6 +42,7 @@ export const BULK_OPS = new Set([
   'DeleteItem',
   'SetItemTags',
   'AlterItemTag',
+  'EmptyFolder',
   // Applied at once, in their place in the run: they change folder and tag rows, which the
   // message ops' rows only refer to (a folder a message goes to exists before the run's INSERT).
   'CreateFolder',
@@ -41,19 +52,21 @@ export const BULK_OPS = new Set([
 
 export class BulkRun {
   readonly s: BulkState;
-  /** The blobs of the messages the run created, written when the run is (not those deleted since). */
-  private readonly blobs = new Map<number, { path: string; data: Buffer }>();
+  /**
+   * The blob writes of the messages the run created, started as each is created (they go on while
+   * the ops after it are applied); one not begun yet is dropped when the run deletes its message.
+   */
+  private readonly blobs = new Map<number, QueuedWrite>();
 
   constructor(
     private readonly ctx: ApplyContext,
-    private readonly write: (path: string, data: Buffer) => void,
+    private readonly write: (path: string, data: Buffer) => QueuedWrite,
   ) {
     this.s = new BulkState(ctx);
   }
 
-  /** Writes the run's rows, and starts writing the blobs of the messages it created that are still there. */
+  /** Writes the run's rows (its blobs are written or being written already). */
   async flush(): Promise<void> {
-    for (const [id, blob] of this.blobs) if (!this.s.items.get(id)?.gone) this.write(blob.path, blob.data);
     this.blobs.clear();
     await writeBulkState(this.s);
   }
@@ -67,7 +80,10 @@ export class BulkRun {
         this.moveItem(op);
         return true;
       case 'DeleteItem':
-        this.deleteItem(op);
+        this.deleteItems(op, op.ids);
+        return true;
+      case 'EmptyFolder':
+        await this.emptyFolder(op);
         return true;
       case 'SetItemTags':
         if (op.tags === null) throw new ReplayOpError('SetItemTags with a tag bitmask (redo version < 1.33)');
@@ -103,7 +119,7 @@ export class BulkRun {
     const { ctx } = this;
     const existing = this.s.items.get(op.msgId);
     if (existing?.gone) return false;
-    const raw = await messageBody(ctx, op);
+    const raw = messageBody(ctx, op);
     if (existing) return true; // its effect is present
     const changeId = op.header.changeId;
     const unread = op.flags & UNREAD_BIT ? 1 : 0;
@@ -119,6 +135,7 @@ export class BulkRun {
       locator: String(ctx.messageVolume.id),
       prevFolders: null,
       stored: false,
+      folder: false,
       gone: false,
       changed: new Map(),
       // Its changeable columns (folder, flags, tags, prev_folders, change stamps) follow the item.
@@ -136,10 +153,10 @@ export class BulkRun {
     }
     ctx.counters.size += op.size;
     noteItemId(ctx, op.msgId);
-    this.blobs.set(op.msgId, {
-      path: blobPath(ctx.messageVolume, ctx.box.mailboxId, op.msgId, changeId),
-      data: raw,
-    });
+    this.blobs.set(
+      op.msgId,
+      this.write(blobPath(ctx.messageVolume, ctx.box.mailboxId, op.msgId, changeId), raw),
+    );
     return true;
   }
 
@@ -160,9 +177,38 @@ export class BulkRun {
     }
   }
 
-  private deleteItem(op: DeleteItemOp): void {
+  /**
+   * apply-items.ts emptyFolder on the run's items: every item but folders in the folder and, when
+   * asked, in the folders under it (as their rows say now: the run creates and renames folders in
+   * place), in id order, as the rows are read there.
+   */
+  private async emptyFolder(op: EmptyFolderOp): Promise<void> {
     const { ctx } = this;
-    const items = this.s.named(op.ids);
+    const folders = [op.folderId];
+    if (op.subfolders)
+      for (let i = 0; i < folders.length; i++) {
+        const children = await select(
+          ctx,
+          `SELECT id FROM ${table(ctx, 'mail_item')} WHERE mailbox_id = ? AND type = 1 AND parent_id = ? AND id <> parent_id`,
+          [ctx.box.mailboxId, folders[i]],
+        );
+        // A folder the run deleted is still a row until the run is written.
+        for (const r of children) if (!this.s.items.get(Number(r.id))?.gone) folders.push(Number(r.id));
+      }
+    await this.s.loadFolders(folders);
+    const inside = new Set(folders);
+    const ids: number[] = [];
+    for (const item of this.s.items.values())
+      if (!item.gone && !item.folder && inside.has(item.folderId)) ids.push(item.id);
+    this.deleteItems(
+      op,
+      ids.sort((a, b) => a - b),
+    );
+  }
+
+  private deleteItems(op: DeleteItemOp | EmptyFolderOp, ids: number[]): void {
+    const { ctx } = this;
+    const items = this.s.named(ids);
     if (items.length === 0) return;
     for (const snap of items) {
       for (const tagId of this.s.tagged.get(snap.id) ?? []) this.s.touchedTags.add(tagId);
@@ -183,6 +229,8 @@ export class BulkRun {
       f.unread += item.unread;
       byFolder.set(item.folderId, f);
       ctx.counters.size -= item.size;
+      // A message the run created whose file is not being written yet: there is nothing to remove.
+      if (this.blobs.get(item.id)?.drop()) continue;
       const volume = ctx.volumes.find((v) => String(v.id) === item.locator) ?? ctx.messageVolume;
       ctx.removals.push(blobPath(volume, ctx.box.mailboxId, item.id, item.modContent));
     }
@@ -243,7 +291,7 @@ export async function applyBulk(
   ctx: ApplyContext,
   open: BulkRun | null,
   ops: RedoOp[],
-  write: (path: string, data: Buffer) => void,
+  write: (path: string, data: Buffer) => QueuedWrite,
 ): Promise<BulkRun> {
   let run = open ?? new BulkRun(ctx, write);
   await run.s.load(ops);

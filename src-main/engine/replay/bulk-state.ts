@@ -16,6 +16,8 @@ export interface Item extends ItemRow {
   prevFolders: string | null;
   /** In the database when the run began; otherwise created by the run. */
   stored: boolean;
+  /** A folder's row (an op may name one): never among what EmptyFolder deletes. */
+  folder: boolean;
   gone: boolean;
   /** The columns the run changed, with their new values (for stored items). */
   changed: Map<Column, unknown>;
@@ -24,6 +26,8 @@ export interface Item extends ItemRow {
 }
 
 const CHUNK = 500;
+/** MailItem.Type.FOLDER. */
+const FOLDER_TYPE = 1;
 
 export const chunks = <T>(list: T[], size = CHUNK): T[][] =>
   Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, i * size + size));
@@ -52,32 +56,50 @@ export class BulkState {
       if (op.op === 'CreateMessage') wanted(op.msgId);
       else if ('ids' in op && Array.isArray(op.ids)) for (const id of op.ids as number[]) wanted(id);
     if (ids.size === 0) return;
-    const { ctx } = this;
     for (const id of ids) this.absent.add(id);
-    for (const part of chunks([...ids])) {
-      const rows = await select(
-        ctx,
-        `SELECT id, folder_id, unread, size, flags, tag_names, mod_content, locator, prev_folders
-           FROM ${table(ctx, 'mail_item')} WHERE mailbox_id = ? AND id IN (?)`,
-        [ctx.box.mailboxId, part],
-      );
-      for (const r of rows) {
-        this.absent.delete(Number(r.id));
-        this.items.set(Number(r.id), {
-          id: Number(r.id),
-          folderId: Number(r.folder_id),
-          unread: Number(r.unread),
-          size: Number(r.size),
-          flags: Number(r.flags),
-          tags: parseTagNames(r.tag_names),
-          modContent: Number(r.mod_content),
-          locator: r.locator === null ? null : String(r.locator),
-          prevFolders: r.prev_folders === null ? null : String(r.prev_folders),
-          stored: true,
-          gone: false,
-          changed: new Map(),
-        });
-      }
+    for (const part of chunks([...ids])) await this.read('id IN (?)', [part]);
+  }
+
+  /**
+   * Reads the items in the given folders (not folders themselves) that the run has not read:
+   * those it has read are where the run's ops left them.
+   */
+  async loadFolders(folderIds: number[]): Promise<void> {
+    await this.read('type <> 1 AND folder_id IN (?)', [folderIds]);
+  }
+
+  /** Reads the rows `where` selects that the run does not know yet, and their tag links. */
+  private async read(where: string, values: unknown[]): Promise<void> {
+    const { ctx } = this;
+    const rows = await select(
+      ctx,
+      `SELECT id, type, folder_id, unread, size, flags, tag_names, mod_content, locator, prev_folders
+         FROM ${table(ctx, 'mail_item')} WHERE mailbox_id = ? AND ${where}`,
+      [ctx.box.mailboxId, ...values],
+    );
+    const added: number[] = [];
+    for (const r of rows) {
+      const id = Number(r.id);
+      this.absent.delete(id);
+      if (this.items.has(id)) continue;
+      added.push(id);
+      this.items.set(id, {
+        id,
+        folderId: Number(r.folder_id),
+        unread: Number(r.unread),
+        size: Number(r.size),
+        flags: Number(r.flags),
+        tags: parseTagNames(r.tag_names),
+        modContent: Number(r.mod_content),
+        locator: r.locator === null ? null : String(r.locator),
+        prevFolders: r.prev_folders === null ? null : String(r.prev_folders),
+        stored: true,
+        folder: Number(r.type) === FOLDER_TYPE,
+        gone: false,
+        changed: new Map(),
+      });
+    }
+    for (const part of chunks(added)) {
       const links = await select(
         ctx,
         `SELECT item_id, tag_id FROM ${table(ctx, 'tagged_item')} WHERE mailbox_id = ? AND item_id IN (?)`,

@@ -1,0 +1,107 @@
+import path from 'node:path';
+import type { ServerFiles } from './server-files';
+
+/** A blob write handed to BlobWrites. */
+export interface QueuedWrite {
+  /** Settles once the file is written (or the write was dropped before it began). */
+  readonly done: Promise<void>;
+  /** Drops the write if it has not begun (its message was deleted since): true if it is dropped. */
+  drop(): boolean;
+}
+
+interface Pending {
+  file: string;
+  data: Buffer;
+  state: 'queued' | 'started' | 'dropped';
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * How many blob files a replay writes at once, in all and in one folder. Locally a write is three
+ * calls in libuv's pool (open, write, close), the pool has four threads, and the redo reader's
+ * reads wait in the same pool: with every blob of a transaction handed over at once (about a
+ * thousand), a read waited behind them and the players went without ops. Creating a file holds
+ * its folder's lock in the kernel for the whole allocation of the inode (on this machine's ext4,
+ * a scan past every inode freed in the last 30 s, such as the files a restore just removed), so
+ * files of one folder are made one after another however many are asked for at once, and more
+ * only spin: a mailbox's blobs are all in one folder, so writes are spread over mailboxes. Over
+ * SSH a write is a command on its own channel, and the transport limits those itself.
+ */
+const LOCAL = { total: 4, perFolder: 2 };
+const REMOTE = { total: 8, perFolder: 8 };
+
+/**
+ * The blob files of a replay, written a few at a time while the ops after them are applied: a
+ * transaction's blobs are then mostly written by the time it commits (they must be in place
+ * before it does), instead of all starting at its commit. Each folder's files are written in the
+ * order they were handed over, the folders that waited longest first. A write not begun yet can
+ * be dropped, when the run deletes the message again.
+ */
+export class BlobWrites {
+  /** Writes not begun, by folder, the folder first queued first. */
+  private readonly waiting = new Map<string, Pending[]>();
+  private readonly writing = new Map<string, number>();
+  private running = 0;
+  private readonly limit: { total: number; perFolder: number };
+
+  constructor(private readonly files: Pick<ServerFiles, 'local' | 'writeFile'>) {
+    this.limit = files.local ? LOCAL : REMOTE;
+  }
+
+  write(file: string, data: Buffer): QueuedWrite {
+    let pending!: Pending;
+    const done = new Promise<void>((resolve, reject) => {
+      pending = { file, data, state: 'queued', resolve, reject };
+    });
+    const folder = path.dirname(file);
+    const queue = this.waiting.get(folder);
+    if (queue) queue.push(pending);
+    else this.waiting.set(folder, [pending]);
+    this.pump();
+    return {
+      done,
+      drop: () => {
+        if (pending.state !== 'queued') return pending.state === 'dropped';
+        pending.state = 'dropped';
+        // The bytes are not kept: the body is a view of the reader's window.
+        pending.data = EMPTY;
+        pending.resolve();
+        return true;
+      },
+    };
+  }
+
+  private pump(): void {
+    while (this.running < this.limit.total) {
+      const next = this.next();
+      if (!next) return;
+      const { folder, pending } = next;
+      pending.state = 'started';
+      this.running++;
+      this.writing.set(folder, (this.writing.get(folder) ?? 0) + 1);
+      this.files
+        .writeFile(pending.file, pending.data)
+        .then(pending.resolve, pending.reject)
+        .finally(() => {
+          this.running--;
+          this.writing.set(folder, this.writing.get(folder)! - 1);
+          this.pump();
+        });
+    }
+  }
+
+  /** The next write to begin: the first not dropped of the first folder with room. */
+  private next(): { folder: string; pending: Pending } | null {
+    for (const [folder, queue] of this.waiting) {
+      if ((this.writing.get(folder) ?? 0) >= this.limit.perFolder) continue;
+      let pending = queue.shift();
+      while (pending?.state === 'dropped') pending = queue.shift();
+      if (queue.length === 0) this.waiting.delete(folder);
+      if (pending) return { folder, pending };
+    }
+    return null;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
