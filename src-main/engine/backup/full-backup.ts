@@ -117,6 +117,11 @@ export function isFatal(error: unknown): boolean {
  */
 const MAX_TAILS_SSH = 1;
 const MAX_TAILS_LOCAL = 4;
+/**
+ * Accounts prepared ahead of the one in its window, locally: two pre-copies at once keep two
+ * archive threads busy (an account's blobs are one archive, built on one thread).
+ */
+const PREPARE_AHEAD_LOCAL = 2;
 
 export async function selectAccounts(
   ldap: Client,
@@ -202,14 +207,14 @@ export async function runFullBackup(server: ServerAccess, options: FullBackupOpt
         accounts: { done, total: found.length, errors: errors.length - missing.length },
         currentAccount: current,
       });
-    // Locally, the next account is prepared (its entry read, its files pre-copied on the archive
+    // Locally, the next accounts are prepared (entries read, files pre-copied on the archive
     // threads) while this one is in its window and its archives are completed, and the rows of
     // the last few stream meanwhile: a window is mostly waiting (the directory's writes, the
     // journal's fsyncs) and so is a dump (a query per table). Measured on bench/full-backup.ts
     // (100 × 500, local) once the pre-copy had moved to the archive threads: the window waiting
     // for the previous account's rows was most of the run's wall time.
     const local = server.transport instanceof LocalTransport;
-    const overlapNext = local;
+    const prepareAhead = local ? PREPARE_AHEAD_LOCAL : 0;
     const maxTails = local ? MAX_TAILS_LOCAL : MAX_TAILS_SSH;
     // An account's rows stream from its snapshot while the next account is copied: the tail of
     // one overlaps the pre-copy of the next, each on its own connection.
@@ -228,7 +233,7 @@ export async function runFullBackup(server: ServerAccess, options: FullBackupOpt
       preparing.catch(() => undefined); // awaited in its turn; meanwhile not "unhandled"
       return preparing;
     };
-    let upcoming: Promise<PreparedAccount> | undefined;
+    const upcoming = new Map<number, Promise<PreparedAccount>>();
     try {
       for (const [i, account] of found.entries()) {
         if (options.signal?.aborted) {
@@ -236,13 +241,13 @@ export async function runFullBackup(server: ServerAccess, options: FullBackupOpt
           break;
         }
         report(account.email);
-        const preparing = upcoming ?? prepare(account);
-        upcoming = undefined;
+        const preparing = upcoming.get(i) ?? prepare(account);
+        upcoming.delete(i);
         let captured: CapturedAccount;
         try {
           const prepared = await preparing;
-          const next = found[i + 1];
-          if (overlapNext && next) upcoming = prepare(next);
+          for (let next = i + 1; next <= i + prepareAhead && next < found.length; next++)
+            if (!upcoming.has(next)) upcoming.set(next, prepare(found[next]!));
           captured = await captureMailbox(context, prepared);
         } catch (error) {
           results[i] = await failed(account, error, false)();
@@ -268,9 +273,9 @@ export async function runFullBackup(server: ServerAccess, options: FullBackupOpt
         if (fatal) throw fatal;
       }
     } finally {
-      // Stopped early (aborted, or a fatal error): the account prepared ahead is given up.
-      if (upcoming)
-        await upcoming.then(
+      // Stopped early (aborted, or a fatal error): the accounts prepared ahead are given up.
+      for (const preparing of upcoming.values())
+        await preparing.then(
           (prepared) => prepared.abandon(),
           () => undefined,
         );

@@ -39,7 +39,7 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-/** How to start the thread: its built script, or (from the sources) a line booting it through tsx. */
+/** How to start the thread: its built script, or (from the sources) the script bundled in memory. */
 type ThreadScript = { file: string } | { code: string };
 
 /** Where the thread's script is; null when this build has none. */
@@ -52,15 +52,24 @@ function workerScript(): ThreadScript | null {
     }
   const source = path.join(here, `${WORKER_NAME}.ts`);
   if (!fs.existsSync(source)) return null;
-  // From the sources, as the engine itself is then run: TypeScript through tsx. Its CommonJS
-  // hook, because Node 20 does not apply an --import'ed ESM loader to a worker's own modules.
-  let tsx: string;
+  // From the sources (tests, tsx): bundled here once with esbuild, a development dependency, and
+  // run as a script. Booting each thread through tsx instead cost up to a second per thread on
+  // a busy machine (its own esbuild and module compiles).
   try {
-    tsx = createRequire(import.meta.url).resolve('tsx/cjs');
+    const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
+    const built = esbuild.buildSync({
+      entryPoints: [source],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      write: false,
+      logLevel: 'silent',
+    });
+    return { code: built.outputFiles[0]!.text };
   } catch {
     return null;
   }
-  return { code: `require(${JSON.stringify(tsx)}); require(${JSON.stringify(source)});` };
 }
 
 class ZipThread {
@@ -126,7 +135,14 @@ function pickThread(): ZipThread | null {
   script ??= workerScript();
   if (!script) return null;
   for (let i = threads.length - 1; i >= 0; i--) if (!threads[i]!.usable) threads.splice(i, 1);
-  while (threads.length < THREADS) threads.push(new ZipThread(script));
+  const idle = threads.find((t) => t.open === 0);
+  if (idle) return idle;
+  // A new thread only when every one has an archive open (most runs need two or three).
+  if (threads.length < THREADS) {
+    const thread = new ZipThread(script);
+    threads.push(thread);
+    return thread;
+  }
   return threads.reduce((a, b) => (b.open < a.open ? b : a));
 }
 
