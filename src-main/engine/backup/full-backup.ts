@@ -116,7 +116,7 @@ export function isFatal(error: unknown): boolean {
  * rows share the link with everything else); locally several, each on its own connection.
  */
 const MAX_TAILS_SSH = 1;
-const MAX_TAILS_LOCAL = 4;
+const MAX_TAILS_LOCAL = 2;
 /**
  * Accounts prepared ahead of the one in its window, locally: two pre-copies at once keep two
  * archive threads busy (an account's blobs are one archive, built on one thread).

@@ -27,7 +27,7 @@ import type {
  * the command line's bundle (out/cli/) and Electron's main build (out/main/). Where it is not
  * found, `openThreadedZipWriter` returns null and the caller uses StoredZipWriter.
  */
-const THREADS = 4;
+const THREADS = 3;
 const WORKER_NAME = 'zip-thread-worker';
 
 /** A request before the thread gives it its sequence number. */
