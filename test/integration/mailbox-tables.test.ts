@@ -69,7 +69,9 @@ describe('discoverMailboxTables', () => {
           AND (c.COLUMN_NAME = 'mailbox_id' OR (c.TABLE_SCHEMA = 'zimbra' AND c.TABLE_NAME = 'mailbox' AND c.COLUMN_NAME = 'id'))`,
     );
     const found = await discoverMailboxTables(db, 'mboxgroup1');
-    expect(found.map((t) => `${t.database}.${t.name}`).sort()).toEqual(expected.map((r) => String(r.name)).sort());
+    expect(found.map((t) => `${t.database}.${t.name}`).sort()).toEqual(
+      expected.map((r) => String(r.name)).sort(),
+    );
     // Zimbra's own tables are among them: the group's items and the zimbra database's.
     expect(found.map((t) => `${t.database}.${t.name}`)).toEqual(
       expect.arrayContaining(['mboxgroup1.mail_item', 'mboxgroup1.tagged_item', 'zimbra.mailbox_metadata']),

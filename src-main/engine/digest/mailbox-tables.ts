@@ -58,7 +58,12 @@ export async function discoverMailboxTables(db: Pool, groupDb: string): Promise<
   const byTable = new Map<string, { db: string; name: string; columns: string[]; primary: string[] }>();
   for (const row of rows)
     if (row.kind === 'table')
-      byTable.set(`${row.db}.${row.name}`, { db: String(row.db), name: String(row.name), columns: [], primary: [] });
+      byTable.set(`${row.db}.${row.name}`, {
+        db: String(row.db),
+        name: String(row.name),
+        columns: [],
+        primary: [],
+      });
   for (const row of rows) {
     // Columns and keys of views and system views have no base table here and are left out.
     const table = byTable.get(`${row.db}.${row.name}`);
