@@ -223,7 +223,13 @@ export async function captureMailbox(
 
     const startMs = Date.now();
     await context.journal.enter(context.ldap, account);
-    let endMs: number;
+    const putBack = async () => {
+      // Not written now: the next write of the journal (or its removal) drops the entry.
+      await context.journal.leave(context.ldap, account.dn, { write: false });
+      const endMs = Date.now();
+      await flushCache(context, account);
+      return endMs;
+    };
     try {
       await flushCache(context, account);
       await context.inMaintenance?.(account);
@@ -233,17 +239,22 @@ export async function captureMailbox(
       // Both settle before the window closes, whichever fails.
       await Promise.allSettled([opening, caughtUp]);
       await Promise.all([opening, caughtUp]);
-    } finally {
-      // Not written now: the next write of the journal (or its removal) drops the entry.
-      await context.journal.leave(context.ldap, account.dn, { write: false });
-      endMs = Date.now();
-      await flushCache(context, account);
+    } catch (error) {
+      await putBack();
+      throw error;
     }
-    for (const s of snapshots) {
-      const result = await s.snapshot.finish();
-      const builtPath = context.zip === 'none' ? s.stagingBase : `${s.stagingBase}.zip`;
-      await session.adoptArchive(s.relativeBase, { path: builtPath, mode: context.zip }, result);
-    }
+    // The account goes back to its status while its archives are completed: neither needs the other.
+    const back = putBack();
+    const archives = (async () => {
+      for (const s of snapshots) {
+        const result = await s.snapshot.finish();
+        const builtPath = context.zip === 'none' ? s.stagingBase : `${s.stagingBase}.zip`;
+        await session.adoptArchive(s.relativeBase, { path: builtPath, mode: context.zip }, result);
+      }
+    })();
+    await Promise.allSettled([back, archives]);
+    const endMs = await back; // the account first: its failure is the one to report
+    await archives;
     const references = blobs?.sharedReferences();
     if (references && references.size > 0)
       await session.writeFile(paths.sharedBlobs, sharedBlobsTsv(references));
