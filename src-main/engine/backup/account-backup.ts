@@ -181,14 +181,19 @@ export async function prepareAccount(
     await Promise.all(snapshots.map((s) => s.snapshot.abort()));
   };
   try {
-    // Blobs and index are independent: copy them side by side (over SSH, on separate channels).
-    // Both settle before a failure is thrown, so that abandoning finds no copy still writing.
-    const copies = snapshots.map((s) => s.snapshot.preCopy());
-    await Promise.allSettled(copies);
-    await Promise.all(copies);
-    connection = await snapshotConnection(context);
-    // Its journal entry now, so that the window has no fsync to wait for (MaintenanceJournal.expect).
-    await context.journal.expect(context.ldap, account);
+    // Blobs and index are independent: copy them side by side (over SSH, on separate channels),
+    // and meanwhile take the snapshot's connection and write the account's journal entry, so
+    // that the window has neither to wait for (MaintenanceJournal.expect). All settle before a
+    // failure is thrown, so that abandoning finds nothing still writing.
+    const steps = [
+      ...snapshots.map((s) => s.snapshot.preCopy()),
+      snapshotConnection(context).then((taken) => {
+        connection = taken;
+      }),
+      context.journal.expect(context.ldap, account),
+    ];
+    await Promise.allSettled(steps);
+    await Promise.all(steps);
   } catch (error) {
     await abandon();
     throw error;
