@@ -18,11 +18,16 @@ import { cli, seeded, startCli } from './fault-helpers';
  * (ids normalized) under the same prefix the killed run used.
  */
 let r: RestoreLab;
-/** How long an uninterrupted `zmrestore` to an instant takes here (mostly Node starting). */
+/**
+ * How long an uninterrupted `zmrestore` to an instant takes here (mostly Node starting): the
+ * fastest of the timed runs, and of the runs a timed kill missed (each is a whole run too).
+ */
 let runMs = 0;
 let instant: Instant;
 /** Timed kills that landed inside a run (a late moment may miss a run that ended first). */
 let landed = 0;
+/** How long the runs a timed kill missed took, to tell a slow baseline from a fast run. */
+const missedRunsMs: number[] = [];
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 /** yyyy/MM/dd HH:mm:ss.SSS in local time, one of zmrestore's formats. */
@@ -56,12 +61,20 @@ beforeAll(async () => {
   });
   // An instant after the mid-way incremental: the restore loads the full and replays redo.
   instant = r.instants.filter((i) => i.atMs > r.incremental.startMs).at(-1) ?? r.instants.at(-1)!;
-  const started = Date.now();
-  const whole = await cli(restoreArgs(null));
-  runMs = Date.now() - started;
-  expect(whole.code, whole.stderr).toBe(0);
-  expect(diffWithoutIndex(instant.digest, await r.digest(instant.email))).toEqual([]);
-});
+  // Three times, the fastest kept: the first run after a change to the sources also transforms
+  // them (tsx's cache), and the first runs after the lab's setup were measured at 2.5-2.8 s where
+  // the same run took 1.55 s later in the file (load 2-4); kills are drawn from the fastest.
+  const timings: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const started = Date.now();
+    const whole = await cli(restoreArgs(null));
+    timings.push(Date.now() - started);
+    expect(whole.code, whole.stderr).toBe(0);
+    expect(diffWithoutIndex(instant.digest, await r.digest(instant.email))).toEqual([]);
+  }
+  runMs = Math.min(...timings);
+  process.stderr.write(`restore-kill: uninterrupted runs ${timings.join(', ')} ms\n`);
+}, 300_000);
 
 afterAll(async () => {
   await r?.stop();
@@ -82,8 +95,11 @@ function killPoints(seed: number, moments: number): KillPoint[] {
     failpoint: `restore-step:${s}`,
     fraction: null,
   }));
-  // Start-up is about half a run: moments fall mostly in its second half, where the engine works.
-  const timed = Array.from({ length: moments }, () => ({ failpoint: '', fraction: 0.4 + 0.5 * rand() }));
+  // Start-up is about half a run: moments fall mostly in its second half, where the engine works,
+  // but end at 0.8 of the fastest run: since the restore got faster (2026-12-01, files staged
+  // while the rows load), a run's length varies more under load, and a run under load saw 10 of 12
+  // kills drawn from 0.4-0.9 of a single timed run land after its end.
+  const timed = Array.from({ length: moments }, () => ({ failpoint: '', fraction: 0.3 + 0.5 * rand() }));
   return [...steps, ...timed];
 }
 const describePoint = (p: KillPoint) => p.failpoint || `at ${Math.round(p.fraction! * 100)}% of a run`;
@@ -103,9 +119,16 @@ async function expectNoneInMaintenance(also: string[] = []): Promise<void> {
 async function killed(args: string[], point: KillPoint): Promise<boolean> {
   const run = startCli(args, { MAILVAULT_FAILPOINT: point.failpoint });
   const afterMs = point.fraction === null ? null : Math.floor(point.fraction * runMs);
+  const started = Date.now();
   const timer = afterMs === null ? undefined : setTimeout(() => run.kill(), afterMs);
   const result = await run.done;
   clearTimeout(timer);
+  if (afterMs !== null && result.signal === null) {
+    // A whole run, faster than the kill: later kills are drawn from it, so that one fast spell
+    // of the machine costs one kill, not every late one.
+    missedRunsMs.push(Date.now() - started);
+    runMs = Math.min(runMs, Date.now() - started);
+  }
   if (afterMs === null) expect(result.signal, result.stderr).toBe('SIGKILL');
   else if (result.signal === null) expect(result.code, result.stderr).toBe(0);
   return result.signal === 'SIGKILL';
@@ -166,8 +189,15 @@ describe('zmrestore killed with SIGKILL', () => {
   );
 
   it('the timed kills mostly landed inside a run, and no restore journal is left in the target', () => {
-    // 10 step kills always land; of the 12 timed ones, at least half (run times vary with load).
-    expect(landed).toBeGreaterThanOrEqual(10 + 6);
+    // 10 step kills always land; of the 12 timed ones, drawn from 0.3-0.8 of the fastest run, at
+    // least 9: only a run faster than 0.8 of that one lets a kill miss.
+    process.stderr.write(
+      `restore-kill: ${landed} kills landed; missed runs took ${missedRunsMs.join(', ')} ms\n`,
+    );
+    expect(
+      landed,
+      `baseline ${runMs} ms; missed runs took ${missedRunsMs.join(', ')} ms`,
+    ).toBeGreaterThanOrEqual(10 + 9);
     expect(journals()).toEqual([]);
   });
 });
