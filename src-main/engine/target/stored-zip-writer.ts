@@ -5,7 +5,13 @@ import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { ArchiveEntryOptions, ArchiveResult, ArchiveWriter, ArchiveWriterOptions } from './archive';
 import { openSourceFile } from './source-file';
-import { centralDirectory, dataDescriptor, dosTime, localHeader, type ZipEntryRecord } from './zip-format';
+import {
+  centralDirectory,
+  dataDescriptor,
+  entryRecord,
+  localHeader,
+  type ZipEntryRecord,
+} from './zip-format';
 import { claimEntryName } from './zip-entry-name';
 
 /** Bytes gathered before one writev: one system call per MiB, not one per header and per blob. */
@@ -126,17 +132,7 @@ export class StoredZipWriter implements ArchiveWriter {
   private record(name: string, mtime: Date, mode: number): ZipEntryRecord {
     this.throwIfFailed();
     if (this.state !== 'open') throw new Error(`${this.path} is ${this.state}; no more entries`);
-    const encoded = Buffer.from(name, 'utf8');
-    return {
-      name: encoded,
-      utf8: encoded.length !== name.length,
-      crc: 0,
-      size: 0,
-      offset: 0,
-      dosTime: dosTime(mtime),
-      mode: mode & 0o7777,
-      descriptor: false,
-    };
+    return entryRecord(name, mtime, mode);
   }
 
   private putBuffer(entry: ZipEntryRecord, data: Buffer): Promise<void> {

@@ -4,7 +4,13 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import type { FinishedArchive, ListedFile, ListedResult } from './zip-thread-protocol';
 import { claimEntryName } from './zip-entry-name';
-import { centralDirectory, dataDescriptor, dosTime, localHeader, type ZipEntryRecord } from './zip-format';
+import {
+  centralDirectory,
+  dataDescriptor,
+  entryRecord,
+  localHeader,
+  type ZipEntryRecord,
+} from './zip-format';
 
 // Node 20.15+ has zlib.crc32 (native); @types may lag.
 const crc32 = (zlib as unknown as { crc32: (data: Uint8Array, value?: number) => number }).crc32;
@@ -276,17 +282,7 @@ export class SyncStoredZip {
   ): ZipEntryRecord {
     if (this.fd === null) throw new Error(`${this.path} is closed; no more entries`);
     if (options.claim) this.claim(name);
-    const encoded = Buffer.from(name, 'utf8');
-    return {
-      name: encoded,
-      utf8: encoded.length !== name.length,
-      crc: 0,
-      size: 0,
-      offset: 0,
-      dosTime: dosTime(new Date(mtimeMs)),
-      mode: mode & 0o7777,
-      descriptor: false,
-    };
+    return entryRecord(name, new Date(mtimeMs), mode);
   }
 
   private claim(name: string): void {

@@ -36,6 +36,21 @@ export interface ZipEntryRecord {
   descriptor: boolean;
 }
 
+/** A new entry's record, before its data: CRC, size and offset are filled in as it is written. */
+export function entryRecord(name: string, mtime: Date, mode: number): ZipEntryRecord {
+  const encoded = Buffer.from(name, 'utf8');
+  return {
+    name: encoded,
+    utf8: encoded.length !== name.length,
+    crc: 0,
+    size: 0,
+    offset: 0,
+    dosTime: dosTime(mtime),
+    mode: mode & 0o7777,
+    descriptor: false,
+  };
+}
+
 /** UTC date and time in DOS format (date in the high 16 bits), clamped to 1980–2043 as archiver does. */
 export function dosTime(date: Date): number {
   const year = date.getUTCFullYear();
