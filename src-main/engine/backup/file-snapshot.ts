@@ -76,7 +76,7 @@ export class FileSnapshot {
   /** Names whose content is stored elsewhere in the session (or under another name here). */
   private readonly links = new Map<string, Link>();
   private readonly dropped = new Set<string>();
-  private writer: ArchiveWriter | undefined;
+  private writer: ArchiveWriter | ThreadedZipWriter | undefined;
 
   constructor(
     private readonly transport: Transport,
@@ -142,7 +142,7 @@ export class FileSnapshot {
    * thread (zip-thread.ts), which reads the files itself: the main thread stays free for the
    * directory, the database and the previous account's rows.
    */
-  private async openWriter(): Promise<ArchiveWriter> {
+  private async openWriter(): Promise<ArchiveWriter | ThreadedZipWriter> {
     if (this.mode === 'store' && this.transport instanceof LocalTransport) {
       const threaded = await openThreadedZipWriter(this.stagingBase);
       if (threaded) return threaded;

@@ -70,7 +70,6 @@ export class SyncStoredZip {
   private filled = 0;
   /** Archive bytes before `out[0]`. */
   private flushed = 0;
-  private stream: { entry: ZipEntryRecord; crc: number; size: number } | null = null;
   private fd: number | null;
 
   private constructor(
@@ -87,7 +86,7 @@ export class SyncStoredZip {
   }
 
   /** Bytes in the archive so far. */
-  get taken(): number {
+  private get taken(): number {
     return this.flushed + this.filled;
   }
 
@@ -100,11 +99,10 @@ export class SyncStoredZip {
       sizes.push(added ? added.size : -1);
       mtimes.push(added ? added.mtimeMs : 0);
     }
-    return { sizes, mtimes, taken: this.taken };
+    return { sizes, mtimes };
   }
 
   addBuffer(name: string, data: Uint8Array, mtimeMs: number, mode: number): void {
-    this.assertNoStream();
     const entry = this.record(name, mtimeMs, mode);
     entry.crc = data.length > 0 ? crc32(data) >>> 0 : 0;
     entry.size = data.length;
@@ -114,37 +112,8 @@ export class SyncStoredZip {
     this.entries.push(entry);
   }
 
-  /** A streamed entry: its CRC and size follow the data, in a ZIP64 data descriptor. */
-  beginStream(name: string, mtimeMs: number, mode: number): void {
-    this.assertNoStream();
-    const entry = this.record(name, mtimeMs, mode);
-    entry.descriptor = true;
-    entry.offset = this.taken;
-    this.put(localHeader(entry));
-    this.stream = { entry, crc: 0, size: 0 };
-  }
-
-  streamChunk(data: Uint8Array): void {
-    const stream = this.stream;
-    if (!stream) throw new Error(`${this.path}: no entry is being streamed`);
-    stream.crc = crc32(data, stream.crc);
-    stream.size += data.length;
-    this.put(data);
-  }
-
-  endStream(): void {
-    const stream = this.stream;
-    if (!stream) throw new Error(`${this.path}: no entry is being streamed`);
-    this.stream = null;
-    stream.entry.crc = stream.crc >>> 0;
-    stream.entry.size = stream.size;
-    this.put(dataDescriptor(stream.entry.crc, stream.size));
-    this.entries.push(stream.entry);
-  }
-
   /** Writes the central directory, closes the file; the archive's size and SHA-256. */
   finish(): FinishedArchive {
-    this.assertNoStream();
     this.put(centralDirectory(this.entries, this.taken, this.forceZip64));
     this.flush();
     const fd = this.fd;
@@ -245,7 +214,12 @@ export class SyncStoredZip {
       throw readFailure(full, 'stat', error);
     }
     if (!stats.isFile()) return null;
-    this.beginStream(name, stats.mtimeMs, 0o644);
+    // Streamed: its CRC and size follow the data, in a ZIP64 data descriptor.
+    const entry = this.record(name, stats.mtimeMs, 0o644);
+    entry.descriptor = true;
+    entry.offset = this.taken;
+    this.put(localHeader(entry));
+    let crc = 0;
     let position = 0;
     while (position < stats.size) {
       if (this.out.length - this.filled < 64 * 1024) this.flush();
@@ -263,15 +237,16 @@ export class SyncStoredZip {
           undefined,
           `shrank while being read (${position} of ${stats.size} bytes)`,
         );
-      const stream = this.stream!;
-      stream.crc = crc32(this.out.subarray(this.filled, this.filled + got), stream.crc);
-      stream.size += got;
+      crc = crc32(this.out.subarray(this.filled, this.filled + got), crc);
       this.filled += got;
       position += got;
       if (this.filled >= FLUSH_BYTES) this.flush();
     }
-    this.endStream();
-    return { size: stats.size, mtimeMs: stats.mtimeMs };
+    entry.crc = crc >>> 0;
+    entry.size = position;
+    this.put(dataDescriptor(entry.crc, entry.size));
+    this.entries.push(entry);
+    return { size: position, mtimeMs: stats.mtimeMs };
   }
 
   private record(
@@ -287,10 +262,6 @@ export class SyncStoredZip {
 
   private claim(name: string): void {
     claimEntryName(this.names, name, this.path);
-  }
-
-  private assertNoStream(): void {
-    if (this.stream) throw new Error(`${this.path}: an entry is still being streamed`);
   }
 
   /** Appends bytes, through the buffer (small) or straight to disk (large). */

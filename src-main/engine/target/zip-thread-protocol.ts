@@ -33,9 +33,6 @@ export type ZipThreadRequest =
       mtimeMs: number;
       mode: number;
     }
-  | { op: 'beginStream'; seq: number; archive: number; name: string; mtimeMs: number; mode: number }
-  | { op: 'streamChunk'; seq: number; archive: number; data: Uint8Array }
-  | { op: 'endStream'; seq: number; archive: number }
   | { op: 'finish'; seq: number; archive: number }
   | { op: 'abort'; seq: number; archive: number };
 
@@ -46,8 +43,6 @@ export type ZipThreadRequest =
 export interface ListedResult {
   sizes: number[];
   mtimes: number[];
-  /** Bytes in the archive so far. */
-  taken: number;
 }
 
 export interface FinishedArchive {
@@ -68,5 +63,5 @@ export interface ZipThreadError {
 }
 
 export type ZipThreadReply =
-  | { seq: number; ok: true; value?: ListedResult | FinishedArchive | number }
+  | { seq: number; ok: true; value?: ListedResult | FinishedArchive }
   | { seq: number; ok: false; error: ZipThreadError };

@@ -37,16 +37,7 @@ function handle(request: ZipThreadRequest): (ZipThreadReply & { ok: true })['val
       return archiveOf(request).addListed(request.root, request.prefix, request.files);
     case 'addBuffer':
       archiveOf(request).addBuffer(request.name, request.data, request.mtimeMs, request.mode);
-      return archiveOf(request).taken;
-    case 'beginStream':
-      archiveOf(request).beginStream(request.name, request.mtimeMs, request.mode);
       return undefined;
-    case 'streamChunk':
-      archiveOf(request).streamChunk(request.data);
-      return archiveOf(request).taken;
-    case 'endStream':
-      archiveOf(request).endStream();
-      return archiveOf(request).taken;
     case 'finish': {
       const finished = archiveOf(request).finish();
       archives.delete(request.archive);

@@ -1,12 +1,11 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { errnoCode } from '../transport/fs-errors';
 import { TransportError } from '../transport/types';
-import type { ArchiveEntryOptions, ArchiveResult, ArchiveWriter } from './archive';
+import type { ArchiveEntryOptions, ArchiveResult } from './archive';
 import type {
   FinishedArchive,
   ListedFile,
@@ -172,9 +171,11 @@ export async function openThreadedZipWriter(
   return writer;
 }
 
-export class ThreadedZipWriter implements ArchiveWriter {
-  readonly mode = 'store' as const;
-  private taken = 0;
+/**
+ * A staging archive for FileSnapshot: files are added as listed (read on the thread) or as
+ * buffers (the catch-up's late files); finish gives the same result an ArchiveWriter does.
+ */
+export class ThreadedZipWriter {
   private closed = false;
 
   constructor(
@@ -182,10 +183,6 @@ export class ThreadedZipWriter implements ArchiveWriter {
     readonly archive: number,
     readonly path: string,
   ) {}
-
-  get bytesWritten(): number {
-    return this.taken;
-  }
 
   /**
    * Reads the listed files under `root` on the thread and stores each as `prefix + path`. A
@@ -200,9 +197,7 @@ export class ThreadedZipWriter implements ArchiveWriter {
   ): Promise<ListedResult> {
     try {
       const reply = await this.thread.call({ op: 'addListed', archive: this.archive, root, prefix, files });
-      const result = reply.value as ListedResult;
-      this.taken = result.taken;
-      return result;
+      return reply.value as ListedResult;
     } catch (error) {
       const e = error as Error & { file?: string; step?: string };
       if (e.file === undefined) throw error;
@@ -215,7 +210,7 @@ export class ThreadedZipWriter implements ArchiveWriter {
 
   async addBuffer(name: string, data: Buffer | string, options: ArchiveEntryOptions = {}): Promise<void> {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    const reply = await this.thread.call({
+    await this.thread.call({
       op: 'addBuffer',
       archive: this.archive,
       name,
@@ -223,39 +218,12 @@ export class ThreadedZipWriter implements ArchiveWriter {
       mtimeMs: (options.mtime ?? new Date()).getTime(),
       mode: options.mode ?? 0o644,
     });
-    this.taken = reply.value as number;
-  }
-
-  async addStream(name: string, source: Readable, options: ArchiveEntryOptions = {}): Promise<void> {
-    await this.thread.call({
-      op: 'beginStream',
-      archive: this.archive,
-      name,
-      mtimeMs: (options.mtime ?? new Date()).getTime(),
-      mode: options.mode ?? 0o644,
-    });
-    for await (const chunk of source) {
-      const data = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-      this.taken = (await this.thread.call({ op: 'streamChunk', archive: this.archive, data }))
-        .value as number;
-    }
-    this.taken = (await this.thread.call({ op: 'endStream', archive: this.archive })).value as number;
-  }
-
-  async addFile(name: string, sourcePath: string, options: ArchiveEntryOptions = {}): Promise<void> {
-    const stats = await fs.promises.stat(sourcePath);
-    const source = fs.createReadStream(sourcePath);
-    await this.addStream(name, source, {
-      mtime: options.mtime ?? stats.mtime,
-      mode: options.mode ?? stats.mode,
-    });
   }
 
   async finish(): Promise<ArchiveResult> {
     const reply = await this.thread.call({ op: 'finish', archive: this.archive });
     this.release();
     const finished = reply.value as FinishedArchive;
-    this.taken = finished.bytes;
     return {
       files: { [path.basename(this.path)]: { bytes: finished.bytes, sha256: finished.sha256 } },
       entries: finished.entries,
