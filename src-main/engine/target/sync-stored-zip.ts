@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { isMissing } from '../transport/fs-errors';
 import type { FinishedArchive, ListedFile, ListedResult } from './zip-thread-protocol';
 import { claimEntryName } from './zip-entry-name';
 import {
@@ -41,11 +42,6 @@ export class SourceReadError extends Error {
     super(message);
   }
 }
-
-const isMissing = (error: unknown) => {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
-};
 
 const readFailure = (file: string, step: string, error: unknown) =>
   new SourceReadError(file, step, (error as NodeJS.ErrnoException).code, (error as Error).message);

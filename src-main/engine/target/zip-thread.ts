@@ -3,8 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { errnoCode } from '../transport/fs-errors';
-import { TransportError } from '../transport/types';
+import { fsError } from '../transport/fs-errors';
 import type { ArchiveEntryOptions, ArchiveResult } from './archive';
 import type {
   FinishedArchive,
@@ -201,10 +200,7 @@ export class ThreadedZipWriter {
     } catch (error) {
       const e = error as Error & { file?: string; step?: string };
       if (e.file === undefined) throw error;
-      throw new TransportError(sourceName, `cannot ${e.step ?? 'read'} ${e.file}: ${e.message}`, {
-        code: errnoCode(error),
-        cause: error,
-      });
+      throw fsError(sourceName, e.step ?? 'read', e.file, error);
     }
   }
 
