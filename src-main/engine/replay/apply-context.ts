@@ -178,7 +178,12 @@ export async function itemsOf(ctx: ApplyContext, where: string, values: unknown[
        FROM ${table(ctx, 'mail_item')} WHERE mailbox_id = ? AND ${where} ORDER BY id`,
     [ctx.box.mailboxId, ...values],
   );
-  return rows.map((r) => ({
+  return rows.map(itemRowFrom);
+}
+
+/** An item from a mail_item row selected with (at least) id, folder_id, unread, size, flags, tag_names, mod_content, locator. */
+export function itemRowFrom(r: RowDataPacket): ItemRow {
+  return {
     id: Number(r.id),
     folderId: Number(r.folder_id),
     unread: Number(r.unread),
@@ -187,7 +192,7 @@ export async function itemsOf(ctx: ApplyContext, where: string, values: unknown[
     tags: parseTagNames(r.tag_names),
     modContent: Number(r.mod_content),
     locator: r.locator === null ? null : String(r.locator),
-  }));
+  };
 }
 
 /** Items named by an op, in the op's order, leaving out those that are gone. */

@@ -1,7 +1,6 @@
 import type { RedoOp } from '../redolog';
-import { select, table, type ApplyContext, type ItemRow } from './apply-context';
+import { itemRowFrom, select, table, type ApplyContext, type ItemRow } from './apply-context';
 import { MESSAGE_COLUMN_AT } from './message-row';
-import { parseTagNames } from './system-folders';
 
 /**
  * What a bulk run (bulk-apply.ts) knows of the mailbox while it applies its ops in memory: the
@@ -84,14 +83,7 @@ export class BulkState {
       if (this.items.has(id)) continue;
       added.push(id);
       this.items.set(id, {
-        id,
-        folderId: Number(r.folder_id),
-        unread: Number(r.unread),
-        size: Number(r.size),
-        flags: Number(r.flags),
-        tags: parseTagNames(r.tag_names),
-        modContent: Number(r.mod_content),
-        locator: r.locator === null ? null : String(r.locator),
+        ...itemRowFrom(r),
         prevFolders: r.prev_folders === null ? null : String(r.prev_folders),
         stored: true,
         folder: Number(r.type) === FOLDER_TYPE,
