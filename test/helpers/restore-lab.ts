@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from 'ldapts';
-import type { Pool } from 'mysql2/promise';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { runFullBackup } from '../../src-main/engine/backup/full-backup';
 import { runIncrementalBackup } from '../../src-main/engine/backup/incremental-backup';
 import { diffDigests, type MailboxDigest } from '../../src-main/engine/digest/mailbox-digest';
 import { openServerAccess, type ServerAccess } from '../../src-main/engine/server/server-access';
+import { volumeFromRow, type Volume } from '../../src-main/engine/server/volumes';
 import { LocalTransport } from '../../src-main/engine/transport';
 import type { Manifest } from '../../src-main/engine/target/manifest';
 import type { Lab } from '../../src-main/lab/lab';
@@ -45,6 +46,8 @@ export interface RestoreLab {
   instants: Instant[];
   emails: string[];
   digest(email: string, options?: Parameters<typeof digestAccount>[4]): Promise<MailboxDigest>;
+  /** The server's volumes, as zimbra.volume has them. */
+  volumes(): Promise<Volume[]>;
   stop(): Promise<void>;
 }
 
@@ -139,6 +142,10 @@ export async function startRestoreLab(options: {
     instants,
     emails,
     digest,
+    volumes: async () => {
+      const [rows] = await db.query<RowDataPacket[]>('SELECT * FROM zimbra.volume');
+      return rows.map(volumeFromRow);
+    },
     stop: async () => {
       await access.close().catch(() => undefined);
       await db.end().catch(() => undefined);

@@ -3,13 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffDigests, type MailboxDigest } from '../../src-main/engine/digest/mailbox-digest';
-import {
-  indexDir,
-  mailboxDir,
-  mailboxGroupDb,
-  volumeFromRow,
-  type Volume,
-} from '../../src-main/engine/server/volumes';
+import { indexDir, mailboxDir, mailboxGroupDb, type Volume } from '../../src-main/engine/server/volumes';
 import { accountPaths, sessionDir } from '../../src-main/engine/target/layout';
 import { diffWithoutIndex, startRestoreLab, type RestoreLab } from '../helpers/restore-lab';
 
@@ -65,10 +59,7 @@ beforeAll(async () => {
     operations: 90,
     instantsEvery: 1_000_000,
   });
-  const [rows] = (await r.db.query('SELECT * FROM zimbra.volume')) as unknown as [
-    Array<Record<string, unknown>>,
-  ];
-  volumes = rows.map(volumeFromRow);
+  volumes = await r.volumes();
 }, 600_000);
 
 afterAll(async () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffDigests } from '../../src-main/engine/digest/mailbox-digest';
 import { runRestore } from '../../src-main/engine/restore/run-restore';
-import { mailboxDir, volumeFromRow, type Volume } from '../../src-main/engine/server/volumes';
+import { mailboxDir, type Volume } from '../../src-main/engine/server/volumes';
 import { accountPaths, sessionDir, targetPaths } from '../../src-main/engine/target/layout';
 import { ZipReader } from '../../src-main/engine/target/zip-reader';
 import { accountStatus } from '../../src-main/lab/simulator/accounts';
@@ -59,10 +59,7 @@ beforeAll(async () => {
     operations: 60,
     instantsEvery: 1_000_000,
   });
-  const [rows] = (await r.db.query('SELECT * FROM zimbra.volume')) as unknown as [
-    Array<Record<string, unknown>>,
-  ];
-  volumes = rows.map(volumeFromRow);
+  volumes = await r.volumes();
 }, 600_000);
 
 afterAll(async () => {
@@ -121,7 +118,9 @@ describe('restore through staging folders', () => {
   it('a staging folder a killed run left for the same mailbox, with a file no backup holds, is removed first', async () => {
     const ann = r.emails[0]!;
     const id = full(ann).mailboxId;
-    const leftovers = volumes.map((v) => path.join(`${mailboxDir(v, id)}.mailvault-restore`, 'msg', '0', '77777-1.msg'));
+    const leftovers = volumes.map((v) =>
+      path.join(`${mailboxDir(v, id)}.mailvault-restore`, 'msg', '0', '77777-1.msg'),
+    );
     for (const file of leftovers) {
       fs.mkdirSync(path.dirname(file), { recursive: true });
       fs.writeFileSync(file, 'left by a killed run');
