@@ -209,8 +209,8 @@ export async function runFullBackup(server: ServerAccess, options: FullBackupOpt
       });
     // Locally, the next accounts are prepared (entries read, files pre-copied on the archive
     // threads) while this one is in its window and its archives are completed, and the rows of
-    // the last few stream meanwhile: a window is mostly waiting (the directory's writes, the
-    // journal's fsyncs) and so is a dump (a query per table). Measured on bench/full-backup.ts
+    // the last two stream meanwhile: a window is mostly waiting (the directory's writes) and so is
+    // a dump (a query per table). Measured on bench/full-backup.ts
     // (100 × 500, local) once the pre-copy had moved to the archive threads: the window waiting
     // for the previous account's rows was most of the run's wall time.
     const local = server.transport instanceof LocalTransport;
