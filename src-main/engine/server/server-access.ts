@@ -2,6 +2,7 @@ import { Client } from 'ldapts';
 import mysql, { type Pool } from 'mysql2/promise';
 import type { ConnectTarget, Transport } from '../transport/types';
 import { parseLocalconfig, serverSettings, type ServerSettings } from './localconfig';
+import { DeferredDuplex } from '../transport/deferred-duplex';
 import { openTunnel, type Tunnel } from './tunnel';
 
 /**
@@ -75,9 +76,10 @@ export async function openServerAccess(
       db = mysql.createPool({ ...dbOptions, socketPath: settings.mysql.socket });
       ldapUrl = settings.ldap.url;
     } else {
-      const dbTunnel = await openTunnel(transport, { socketPath: settings.mysql.socket });
-      tunnels.push(dbTunnel);
-      db = mysql.createPool({ ...dbOptions, host: dbTunnel.host, port: dbTunnel.port });
+      // Each pool connection is a forwarded channel to the socket, read by mysql2 directly.
+      const dbTarget: ConnectTarget = { socketPath: settings.mysql.socket };
+      db = mysql.createPool({ ...dbOptions, stream: () => new DeferredDuplex(transport.connect(dbTarget)) });
+      // ldapts opens its own socket: LDAP (a few small requests per account) goes through a port.
       const ldapTunnel = await openTunnel(transport, ldapTarget(settings.ldap.url));
       tunnels.push(ldapTunnel);
       ldapUrl = `ldap://${ldapTunnel.host}:${ldapTunnel.port}`;
