@@ -138,12 +138,14 @@ export class FileSnapshot {
   }
 
   /**
-   * The staging archive's writer. A stored zip of the server's own files is built on an archive
-   * thread (zip-thread.ts), which reads the files itself: the main thread stays free for the
-   * directory, the database and the previous account's rows.
+   * The staging archive's writer. A stored zip is built on an archive thread (zip-thread.ts):
+   * locally the thread reads the server's files itself; over SSH it is handed what the link
+   * brings (the main thread decrypts and splits the tar stream, the thread takes the CRC-32s,
+   * the SHA-256 and the writes). Either way the main thread stays free for the directory, the
+   * database and the previous account's rows.
    */
   private async openWriter(): Promise<ArchiveWriter | ThreadedZipWriter> {
-    if (this.mode === 'store' && this.transport instanceof LocalTransport) {
+    if (this.mode === 'store') {
       const threaded = await openThreadedZipWriter(this.stagingBase);
       if (threaded) return threaded;
     }
@@ -159,7 +161,8 @@ export class FileSnapshot {
       const files = await this.transport.walk(source.root);
       const byPath = new Map(files.map((f) => [f.path, f]));
       const store = async (list: RemoteFileInfo[]) => {
-        if (writer instanceof ThreadedZipWriter) return this.storeOnThread(writer, source, list);
+        if (writer instanceof ThreadedZipWriter && this.transport instanceof LocalTransport)
+          return this.storeOnThread(writer, source, list);
         return this.copy(source, list, async (name, entry) => {
           const info = byPath.get(name.slice(source.prefix.length))!;
           const mtime = new Date(entry.mtimeMs);

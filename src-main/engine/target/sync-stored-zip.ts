@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { isMissing } from '../transport/fs-errors';
-import type { FinishedArchive, ListedFile, ListedResult } from './zip-thread-protocol';
+import type { BufferedEntry, FinishedArchive, ListedFile, ListedResult } from './zip-thread-protocol';
 import { claimEntryName } from './zip-entry-name';
 import {
   centralDirectory,
@@ -108,8 +108,50 @@ export class SyncStoredZip {
     this.entries.push(entry);
   }
 
+  /** Entries whose bytes lie one after another in `data` (see BufferedEntry). */
+  addBuffers(entries: BufferedEntry[], data: Uint8Array): void {
+    for (const entry of entries)
+      this.addBuffer(entry.name, data.subarray(entry.start, entry.end), entry.mtimeMs, entry.mode);
+  }
+
+  /** A large entry whose bytes come in parts (streamData) before its size and CRC are known. */
+  startStream(name: string, mtimeMs: number, mode: number): void {
+    if (this.streaming) throw new Error(`${this.path}: an entry is already being streamed`);
+    const entry = this.record(name, mtimeMs, mode);
+    // Its CRC and size follow the data, in a ZIP64 data descriptor (as addByStat's).
+    entry.descriptor = true;
+    entry.offset = this.taken;
+    this.put(localHeader(entry));
+    this.streaming = { entry, crc: 0, size: 0 };
+  }
+
+  streamData(data: Uint8Array): void {
+    const streaming = this.streamingEntry();
+    if (data.length === 0) return;
+    streaming.crc = crc32(data, streaming.crc);
+    streaming.size += data.length;
+    this.put(data);
+  }
+
+  endStream(): void {
+    const { entry, crc, size } = this.streamingEntry();
+    this.streaming = null;
+    entry.crc = crc >>> 0;
+    entry.size = size;
+    this.put(dataDescriptor(entry.crc, entry.size));
+    this.entries.push(entry);
+  }
+
+  private streaming: { entry: ZipEntryRecord; crc: number; size: number } | null = null;
+
+  private streamingEntry(): { entry: ZipEntryRecord; crc: number; size: number } {
+    if (!this.streaming) throw new Error(`${this.path}: no entry is being streamed`);
+    return this.streaming;
+  }
+
   /** Writes the central directory, closes the file; the archive's size and SHA-256. */
   finish(): FinishedArchive {
+    if (this.streaming) throw new Error(`${this.path}: a streamed entry was not completed`);
     this.put(centralDirectory(this.entries, this.taken, this.forceZip64));
     this.flush();
     const fd = this.fd;
@@ -252,6 +294,7 @@ export class SyncStoredZip {
     options: { claim: boolean } = { claim: true },
   ): ZipEntryRecord {
     if (this.fd === null) throw new Error(`${this.path} is closed; no more entries`);
+    if (this.streaming) throw new Error(`${this.path}: ${name} added while an entry is being streamed`);
     if (options.claim) this.claim(name);
     return entryRecord(name, new Date(mtimeMs), mode);
   }

@@ -1,7 +1,7 @@
 /**
  * The messages between ThreadedZipWriter (zip-thread.ts, the engine's side) and the thread that
  * builds the archives (zip-thread-worker.ts). JSON-like values and byte arrays only: they are
- * copied by postMessage. Every request carries `seq`; the thread answers each with the same
+ * copied by postMessage, except addBuffers' and streamData's bytes, whose buffers are transferred. Every request carries `seq`; the thread answers each with the same
  * `seq`, in order, with a value or an error.
  */
 
@@ -33,8 +33,29 @@ export type ZipThreadRequest =
       mtimeMs: number;
       mode: number;
     }
+  | {
+      /** Many small entries whose bytes lie one after another in `data` (transferred, not copied). */
+      op: 'addBuffers';
+      seq: number;
+      archive: number;
+      entries: BufferedEntry[];
+      data: Uint8Array;
+    }
+  /** A large entry in parts: its start, any number of data parts, its end (nothing else between). */
+  | { op: 'streamStart'; seq: number; archive: number; name: string; mtimeMs: number; mode: number }
+  | { op: 'streamData'; seq: number; archive: number; data: Uint8Array }
+  | { op: 'streamEnd'; seq: number; archive: number }
   | { op: 'finish'; seq: number; archive: number }
   | { op: 'abort'; seq: number; archive: number };
+
+/** One entry of an addBuffers request: its bytes are `data.subarray(start, end)`. */
+export interface BufferedEntry {
+  name: string;
+  mtimeMs: number;
+  mode: number;
+  start: number;
+  end: number;
+}
 
 /**
  * What addListed found for each file, in order: the bytes stored and the mtime recorded, or
@@ -63,5 +84,6 @@ export interface ZipThreadError {
 }
 
 export type ZipThreadReply =
-  | { seq: number; ok: true; value?: ListedResult | FinishedArchive }
+  /** `returned`: the request's transferred bytes, handed back for the next batch. */
+  | { seq: number; ok: true; value?: ListedResult | FinishedArchive; returned?: Uint8Array }
   | { seq: number; ok: false; error: ZipThreadError };

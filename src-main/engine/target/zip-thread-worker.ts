@@ -38,6 +38,18 @@ function handle(request: ZipThreadRequest): (ZipThreadReply & { ok: true })['val
     case 'addBuffer':
       archiveOf(request).addBuffer(request.name, request.data, request.mtimeMs, request.mode);
       return undefined;
+    case 'addBuffers':
+      archiveOf(request).addBuffers(request.entries, request.data);
+      return undefined;
+    case 'streamStart':
+      archiveOf(request).startStream(request.name, request.mtimeMs, request.mode);
+      return undefined;
+    case 'streamData':
+      archiveOf(request).streamData(request.data);
+      return undefined;
+    case 'streamEnd':
+      archiveOf(request).endStream();
+      return undefined;
     case 'finish': {
       const finished = archiveOf(request).finish();
       archives.delete(request.archive);
@@ -58,7 +70,14 @@ parentPort!.on('message', (request: ZipThreadRequest) => {
     return;
   }
   try {
-    parentPort!.postMessage({ seq: request.seq, ok: true, value: handle(request) } satisfies ZipThreadReply);
+    const value = handle(request);
+    // Bytes the engine transferred go back with the answer, for its next batch: buffers are reused
+    // instead of left to this thread's garbage collector, which let dead ones pile up (RSS).
+    const returned = request.op === 'addBuffers' || request.op === 'streamData' ? request.data : undefined;
+    parentPort!.postMessage(
+      { seq: request.seq, ok: true, value, returned } satisfies ZipThreadReply,
+      returned ? [returned.buffer as ArrayBuffer] : [],
+    );
   } catch (error) {
     const described = describe(error);
     const archive = archives.get(request.archive);

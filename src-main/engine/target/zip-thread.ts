@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { fsError } from '../transport/fs-errors';
 import type { ArchiveEntryOptions, ArchiveResult } from './archive';
 import type {
+  BufferedEntry,
   FinishedArchive,
   ListedFile,
   ListedResult,
@@ -170,12 +171,49 @@ export async function openThreadedZipWriter(
   return writer;
 }
 
+/** Bytes of small entries gathered into one request to the thread. */
+const BATCH_BYTES = 1 << 20;
+/** Requests sent and not yet answered before an add waits for the oldest: bounds what is in flight. */
+const MAX_IN_FLIGHT = 4;
+
+/** Batch buffers the thread has handed back, for the next batches (see zip-thread-worker.ts). */
+const spareBatches: ArrayBuffer[] = [];
+const SPARE_BATCHES = 16;
+
+function takeBatch(): Buffer {
+  const spare = spareBatches.pop();
+  return spare ? Buffer.from(spare) : Buffer.allocUnsafe(BATCH_BYTES);
+}
+
+function keepBatch(returned: Uint8Array | undefined): void {
+  if (returned?.buffer.byteLength === BATCH_BYTES && spareBatches.length < SPARE_BATCHES)
+    spareBatches.push(returned.buffer as ArrayBuffer);
+}
+
+/** `data` in a buffer of its own, exactly its size, that can be transferred to the thread. */
+function ownedCopy(data: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(data.length);
+  copy.set(data);
+  return copy;
+}
+
 /**
- * A staging archive for FileSnapshot: files are added as listed (read on the thread) or as
- * buffers (the catch-up's late files); finish gives the same result an ArchiveWriter does.
+ * A staging archive for FileSnapshot: files are added as listed (read on the thread, locally),
+ * or as buffers and streams (received over SSH, and the catch-up's late files); finish gives the
+ * same result an ArchiveWriter does.
+ *
+ * Buffers are gathered into 1 MiB batches, copied once into a buffer that is then transferred to
+ * the thread (postMessage would copy a view's whole underlying buffer, a 1 MiB slab for each
+ * 20 KiB blob); an add waits only when MAX_IN_FLIGHT requests are unanswered. A failure on the
+ * thread is thrown by the next add, or by finish.
  */
 export class ThreadedZipWriter {
   private closed = false;
+  private batch: Buffer | null = null;
+  private batchUsed = 0;
+  private batchEntries: BufferedEntry[] = [];
+  private readonly inFlight: Array<Promise<void>> = [];
+  private failure: Error | null = null;
 
   constructor(
     private readonly thread: ZipThread,
@@ -194,6 +232,7 @@ export class ThreadedZipWriter {
     files: ListedFile[],
     sourceName: string,
   ): Promise<ListedResult> {
+    await this.settle();
     try {
       const reply = await this.thread.call({ op: 'addListed', archive: this.archive, root, prefix, files });
       return reply.value as ListedResult;
@@ -206,17 +245,95 @@ export class ThreadedZipWriter {
 
   async addBuffer(name: string, data: Buffer | string, options: ArchiveEntryOptions = {}): Promise<void> {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    await this.thread.call({
-      op: 'addBuffer',
-      archive: this.archive,
-      name,
-      data: bytes,
-      mtimeMs: (options.mtime ?? new Date()).getTime(),
-      mode: options.mode ?? 0o644,
-    });
+    const entry = { name, mtimeMs: (options.mtime ?? new Date()).getTime(), mode: options.mode ?? 0o644 };
+    if (bytes.length > BATCH_BYTES) {
+      await this.sendBatch();
+      const owned = ownedCopy(bytes);
+      await this.send(
+        {
+          op: 'addBuffers',
+          archive: this.archive,
+          entries: [{ ...entry, start: 0, end: owned.length }],
+          data: owned,
+        },
+        owned,
+      );
+      return;
+    }
+    if (this.batch && this.batchUsed + bytes.length > this.batch.length) await this.sendBatch();
+    this.batch ??= takeBatch();
+    bytes.copy(this.batch, this.batchUsed);
+    this.batchEntries.push({ ...entry, start: this.batchUsed, end: this.batchUsed + bytes.length });
+    this.batchUsed += bytes.length;
+    if (this.failure) throw this.failure;
+  }
+
+  /** A large entry, passed on a MiB at a time as it is read. */
+  async addStream(
+    name: string,
+    source: NodeJS.ReadableStream,
+    options: ArchiveEntryOptions = {},
+  ): Promise<void> {
+    await this.sendBatch();
+    const mtimeMs = (options.mtime ?? new Date()).getTime();
+    await this.send({ op: 'streamStart', archive: this.archive, name, mtimeMs, mode: options.mode ?? 0o644 });
+    let part = takeBatch();
+    let used = 0;
+    const sendPart = async () => {
+      const data = new Uint8Array(part.buffer, part.byteOffset, used);
+      part = takeBatch();
+      used = 0;
+      await this.send({ op: 'streamData', archive: this.archive, data }, data);
+    };
+    for await (const chunk of source) {
+      let bytes = chunk as Buffer;
+      while (bytes.length > 0) {
+        const taken = Math.min(bytes.length, part.length - used);
+        bytes.copy(part, used, 0, taken);
+        used += taken;
+        bytes = bytes.subarray(taken);
+        if (used === part.length) await sendPart();
+      }
+    }
+    if (used > 0) await sendPart();
+    else keepBatch(part);
+    await this.send({ op: 'streamEnd', archive: this.archive });
+  }
+
+  /** Sends the gathered small entries. */
+  private async sendBatch(): Promise<void> {
+    if (this.batchEntries.length === 0) return;
+    const data = new Uint8Array(this.batch!.buffer, this.batch!.byteOffset, this.batchUsed);
+    const entries = this.batchEntries;
+    this.batch = null;
+    this.batchUsed = 0;
+    this.batchEntries = [];
+    await this.send({ op: 'addBuffers', archive: this.archive, entries, data }, data);
+  }
+
+  /** Sends a request (its `transfer` bytes moved to the thread); waits only if too many are unanswered. */
+  private async send(request: Request, transfer?: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
+    const sent = this.thread.call(request, transfer ? [transfer.buffer as ArrayBuffer] : undefined).then(
+      (reply) => keepBatch(reply.returned),
+      (error: Error) => {
+        this.failure ??= error;
+      },
+    );
+    this.inFlight.push(sent);
+    while (this.inFlight.length > MAX_IN_FLIGHT) await this.inFlight.shift();
+    if (this.failure) throw this.failure;
+  }
+
+  /** Everything sent is answered; the first failure is thrown. */
+  private async settle(): Promise<void> {
+    await this.sendBatch();
+    while (this.inFlight.length > 0) await this.inFlight.shift();
+    if (this.failure) throw this.failure;
   }
 
   async finish(): Promise<ArchiveResult> {
+    await this.settle();
     const reply = await this.thread.call({ op: 'finish', archive: this.archive });
     this.release();
     const finished = reply.value as FinishedArchive;
@@ -229,6 +346,9 @@ export class ThreadedZipWriter {
 
   async abort(): Promise<void> {
     this.release();
+    this.batch = null;
+    this.batchEntries = [];
+    await Promise.all(this.inFlight.splice(0));
     if (this.thread.usable)
       await this.thread.call({ op: 'abort', archive: this.archive }).catch(() => undefined);
     await fs.promises.rm(this.path, { force: true });

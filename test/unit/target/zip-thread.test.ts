@@ -84,6 +84,60 @@ describe('archives built on the archive thread', () => {
     }
   });
 
+  it('stores received buffers and streams (SSH) with the same bytes as StoredZipWriter, across batches', async () => {
+    // Views into one larger buffer, as the tar splitter hands blobs over; enough to fill several
+    // 1 MiB batches; one buffer larger than a batch; one stream that spans several parts.
+    const slab = crypto.randomBytes(3 << 20);
+    const small = Array.from({ length: 150 }, (_, i) => ({
+      name: `1/0/${i}-1.msg`,
+      data: slab.subarray(i * 20_000, i * 20_000 + 19_000 + i),
+      mtime: new Date(1_700_000_000_000 + i * 1000),
+    }));
+    const big = crypto.randomBytes((1 << 20) + 5);
+    const streamed = [crypto.randomBytes(700_000), crypto.randomBytes(900_000), crypto.randomBytes(3)];
+    const build = async (writer: {
+      addBuffer: (n: string, d: Buffer, o: { mtime: Date }) => Promise<void>;
+      addStream: (n: string, s: Readable, o: { mtime: Date }) => Promise<void>;
+    }) => {
+      for (const file of small.slice(0, 100)) await writer.addBuffer(file.name, file.data, { mtime: file.mtime });
+      await writer.addBuffer('big.bin', big, { mtime: new Date(1_700_000_500_000) });
+      await writer.addStream('segment.cfs', Readable.from(streamed), { mtime: new Date(1_700_000_600_000) });
+      for (const file of small.slice(100)) await writer.addBuffer(file.name, file.data, { mtime: file.mtime });
+    };
+    const writer = await threaded('t');
+    await build(writer);
+    const finished = await writer.finish();
+    const reference = await StoredZipWriter.create(path.join(dir, 'r.zip'));
+    await build(reference);
+    const expected = await reference.finish();
+
+    const zip = path.join(dir, 't.zip');
+    expect(fs.readFileSync(zip).equals(fs.readFileSync(path.join(dir, 'r.zip')))).toBe(true);
+    expect(finished.files['t.zip']!.sha256).toBe(sha256(fs.readFileSync(zip)));
+    expect(finished.files['t.zip']!.sha256).toBe(expected.files['r.zip']!.sha256);
+    expect(finished.entries).toBe(152);
+    expect(spawnSync('unzip', ['-tq', zip]).status).toBe(0);
+    const reader = await ZipReader.open(zip);
+    try {
+      expect((await reader.readEntry('segment.cfs')).equals(Buffer.concat(streamed))).toBe(true);
+      expect((await reader.readEntry('1/0/149-1.msg')).equals(small[149]!.data)).toBe(true);
+    } finally {
+      reader.close();
+    }
+    // The caller's buffers are untouched (copied, not transferred away).
+    expect(small[0]!.data.length).toBe(19_000);
+  });
+
+  it('reports a failure on the thread by a later add or by finish, and removes the archive', async () => {
+    const writer = await threaded('t');
+    await writer.addBuffer('same.msg', Buffer.from('one'));
+    await writer.addBuffer('same.msg', Buffer.from('two')); // only gathered so far
+    const failure = await writer.finish().catch((e: unknown) => e);
+    expect(String(failure)).toMatch(/same\.msg.*already in/);
+    expect(fs.existsSync(path.join(dir, 't.zip'))).toBe(false);
+    await writer.abort();
+  });
+
   it('skips a file gone since the listing and reads one that changed size by its fstat', async () => {
     const { root, listed } = makeFiles({ 'gone.msg': Buffer.from('x'), 'grew.msg': Buffer.from('short') });
     fs.rmSync(path.join(root, 'gone.msg'));
