@@ -7,8 +7,15 @@
  *     moves, flags, tags, deletes, folders), then those accounts restored from the full and the
  *     redo replayed onto them.
  *
- *   node --import tsx bench/restore.ts [--messages 2000] [--ops 6000] [--settle 3] [--rounds 1] [--no-replay]
+ *   node --import tsx bench/restore.ts [--messages 2000] [--ops 6000] [--settle 3] [--rounds 1] [--no-replay] [--profile DIR]
  *
+ * --alternate: even rounds write the replay's blob files from the main thread through libuv's
+ * pool instead of the blob thread (replay/blob-thread.ts): the two compared in one process, on
+ * the same data, a round apart (file creation costs vary by 10x on this shared disk: same-file-link.ts).
+ * --profile DIR: a V8 CPU profile of the one-mailbox restore (DIR/restore.cpuprofile) and of each
+ * replay round alone (DIR/replay-<round>.cpuprofile, for
+ * Chrome's DevTools or speedscope), rather than node's --cpu-prof, whose one profile of the whole
+ * process is mostly the lab being populated.
  * --no-replay: stop after part 1 (the one-mailbox restore), for iterating on the restore alone.
  * --settle: seconds of pause between the restore of the eight and their replay, with MariaDB's CPU
  * over the pause reported (the background work, mostly InnoDB purging the rows the restore
@@ -16,6 +23,7 @@
  * done again that many times on the same data (run-to-run noise on a shared machine).
  */
 import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
@@ -40,6 +48,9 @@ const ops = option('ops', 6000);
 const settleSeconds = option('settle', 3);
 const rounds = option('rounds', 1);
 const withReplay = !args.includes('--no-replay');
+const alternate = args.includes('--alternate');
+const profileAt = args.indexOf('--profile');
+const profileDir = profileAt >= 0 ? args[profileAt + 1]! : null;
 
 const step = (what: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${what}`);
 
@@ -89,14 +100,18 @@ async function main(): Promise<void> {
     };
     const loadBefore = os.loadavg()[0]!;
     const backup = await cpuOf(() => runFullBackup(access, { ...options, accounts: [big!.email] }));
+    const restoreProfiler = profileDir ? await startProfile() : null;
     const restore = await cpuOf(() => runRestore(access, { target, accounts: [big!.email], fullOnly: true }));
+    if (restoreProfiler) await stopProfile(restoreProfiler, path.join(profileDir!, 'restore.cpuprofile'));
     const restored = restore.value;
     const backupMs = backup.ms;
     const restoreMs = restore.ms;
     if (restored.status !== 'ok') throw new Error(JSON.stringify(restored.accounts));
     const bigBlobs = restored.accounts[0]!.blobs;
     const ratio = restoreMs / backupMs;
-    console.log(`restore of one mailbox (${messages} messages, ${bigBlobs} blobs), full only:`);
+    console.log(
+      `restore of one mailbox (${messages} messages, ${bigBlobs} blobs, ${restored.accounts[0]!.filesLinked ?? 0} files linked as the mailbox still had them), full only:`,
+    );
     console.log(
       `  full backup ${backupMs.toFixed(0)} ms, restore ${restoreMs.toFixed(0)} ms: ${ratio.toFixed(2)}x (target <= 1.5x) ${ratio <= 1.5 ? 'met' : 'NOT met'}`,
     );
@@ -149,16 +164,21 @@ async function main(): Promise<void> {
       const settleCpu = cpuSeconds(mariadb);
       await new Promise((resolve) => setTimeout(resolve, settleSeconds * 1000));
       const settleDb = cpuSeconds(mariadb) - settleCpu;
-      step(`replaying (round ${round})`);
+      step(
+        `replaying (round ${round})${alternate ? (round % 2 === 0 ? ': blobs from the main thread' : ': blobs by the blob thread') : ''}`,
+      );
       // The machine is shared: CPU seconds (this process and MariaDB's) say what replay itself cost.
       const statusBefore = await serverStatus(access.db);
       const dbCpu = cpuSeconds(mariadb);
       const cpu = process.cpuUsage();
       const load = os.loadavg()[0]!;
       const startedAt = process.uptime();
+      const profiler = profileDir ? await startProfile() : null;
       const t = performance.now();
-      const report = await playRedo({ ...base, logs, mailboxes, threads: 8 });
+      const blobsInProcess = alternate && round % 2 === 0;
+      const report = await playRedo({ ...base, logs, mailboxes, threads: 8, blobsInProcess });
       const replayMs = performance.now() - t;
+      if (profiler) await stopProfile(profiler, path.join(profileDir!, `replay-${round}.cpuprofile`));
       const nodeCpu = process.cpuUsage(cpu);
       const nodeSeconds = (nodeCpu.user + nodeCpu.system) / 1e6;
       const dbSeconds = cpuSeconds(mariadb) - dbCpu;
@@ -180,6 +200,24 @@ async function main(): Promise<void> {
     await lab.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A sampling CPU profile of this process from now (the main thread's JavaScript, GC and native calls). */
+async function startProfile(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  return session;
+}
+
+async function stopProfile(session: Session, file: string): Promise<void> {
+  const { profile } = await session.post('Profiler.stop');
+  session.disconnect();
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(profile));
+  console.log(`  profile: ${file}`);
 }
 
 /** Counters of SHOW GLOBAL STATUS (statements by kind, bytes received). */

@@ -9,7 +9,7 @@ import {
   type MailboxCounters,
   type ReplayMailbox,
 } from './apply-ops';
-import { BlobWrites } from './blob-writes';
+import { blobWriter, type BlobWriter } from './blob-writes';
 import { applyBulk, BULK_OPS, type BulkRun } from './bulk-apply';
 import type { PlayOptions } from './player';
 import type { IncomingBlobs } from './player-queue';
@@ -75,15 +75,15 @@ export class BatchApplier {
   private readonly counters = new Map<number, MailboxCounters | null>();
   /** Mailboxes a run was committed in (ops applied or already present): blob-sweep.ts checks them at the end. */
   readonly touched = new Set<number>();
-  /** The quick runs' blob files, written a few at a time as their messages are created. */
-  private readonly blobWrites: BlobWrites;
+  /** The quick runs' blob files, written as their messages are created (blob-writes.ts). */
+  private readonly blobWrites: BlobWriter;
 
   constructor(
     private readonly options: PlayOptions,
     private readonly report: ReplayReport,
     private readonly incoming: IncomingBlobs,
   ) {
-    this.blobWrites = new BlobWrites(options.files);
+    this.blobWrites = blobWriter(options.files, { thread: !options.blobsInProcess });
   }
 
   /** The mailbox an op of `sourceId` goes to, resolved from the database when playing every mailbox. */

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { blobThread } from './blob-thread';
 import type { ServerFiles } from './server-files';
 
 /** A blob write handed to BlobWrites. */
@@ -105,3 +106,22 @@ export class BlobWrites {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+export interface BlobWriter {
+  write(file: string, data: Buffer): QueuedWrite;
+}
+
+/**
+ * Where a replay's blob files are written: locally by the blob thread (blob-thread.ts), through
+ * BlobWrites and the server's files once the thread failed or could not start, and over SSH
+ * through BlobWrites (a command per file, run by the transport).
+ */
+export function blobWriter(
+  files: Pick<ServerFiles, 'local' | 'writeFile'>,
+  options: { thread?: boolean } = {},
+): BlobWriter {
+  const inProcess = new BlobWrites(files);
+  const thread = files.local && options.thread !== false ? blobThread() : null;
+  if (!thread) return inProcess;
+  return { write: (file, data) => (thread.usable ? thread : inProcess).write(file, data) };
+}

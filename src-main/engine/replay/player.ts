@@ -45,6 +45,11 @@ export interface PlayOptions {
    * volumes' files as they are (--excludeBlobs).
    */
   keepUnreferencedBlobs?: boolean;
+  /**
+   * Local blob files written from this thread (libuv's pool) rather than by the blob thread
+   * (blob-thread.ts): for comparing the two in one process (bench/restore.ts --alternate).
+   */
+  blobsInProcess?: boolean;
   accountEmail?(accountId: string): Promise<string | undefined>;
 }
 

@@ -4,6 +4,7 @@ import tar from 'tar-stream';
 import { resolveInside } from '../target/layout';
 import { UnsafePathError } from '../target/errors';
 import type { ServerFiles } from '../replay/server-files';
+import { SameFileLinker } from './same-file-link';
 
 /**
  * Where restored files go: straight to disk when the engine runs on the server, or as tar
@@ -12,8 +13,14 @@ import type { ServerFiles } from '../replay/server-files';
  * real path of each directory is checked too, so a symbolic link in place cannot lead outside.
  */
 export interface FileSink {
-  write(root: string, relative: string, data: Buffer): Promise<void>;
+  /**
+   * Writes root/relative. With liveRoot (the mailbox folder a staged folder is to replace), a
+   * file liveRoot/relative with the same bytes may be linked instead (same-file-link.ts; locally only).
+   */
+  write(root: string, relative: string, data: Buffer, liveRoot?: string): Promise<void>;
   flush(): Promise<void>;
+  /** Files linked rather than written. */
+  readonly linked: number;
 }
 
 const BATCH_BYTES = 32 * 1024 * 1024;
@@ -37,8 +44,13 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 class LocalSink implements FileSink {
   private readonly checked = new Map<string, string>();
   private sliceStart = performance.now();
+  private readonly linker = new SameFileLinker();
 
-  async write(root: string, relative: string, data: Buffer): Promise<void> {
+  get linked(): number {
+    return this.linker.linked;
+  }
+
+  async write(root: string, relative: string, data: Buffer, liveRoot?: string): Promise<void> {
     let realRoot = this.checked.get(root);
     if (realRoot === undefined) {
       fs.mkdirSync(root, { recursive: true });
@@ -54,7 +66,8 @@ class LocalSink implements FileSink {
         throw new UnsafePathError(relative, `its directory leads outside ${realRoot}`);
       this.checked.set(dir, real);
     }
-    fs.writeFileSync(target, data);
+    if (liveRoot === undefined || !this.linker.link(liveRoot, relative, target, data))
+      fs.writeFileSync(target, data);
     if (performance.now() - this.sliceStart > SLICE_MS) {
       await yieldToEventLoop();
       this.sliceStart = performance.now();
@@ -64,7 +77,9 @@ class LocalSink implements FileSink {
   async flush(): Promise<void> {}
 }
 
+/** Over SSH every file goes in the tar stream: a check of the live file would be a command each. */
 class TarSink implements FileSink {
+  readonly linked = 0;
   private batches = new Map<string, { entries: Array<{ name: string; data: Buffer }>; bytes: number }>();
 
   constructor(private readonly files: ServerFiles) {}

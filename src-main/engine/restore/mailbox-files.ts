@@ -15,6 +15,8 @@ import { fileSink, type FileSink } from './file-sink';
  * with ZipReader, which refuses the whole archive if one entry could escape (zip-slip).
  */
 export interface FilesRestored {
+  /** Files linked to the same file in the live mailbox folder rather than written (same-file-link.ts). */
+  linked: number;
   blobs: number;
   shared: number;
   index: number;
@@ -136,11 +138,16 @@ export async function restoreMailboxFiles(options: {
   folderOf?: (volume: Volume) => string;
   /** Stops between files, failing with the signal's reason (the rows' load failed). */
   signal?: AbortSignal;
+  /**
+   * The folder a staged volume folder replaces: a file it holds with the same name and bytes is
+   * linked into the staged folder instead of written again (same-file-link.ts).
+   */
+  liveFolderOf?: (volume: Volume) => string;
 }): Promise<FilesRestored> {
   const session = new SessionReader(sessionDir(options.target, options.manifest.label), options.manifest);
   const sink = fileSink(options.files);
   const paths = accountPaths(options.zimbraId);
-  const out: FilesRestored = { blobs: 0, shared: 0, index: 0, bytes: 0 };
+  const out: FilesRestored = { linked: 0, blobs: 0, shared: 0, index: 0, bytes: 0 };
   const pool = new TaskPool(16);
   const byId = (id: string) => options.volumes.find((v) => String(v.id) === id);
   const folderOf = options.folderOf ?? ((volume: Volume) => mailboxDir(volume, options.mailboxId));
@@ -150,7 +157,7 @@ export async function restoreMailboxFiles(options: {
     const volume = byId(volumeId ?? '');
     if (!volume || rest.length === 0)
       throw new Error(`${name}: names volume ${volumeId}, which this server does not have`);
-    await sink.write(folderOf(volume), rest.join('/'), data);
+    await sink.write(folderOf(volume), rest.join('/'), data, options.liveFolderOf?.(volume));
     out.bytes += data.length;
   };
   try {
@@ -189,6 +196,7 @@ export async function restoreMailboxFiles(options: {
         indexDir(indexVolume, options.mailboxId),
       );
       const root = path.join(folderOf(indexVolume), underMailbox);
+      const liveRoot = options.liveFolderOf && path.join(options.liveFolderOf(indexVolume), underMailbox);
       if (session.has(paths.indexZip)) {
         const zip = await session.zip(paths.indexZip);
         for (const entry of zip.entries)
@@ -196,7 +204,7 @@ export async function restoreMailboxFiles(options: {
             await pool.run(async () => {
               options.signal?.throwIfAborted();
               const data = await zip.readEntry(entry.name);
-              await sink.write(root, entry.name, data);
+              await sink.write(root, entry.name, data, liveRoot);
               out.index++;
               out.bytes += data.length;
             });
@@ -205,12 +213,13 @@ export async function restoreMailboxFiles(options: {
         for (const { name, file } of session.listed(paths.indexDir)) {
           options.signal?.throwIfAborted();
           const data = await session.plain(file);
-          await sink.write(root, name, data);
+          await sink.write(root, name, data, liveRoot);
           out.index++;
           out.bytes += data.length;
         }
     }
     await sink.flush();
+    out.linked = sink.linked;
   } finally {
     session.close();
   }

@@ -8,7 +8,7 @@ import type { LdifEntry } from '../ldap/ldif';
 import type { ReplayMailbox } from '../replay/apply-ops';
 import type { ServerFiles } from '../replay/server-files';
 import type { ServerAccess } from '../server/server-access';
-import { mailboxGroupDb, type Volume } from '../server/volumes';
+import { mailboxDir, mailboxGroupDb, type Volume } from '../server/volumes';
 import { accountPaths, resolveInside, sessionDir } from '../target/layout';
 import { attribute, parseLdif, setAttribute } from './ldif-read';
 import {
@@ -256,6 +256,8 @@ export async function restoreAccountFromFull(
         withBlobs: !ctx.excludeBlobs,
         withIndex: !ctx.excludeSearchIndex,
         folderOf: (volume) => stagingDir(volume, mailboxId),
+        // The folders the staged ones replace: the files the mailbox still has as backed up are linked, not written.
+        liveFolderOf: (volume) => mailboxDir(volume, mailboxId),
         signal: stop.signal,
       }),
     );

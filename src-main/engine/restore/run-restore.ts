@@ -70,6 +70,8 @@ export interface RestoredAccount {
   rows?: number;
   blobs?: number;
   indexFiles?: number;
+  /** Of those files, how many the mailbox had already, the same, and were linked rather than written. */
+  filesLinked?: number;
 }
 
 export interface RestoreResult {
@@ -195,6 +197,7 @@ export async function runRestore(server: ServerAccess, options: RestoreOptions):
           entry.rows = account.rows?.rows;
           entry.blobs = account.files ? account.files.blobs + account.files.shared : undefined;
           entry.indexFiles = account.files?.index;
+          entry.filesLinked = account.files?.linked;
           if (options.createAccount) entry.restoredAs = { email: account.email, zimbraId: account.zimbraId };
         } catch (error) {
           entry.error = (error as Error).message;

@@ -1,0 +1,66 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BlobThread } from '../../../src-main/engine/replay/blob-thread';
+
+/**
+ * The blob thread writes each file handed to it (its folder made as needed, made again when
+ * removed since), settles each write on its own (a failed one rejects with the file's error),
+ * and drops a write not yet sent to it.
+ */
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const tmp = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mv-blob-thread-'));
+  dirs.push(dir);
+  return dir;
+};
+
+describe('BlobThread', () => {
+  it('writes the bytes of each file, views of a larger buffer included, folders made as needed', async () => {
+    const root = tmp();
+    const thread = new BlobThread();
+    // Bodies are views of the redo reader's window: only each view's bytes may land in its file.
+    const window = Buffer.from('xxHELLOyyWORLDzz');
+    const a = thread.write(path.join(root, 'm1/msg/0/257-3.msg'), window.subarray(2, 7));
+    const b = thread.write(path.join(root, 'm2/msg/0/258-4.msg'), window.subarray(9, 14));
+    const empty = thread.write(path.join(root, 'm2/msg/0/259-4.msg'), Buffer.alloc(0));
+    await Promise.all([a.done, b.done, empty.done]);
+    expect(fs.readFileSync(path.join(root, 'm1/msg/0/257-3.msg'), 'utf8')).toBe('HELLO');
+    expect(fs.readFileSync(path.join(root, 'm2/msg/0/258-4.msg'), 'utf8')).toBe('WORLD');
+    expect(fs.readFileSync(path.join(root, 'm2/msg/0/259-4.msg')).length).toBe(0);
+    // The folder removed (a restore replaced it): made again for the next file.
+    fs.rmSync(path.join(root, 'm1'), { recursive: true });
+    await thread.write(path.join(root, 'm1/msg/0/260-5.msg'), Buffer.from('again')).done;
+    expect(fs.readFileSync(path.join(root, 'm1/msg/0/260-5.msg'), 'utf8')).toBe('again');
+  });
+
+  it('rejects a failed write with its error and writes the others of its batch', async () => {
+    const root = tmp();
+    fs.writeFileSync(path.join(root, 'file'), 'not a folder');
+    const thread = new BlobThread();
+    const bad = thread.write(path.join(root, 'file/msg/0/1-1.msg'), Buffer.from('x'));
+    const good = thread.write(path.join(root, 'ok/1-1.msg'), Buffer.from('y'));
+    await expect(bad.done).rejects.toMatchObject({ code: 'ENOTDIR' });
+    await good.done;
+    expect(fs.readFileSync(path.join(root, 'ok/1-1.msg'), 'utf8')).toBe('y');
+  });
+
+  it('drops a write not sent yet, never one sent', async () => {
+    const root = tmp();
+    const thread = new BlobThread();
+    const dropped = thread.write(path.join(root, 'a.msg'), Buffer.from('a'));
+    expect(dropped.drop()).toBe(true);
+    expect(dropped.drop()).toBe(true);
+    await dropped.done;
+    const sent = thread.write(path.join(root, 'b.msg'), Buffer.from('b'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent.drop()).toBe(false);
+    await sent.done;
+    expect(fs.readdirSync(root)).toEqual(['b.msg']);
+  });
+});
