@@ -170,6 +170,7 @@ async function main(): Promise<void> {
       // The machine is shared: CPU seconds (this process and MariaDB's) say what replay itself cost.
       const statusBefore = await serverStatus(access.db);
       const dbCpu = cpuSeconds(mariadb);
+      const mainBefore = threadCpu(process.pid);
       const cpu = process.cpuUsage();
       const load = os.loadavg()[0]!;
       const startedAt = process.uptime();
@@ -180,7 +181,13 @@ async function main(): Promise<void> {
       const replayMs = performance.now() - t;
       if (profiler) await stopProfile(profiler, path.join(profileDir!, `replay-${round}.cpuprofile`));
       const nodeCpu = process.cpuUsage(cpu);
+      const mainAfter = threadCpu(process.pid);
       const nodeSeconds = (nodeCpu.user + nodeCpu.system) / 1e6;
+      const main = { user: mainAfter.user - mainBefore.user, system: mainAfter.system - mainBefore.system };
+      const others = {
+        user: nodeCpu.user / 1e6 - main.user,
+        system: nodeCpu.system / 1e6 - main.system,
+      };
       const dbSeconds = cpuSeconds(mariadb) - dbCpu;
       const statusAfter = await serverStatus(access.db);
       const delta = (name: string) => (statusAfter.get(name) ?? 0) - (statusBefore.get(name) ?? 0);
@@ -190,6 +197,9 @@ async function main(): Promise<void> {
       );
       console.log(
         `  CPU during replay: node ${nodeSeconds.toFixed(2)} s, mariadbd ${dbSeconds.toFixed(2)} s: ${(report.applied / (nodeSeconds + dbSeconds)).toFixed(0)} ops per CPU second; load average ${load.toFixed(1)} at start, ${os.loadavg()[0]!.toFixed(1)} at end`,
+      );
+      console.log(
+        `  node's CPU by thread: main ${main.user.toFixed(2)} s user + ${main.system.toFixed(2)} s system, the others (blob thread, libuv's pool, V8's compiler and GC helpers) ${others.user.toFixed(2)} s user + ${others.system.toFixed(2)} s system`,
       );
       console.log(
         `  mariadbd CPU in the ${settleSeconds} s pause before replay: ${settleDb.toFixed(2)} s; statements sent ${delta('Questions')} (${delta('Com_select')} SELECT, ${delta('Com_insert')} INSERT, ${delta('Com_update')} UPDATE, ${delta('Com_delete')} DELETE, ${delta('Com_commit')} COMMIT), ${(delta('Bytes_received') / 1048576).toFixed(1)} MiB received by MariaDB; replay at ${startedAt.toFixed(2)}-${process.uptime().toFixed(2)} s of the process`,
@@ -234,6 +244,12 @@ function mariadbPid(dir: string): number | null {
     .readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .find((f) => path.basename(f) === 'mariadbd.pid');
   return found ? Number(fs.readFileSync(path.join(dir, found), 'utf8').trim()) : null;
+}
+
+/** User and system CPU seconds of one thread of this process so far (/proc/self/task/<tid>/stat). */
+function threadCpu(tid: number): { user: number; system: number } {
+  const fields = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
 
 /** User + system CPU seconds of a process so far (/proc/<pid>/stat fields 14 and 15, in ticks of 1/100 s). */

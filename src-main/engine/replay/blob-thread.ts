@@ -6,9 +6,11 @@ import type { QueuedWrite } from './blob-writes';
  * files a run hands over in one event-loop turn sent as one message.
  *
  * With the callback fs calls (three per file: open, write, close, each a trip through libuv's
- * pool) the main thread spent about as long in those calls as in everything else replay does:
- * bench/restore.ts, profile of a round: 360 ms in `open`, 290 ms in `write`, 160 ms in `close`
- * for about 4,000 files, against about 800 ms for reading, parsing and the SQL. Creating a file
+ * pool) the main thread spent most of a second in those calls, however short each should be:
+ * bench/restore.ts, profile of a round at load 3-4: 360 ms in `open`, 160 ms in `close` and
+ * about 100 ms in `write` for about 4,000 files, against about 800 ms for reading, parsing and
+ * the SQL. A 2,000-file test at the same time: 1.9-2.5 s of system CPU through the pool (four
+ * threads in a few folders), 1.2-1.6 s from one thread with the sync calls. Creating a file
  * costs this machine's ext4 0.1-0.2 ms of kernel CPU, and each call woke a pool thread that then
  * competed with the main thread for the two cores. Here the main thread copies each body once
  * (a body is a view of the redo reader's 1 MiB window: posting the view would copy the whole
