@@ -37,6 +37,7 @@ export function fullBackupSuite(
   let target: string;
   let manifest: Manifest;
   const atMaintenance = new Map<string, MailboxDigest>();
+  let deferredInWindow = 0;
 
   beforeAll(async () => {
     [lab, empty] = await Promise.all([withLab({ servers: 1 }), withLab({ servers: 1 })]);
@@ -68,6 +69,12 @@ export function fullBackupSuite(
           await m.exclusive(async () =>
             atMaintenance.set(account.email, await digestAccount(server, db, ldap, account.email)),
           );
+          // A delivery while the account is in maintenance, whatever the random activity does
+          // meanwhile (a fast backup of six accounts can fall between its operations): it must
+          // be deferred, and land once the account is back.
+          const before = sim.stats.deferred;
+          await sim.deliver([m]);
+          if (sim.stats.deferred > before) deferredInWindow++;
         },
       });
     } finally {
@@ -97,7 +104,7 @@ export function fullBackupSuite(
         expect(await accountStatus(ldap, account.email)).toBe('active');
       }
       // The simulator kept working: deliveries to accounts in maintenance were deferred, then delivered.
-      expect(sim.stats.deferred + sim.stats.skippedInMaintenance).toBeGreaterThan(0);
+      expect(deferredInWindow).toBe(manifest.accounts.length);
       expect(await sim.flushDeferred()).toBe(0);
     });
 

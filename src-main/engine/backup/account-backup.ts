@@ -13,7 +13,7 @@ import { FileSnapshot } from './file-snapshot';
 import type { MailboxCache } from './mailbox-cache';
 import { sharedBlobsTsv, type SharedBlobs } from './shared-blobs';
 import type { MaintenanceJournal } from './maintenance';
-import { dumpFooter, dumpHeader, dumpTableRows } from './sql-dump';
+import { dumpFooter, dumpHeader, dumpTablesRows } from './sql-dump';
 
 /**
  * One account of a full backup, in SPEC §1's order, with the maintenance window kept to what
@@ -333,8 +333,7 @@ async function dumpMailboxRows(
     dumpHeader(`${account.email} (mailbox ${mailboxId}, ${groupDb}) on ${context.server.settings.hostname}`),
   );
   try {
-    for (const table of await tablesOf(context, groupDb))
-      await dumpTableRows(connection, table, mailboxId, out);
+    await dumpTablesRows(connection, await tablesOf(context, groupDb), mailboxId, out);
     out.end(dumpFooter);
   } catch (error) {
     out.on('error', () => undefined);

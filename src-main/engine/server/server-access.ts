@@ -68,6 +68,10 @@ export async function openServerAccess(
     connectionLimit,
     supportBigNumbers: true,
     bigNumberStrings: true,
+    // A mailbox's tables are dumped with one multi-statement query (sql-dump.ts dumpTablesRows).
+    // Every value the engine puts in SQL goes through placeholders or mysql.escape, identifiers
+    // through quoting, so a second statement cannot be smuggled in.
+    multipleStatements: true,
   };
   let db: Pool;
   let ldapUrl: string;
