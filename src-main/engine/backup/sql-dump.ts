@@ -53,8 +53,9 @@ export async function dumpTablesRows(
   out: Writable,
 ): Promise<number> {
   if (tables.length === 0) return 0;
-  const id = Number(mailboxId);
-  if (!Number.isSafeInteger(id)) throw new Error(`mailbox id ${mailboxId} is not an integer`);
+  // Written into the SQL (one text for all the statements): an integer, nothing else.
+  if (!Number.isSafeInteger(mailboxId)) throw new Error(`mailbox id ${mailboxId} is not an integer`);
+  const id = mailboxId;
   const sql = tables
     .map(
       (table) =>

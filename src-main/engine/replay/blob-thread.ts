@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { QueuedWrite } from './blob-writes';
+import { pendingWrite, type PendingWrite, type QueuedWrite } from './blob-writes';
 
 /**
  * Replay's local blob files written by a thread of its own with the synchronous fs calls, the
@@ -56,14 +56,6 @@ parentPort.on('message', ({ seq, files, buffer }) => {
 });
 `;
 
-interface Queued {
-  file: string;
-  data: Buffer;
-  state: 'queued' | 'posted' | 'dropped';
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
 interface Reply {
   seq: number;
   failed: Array<{ index: number; message: string; code?: string }>;
@@ -74,8 +66,8 @@ const EMPTY = Buffer.alloc(0);
 /** The blob thread; unusable once it failed (the caller then writes through ServerFiles). */
 export class BlobThread {
   private readonly worker: Worker;
-  private readonly posted = new Map<number, Queued[]>();
-  private queued: Queued[] = [];
+  private readonly posted = new Map<number, PendingWrite[]>();
+  private queued: PendingWrite[] = [];
   private scheduled = false;
   private nextSeq = 1;
   private broken: Error | null = null;
@@ -100,29 +92,18 @@ export class BlobThread {
 
   /** Queues a file; the files queued in this turn of the event loop go to the thread together. */
   write(file: string, data: Buffer): QueuedWrite {
-    let queued!: Queued;
-    const done = new Promise<void>((resolve, reject) => {
-      queued = { file, data, state: 'queued', resolve, reject };
-    });
+    const { pending, handle } = pendingWrite(file, data);
     if (this.broken) {
-      queued.reject(this.broken);
-      return { done, drop: () => false };
+      pending.state = 'started'; // failed: no longer droppable
+      pending.reject(this.broken);
+      return handle;
     }
-    this.queued.push(queued);
+    this.queued.push(pending);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.post());
     }
-    return {
-      done,
-      drop: () => {
-        if (queued.state !== 'queued') return queued.state === 'dropped';
-        queued.state = 'dropped';
-        queued.data = EMPTY;
-        queued.resolve();
-        return true;
-      },
-    };
+    return handle;
   }
 
   private post(): void {
@@ -142,7 +123,7 @@ export class BlobThread {
       bytes.set(q.data, at);
       files.push({ path: q.file, start: at, end: at + q.data.length });
       at += q.data.length;
-      q.state = 'posted';
+      q.state = 'started';
       // The window the body was a view of is not kept for the write.
       q.data = EMPTY;
     }

@@ -10,12 +10,32 @@ export interface QueuedWrite {
   drop(): boolean;
 }
 
-interface Pending {
+/** A write waiting for its turn, as BlobWrites and the blob thread keep it. */
+export interface PendingWrite {
   file: string;
   data: Buffer;
   state: 'queued' | 'started' | 'dropped';
   resolve(): void;
   reject(error: unknown): void;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** A write to queue, and the caller's handle on it: dropped only while it is still queued. */
+export function pendingWrite(file: string, data: Buffer): { pending: PendingWrite; handle: QueuedWrite } {
+  let pending!: PendingWrite;
+  const done = new Promise<void>((resolve, reject) => {
+    pending = { file, data, state: 'queued', resolve, reject };
+  });
+  const drop = () => {
+    if (pending.state !== 'queued') return pending.state === 'dropped';
+    pending.state = 'dropped';
+    // The bytes are not kept: the body is a view of the reader's window.
+    pending.data = EMPTY;
+    pending.resolve();
+    return true;
+  };
+  return { pending, handle: { done, drop } };
 }
 
 /**
@@ -41,7 +61,7 @@ const REMOTE = { total: 8, perFolder: 8 };
  */
 export class BlobWrites {
   /** Writes not begun, by folder, the folder first queued first. */
-  private readonly waiting = new Map<string, Pending[]>();
+  private readonly waiting = new Map<string, PendingWrite[]>();
   private readonly writing = new Map<string, number>();
   private running = 0;
   private readonly limit: { total: number; perFolder: number };
@@ -51,26 +71,13 @@ export class BlobWrites {
   }
 
   write(file: string, data: Buffer): QueuedWrite {
-    let pending!: Pending;
-    const done = new Promise<void>((resolve, reject) => {
-      pending = { file, data, state: 'queued', resolve, reject };
-    });
+    const { pending, handle } = pendingWrite(file, data);
     const folder = path.dirname(file);
     const queue = this.waiting.get(folder);
     if (queue) queue.push(pending);
     else this.waiting.set(folder, [pending]);
     this.pump();
-    return {
-      done,
-      drop: () => {
-        if (pending.state !== 'queued') return pending.state === 'dropped';
-        pending.state = 'dropped';
-        // The bytes are not kept: the body is a view of the reader's window.
-        pending.data = EMPTY;
-        pending.resolve();
-        return true;
-      },
-    };
+    return handle;
   }
 
   private pump(): void {
@@ -93,7 +100,7 @@ export class BlobWrites {
   }
 
   /** The next write to begin: the first not dropped of the first folder with room. */
-  private next(): { folder: string; pending: Pending } | null {
+  private next(): { folder: string; pending: PendingWrite } | null {
     for (const [folder, queue] of this.waiting) {
       if ((this.writing.get(folder) ?? 0) >= this.limit.perFolder) continue;
       let pending = queue.shift();
@@ -104,8 +111,6 @@ export class BlobWrites {
     return null;
   }
 }
-
-const EMPTY = Buffer.alloc(0);
 
 export interface BlobWriter {
   write(file: string, data: Buffer): QueuedWrite;

@@ -98,7 +98,7 @@ export class SyncStoredZip {
     return { sizes, mtimes };
   }
 
-  addBuffer(name: string, data: Uint8Array, mtimeMs: number, mode: number): void {
+  private addBuffer(name: string, data: Uint8Array, mtimeMs: number, mode: number): void {
     const entry = this.record(name, mtimeMs, mode);
     entry.crc = data.length > 0 ? crc32(data) >>> 0 : 0;
     entry.size = data.length;

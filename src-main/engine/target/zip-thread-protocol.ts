@@ -1,8 +1,9 @@
 /**
  * The messages between ThreadedZipWriter (zip-thread.ts, the engine's side) and the thread that
  * builds the archives (zip-thread-worker.ts). JSON-like values and byte arrays only: they are
- * copied by postMessage, except addBuffers' and streamData's bytes, whose buffers are transferred. Every request carries `seq`; the thread answers each with the same
- * `seq`, in order, with a value or an error.
+ * copied by postMessage, except addBuffers' and streamData's bytes, whose buffers are transferred
+ * (and handed back). Every request carries `seq`; the thread answers each with the same `seq`,
+ * in order, with a value or an error.
  */
 
 /** A file a listing just described: its size and mtime are trusted if the read agrees. */
@@ -23,15 +24,6 @@ export type ZipThreadRequest =
       /** Put before each file's path to make its entry name ('' or e.g. '1/'). */
       prefix: string;
       files: ListedFile[];
-    }
-  | {
-      op: 'addBuffer';
-      seq: number;
-      archive: number;
-      name: string;
-      data: Uint8Array;
-      mtimeMs: number;
-      mode: number;
     }
   | {
       /** Many small entries whose bytes lie one after another in `data` (transferred, not copied). */

@@ -35,9 +35,6 @@ function handle(request: ZipThreadRequest): (ZipThreadReply & { ok: true })['val
       return undefined;
     case 'addListed':
       return archiveOf(request).addListed(request.root, request.prefix, request.files);
-    case 'addBuffer':
-      archiveOf(request).addBuffer(request.name, request.data, request.mtimeMs, request.mode);
-      return undefined;
     case 'addBuffers':
       archiveOf(request).addBuffers(request.entries, request.data);
       return undefined;
