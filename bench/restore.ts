@@ -8,7 +8,15 @@
  *     redo replayed onto them.
  *
  *   node --import tsx bench/restore.ts [--messages 2000] [--ops 6000] [--settle 3] [--rounds 1] [--no-replay] [--profile DIR]
+ *     [--dir DIR | --journaled-ext4 [MiB]]
  *
+ * Where the lab lives (its MariaDB, zimbra_home with the blob files, the backup target and the
+ * copied redo logs): by default a fresh folder in the system's temp directory, as before. --dir DIR
+ * makes that folder in DIR instead. --journaled-ext4 [MiB] (root only; 8192 MiB, sparse, when no
+ * size is given) makes an ext4 image WITH a journal in the temp directory, loop-mounts it, runs the
+ * lab there, and unmounts and removes it at the end. Every run prints the filesystem the lab is on
+ * (type, device, journal or not): on ext4 without a journal, file creation after a restore's
+ * deletes costs 10x more (bench/lab-filesystem.ts).
  * --alternate: even rounds write the replay's blob files from the main thread through libuv's
  * pool instead of the blob thread (replay/blob-thread.ts): the two compared in one process, on
  * the same data, a round apart (file creation costs vary by 10x on this shared disk: same-file-link.ts).
@@ -37,6 +45,7 @@ import { mailboxGroupDb } from '../src-main/engine/server/volumes';
 import { LocalTransport } from '../src-main/engine/transport';
 import { startLab } from '../src-main/lab/lab';
 import { MailboxSimulator } from '../src-main/lab/simulator/simulator';
+import { describeFilesystem, filesystemOf, mountJournaledExt4, type MountedExt4 } from './lab-filesystem';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {
@@ -51,11 +60,43 @@ const withReplay = !args.includes('--no-replay');
 const alternate = args.includes('--alternate');
 const profileAt = args.indexOf('--profile');
 const profileDir = profileAt >= 0 ? args[profileAt + 1]! : null;
+const dirAt = args.indexOf('--dir');
+const baseDir = dirAt >= 0 ? args[dirAt + 1] : undefined;
+const ext4At = args.indexOf('--journaled-ext4');
+const ext4Arg = ext4At >= 0 ? args[ext4At + 1] : undefined;
+const ext4Mib = ext4At < 0 ? null : ext4Arg !== undefined && /^\d+$/.test(ext4Arg) ? Number(ext4Arg) : 8192;
 
 const step = (what: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${what}`);
 
 async function main(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mv-bench-restore-'));
+  if (dirAt >= 0 && (!baseDir || baseDir.startsWith('--'))) fail('--dir needs a directory');
+  if (baseDir !== undefined && ext4Mib !== null) fail('--dir and --journaled-ext4 go one at a time');
+  let ext4: MountedExt4 | null = null;
+  if (ext4Mib !== null) {
+    try {
+      ext4 = mountJournaledExt4(ext4Mib);
+    } catch (error) {
+      fail(error instanceof Error ? error.message : String(error));
+    }
+    step(`journaled ext4 of ${ext4Mib} MiB mounted at ${ext4.dir}`);
+  }
+  try {
+    await bench(ext4?.dir ?? baseDir ?? os.tmpdir());
+  } finally {
+    ext4?.remove();
+  }
+}
+
+/** One line on stderr and exit status 2, for a wrong command line or an option that cannot be met. */
+function fail(message: string): never {
+  console.error(`bench/restore.ts: ${message}`);
+  process.exit(2);
+}
+
+async function bench(parent: string): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(parent, 'mv-bench-restore-'));
+  const labFs = describeFilesystem(filesystemOf(dir));
+  console.log(`lab filesystem: ${labFs} (lab in ${dir})`);
   const lab = await startLab({ dir: path.join(dir, 'lab') });
   try {
     const server = lab.info.servers[0]!;
@@ -156,7 +197,7 @@ async function main(): Promise<void> {
     );
     const logBytes = logs.reduce((n, l) => n + fs.statSync(l.path).size, 0);
     console.log(
-      `replay, 8 mailboxes in parallel, ${logs.length} log(s), ${(logBytes / 1048576).toFixed(1)} MiB:`,
+      `replay, 8 mailboxes in parallel, ${logs.length} log(s), ${(logBytes / 1048576).toFixed(1)} MiB, lab on ${labFs}:`,
     );
     for (let round = 1; round <= rounds; round++) {
       if (round > 1) await restoreEight();
