@@ -16,6 +16,11 @@ import { pendingWrite, type PendingWrite, type QueuedWrite } from './blob-writes
  * (a body is a view of the redo reader's 1 MiB window: posting the view would copy the whole
  * window) and posts a message per turn; the thread does the calls one after another.
  *
+ * The batch's buffer comes back with the thread's answer and carries a later batch: a fresh
+ * buffer of a few MiB per batch cost its page faults and zeroing each time (the bench's 89 MiB of
+ * bodies: 220-290 ms of the main thread in a process's first replay, 40-90 ms in later ones;
+ * 8-30 ms with the buffers reused), and its external memory drove V8's garbage collections.
+ *
  * The thread's script is a string run with `eval`: a few lines of plain fs calls, the same in
  * every build (sources under tsx, the CLI bundle, Electron's main build), with no script of its
  * own to bundle beside this module.
@@ -52,14 +57,22 @@ parentPort.on('message', ({ seq, files, buffer }) => {
       failed.push({ index: i, message: String((error && error.message) || error), code: error && error.code });
     }
   }
-  parentPort.postMessage({ seq, failed });
+  // The buffer goes back, for the next batch.
+  parentPort.postMessage({ seq, failed, buffer }, [buffer]);
 });
 `;
 
 interface Reply {
   seq: number;
   failed: Array<{ index: number; message: string; code?: string }>;
+  buffer?: ArrayBuffer;
 }
+
+/** Buffers kept for later batches: at most this many bytes in all, dropped after IDLE_MS without a batch. */
+const SPARE_BYTES = 64 * 1024 * 1024;
+const IDLE_MS = 10_000;
+/** A new buffer's size: a power of two, at least 1 MiB, so that it fits the batches that follow. */
+const bufferSize = (bytes: number) => Math.max(1 << 20, 2 ** Math.ceil(Math.log2(Math.max(bytes, 1))));
 
 const EMPTY = Buffer.alloc(0);
 
@@ -71,6 +84,9 @@ export class BlobThread {
   private scheduled = false;
   private nextSeq = 1;
   private broken: Error | null = null;
+  /** Buffers the thread gave back, smallest first. */
+  private spare: ArrayBuffer[] = [];
+  private idleTimer: NodeJS.Timeout | null = null;
 
   constructor() {
     this.worker = new Worker(THREAD_SOURCE, { eval: true });
@@ -116,7 +132,7 @@ export class BlobThread {
       return;
     }
     // One buffer for the batch, moved to the thread rather than copied again.
-    const bytes = new Uint8Array(batch.reduce((n, q) => n + q.data.length, 0));
+    const bytes = new Uint8Array(this.takeBuffer(batch.reduce((n, q) => n + q.data.length, 0)));
     const files: Array<{ path: string; start: number; end: number }> = [];
     let at = 0;
     for (const q of batch) {
@@ -133,10 +149,36 @@ export class BlobThread {
     this.worker.postMessage({ seq, files, buffer: bytes.buffer }, [bytes.buffer]);
   }
 
+  /** The smallest spare buffer of at least `bytes` bytes, or a new one. */
+  private takeBuffer(bytes: number): ArrayBuffer {
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
+    const at = this.spare.findIndex((b) => b.byteLength >= bytes);
+    if (at >= 0) return this.spare.splice(at, 1)[0]!;
+    return new ArrayBuffer(bufferSize(bytes));
+  }
+
+  private keepBuffer(buffer: ArrayBuffer): void {
+    const kept = this.spare.reduce((n, b) => n + b.byteLength, 0);
+    if (kept + buffer.byteLength > SPARE_BYTES) return;
+    this.spare.push(buffer);
+    this.spare.sort((a, b) => a.byteLength - b.byteLength);
+  }
+
   private settle(reply: Reply): void {
     const batch = this.posted.get(reply.seq);
     this.posted.delete(reply.seq);
-    if (this.posted.size === 0) this.worker.unref();
+    if (reply.buffer) this.keepBuffer(reply.buffer);
+    if (this.posted.size === 0) {
+      this.worker.unref();
+      // Idle: the spare buffers are not kept for long.
+      this.idleTimer ??= setTimeout(() => {
+        this.idleTimer = null;
+        this.spare = [];
+      }, IDLE_MS).unref();
+    }
     if (!batch) return;
     const failed = new Map(reply.failed.map((f) => [f.index, f]));
     batch.forEach((q, i) => {

@@ -39,6 +39,29 @@ describe('BlobThread', () => {
     expect(fs.readFileSync(path.join(root, 'm1/msg/0/260-5.msg'), 'utf8')).toBe('again');
   });
 
+  it('carries later batches in the buffers it gets back: each file gets only its own bytes', async () => {
+    const root = tmp();
+    const thread = new BlobThread();
+    const big = Buffer.alloc(3 * 1024 * 1024 + 5, 'a');
+    await Promise.all([
+      thread.write(path.join(root, 'big1.msg'), big).done,
+      thread.write(path.join(root, 'big2.msg'), big.subarray(7)).done,
+    ]);
+    // The next batches go in the buffer that carried the first (the spare, not a new one).
+    await thread.write(path.join(root, 'small.msg'), Buffer.from('HELLO')).done;
+    await Promise.all([
+      thread.write(path.join(root, 'two-a.msg'), Buffer.from('one')).done,
+      thread.write(path.join(root, 'two-b.msg'), Buffer.alloc(0)).done,
+      thread.write(path.join(root, 'two-c.msg'), Buffer.from('three')).done,
+    ]);
+    expect(fs.readFileSync(path.join(root, 'big1.msg')).equals(big)).toBe(true);
+    expect(fs.readFileSync(path.join(root, 'big2.msg')).equals(big.subarray(7))).toBe(true);
+    expect(fs.readFileSync(path.join(root, 'small.msg'), 'utf8')).toBe('HELLO');
+    expect(fs.readFileSync(path.join(root, 'two-a.msg'), 'utf8')).toBe('one');
+    expect(fs.readFileSync(path.join(root, 'two-b.msg')).length).toBe(0);
+    expect(fs.readFileSync(path.join(root, 'two-c.msg'), 'utf8')).toBe('three');
+  });
+
   it('rejects a failed write with its error and writes the others of its batch', async () => {
     const root = tmp();
     fs.writeFileSync(path.join(root, 'file'), 'not a folder');
