@@ -44,7 +44,8 @@ export function pendingWrite(file: string, data: Buffer): { pending: PendingWrit
  * reads wait in the same pool: with every blob of a transaction handed over at once (about a
  * thousand), a read waited behind them and the players went without ops. Creating a file holds
  * its folder's lock in the kernel for the whole allocation of the inode (on this machine's ext4,
- * a scan past every inode freed in the last 30 s, such as the files a restore just removed), so
+ * without a journal, a scan past every inode freed in the last minute or more, such as the
+ * files a restore just removed), so
  * files of one folder are made one after another however many are asked for at once, and more
  * only spin: a mailbox's blobs are all in one folder, so writes are spread over mailboxes. Over
  * SSH a write is a command on its own channel, and the transport limits those itself.

@@ -6,7 +6,7 @@ import path from 'node:path';
  * file is made a hard link to it instead of a new file.
  *
  * Creating a file costs far more here than reading one. On this machine's ext4 (mounted without
- * a journal) the kernel skips every inode freed in the last 30-35 s when it allocates one
+ * a journal) the kernel skips every inode freed in the last 60-360 s when it allocates one
  * (fs/ext4/ialloc.c, recently_deleted), and backups, restores and benches on the same disk free
  * thousands: a creation took 0.5-0.75 ms of system CPU then, against 0.03-0.07 ms otherwise
  * (2,000-4,000 files of 22 KB). A restore that rewrites a mailbox still mostly as it was
