@@ -18,14 +18,7 @@ export class ChannelLimiter {
     return new Promise((resolve, reject) => {
       const grant = (): void => {
         signal.removeEventListener('abort', onAbort);
-        this.inUse++;
-        let released = false;
-        resolve(() => {
-          if (released) return;
-          released = true;
-          this.inUse--;
-          this.waiting.shift()?.grant();
-        });
+        resolve(this.take());
       };
       const waiter = { grant };
       const onAbort = (): void => {
@@ -37,6 +30,23 @@ export class ChannelLimiter {
       if (this.inUse < this.capacity) grant();
       else this.waiting.push(waiter);
     });
+  }
+
+  /** A release function if a slot is free now, else null (for work that is only worth it then). */
+  tryAcquire(): (() => void) | null {
+    return this.inUse < this.capacity ? this.take() : null;
+  }
+
+  /** Takes a slot; the release function hands it to the next waiter (safe to call twice). */
+  private take(): () => void {
+    this.inUse++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.inUse--;
+      this.waiting.shift()?.grant();
+    };
   }
 
   get active(): number {

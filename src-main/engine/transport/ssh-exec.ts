@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { ClientChannel } from 'ssh2';
+import type { ExecChannel } from './command-agent';
 import { quoteArgv } from './shell-quote';
 import type { SshLink } from './ssh-link';
 import { TransportError, type ExecOptions } from './types';
@@ -18,7 +18,7 @@ export function exitStatus(code: number | null | undefined, signal: string | und
 }
 
 /** Quotes argv for the remote shell, as a TransportError when it cannot be (NUL, empty). */
-export function commandLine(link: SshLink, argv: readonly string[]): string {
+export function commandLine(link: Pick<SshLink, 'name'>, argv: readonly string[]): string {
   try {
     return quoteArgv(argv);
   } catch (error) {
@@ -45,14 +45,14 @@ export async function execStreaming(
     options.timeoutMs === undefined
       ? argv
       : ['timeout', '-s', 'KILL', (options.timeoutMs / 1000).toFixed(3), ...argv];
-  const channel = await link.openExec(commandLine(link, remote));
+  const channel = await link.openExec(remote);
   return channelOutcome(link, channel, argv[0] ?? '', options);
 }
 
 /** Collects what an open exec channel reports; the caller has started it and may still read stdout. */
 export function channelOutcome(
   link: SshLink,
-  channel: ClientChannel,
+  channel: ExecChannel,
   program: string,
   options: ExecOptions & { onStdout?: (chunk: Buffer) => void },
 ): Promise<ExecOutcome> {

@@ -1,8 +1,10 @@
 import { setMaxListeners } from 'node:events';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { ChannelLimiter } from './channel-limiter';
+import { CommandAgent, type ExecChannel } from './command-agent';
 import { handshake, probeHostKey } from './ssh-handshake';
 import { checkHostKey, type HostKeyPolicy } from './host-key';
+import { commandLine } from './ssh-exec';
 import { TransportError } from './types';
 
 export interface SshTransportOptions extends HostKeyPolicy {
@@ -20,6 +22,15 @@ export interface SshTransportOptions extends HostKeyPolicy {
   readyTimeoutMs?: number;
   /** Session channels open at once (OpenSSH's MaxSessions defaults to 10); the SFTP session holds one. */
   maxChannels?: number;
+  /**
+   * Run commands through one long-lived agent channel (command-agent.ts) rather than an exec
+   * channel each; default true. Where the agent cannot start, commands get channels of their own.
+   */
+  commandAgent?: boolean;
+  /** Open the next bulk command's channel ahead of need (openWarmExec); default true. */
+  warmChannels?: boolean;
+  /** Where the agent looks for perl (default AGENT_INTERPRETERS); tests point it nowhere. */
+  commandAgentPerl?: readonly string[];
 }
 
 type SshError = Error & { level?: string };
@@ -39,6 +50,11 @@ export class SshLink {
   private readonly death = new AbortController();
   private readonly sessions: ChannelLimiter;
   private sftpSession: Promise<SFTPWrapper> | undefined;
+  private agent: Promise<CommandAgent | null> | undefined;
+  /** Exec channels opened ahead of need, by command line (openWarmExec). */
+  private readonly spares = new Map<string, Promise<{ channel: ClientChannel; closed: boolean }>>();
+  /** Commands running through the agent at once: as many as there could be exec channels. */
+  private readonly agentCommands: ChannelLimiter;
   private lastError: SshError | undefined;
   private socketClosed = false;
 
@@ -51,6 +67,7 @@ export class SshLink {
     this.signal = this.death.signal;
     setMaxListeners(0, this.signal); // one listener per operation in flight, by design
     this.sessions = new ChannelLimiter(options.maxChannels ?? 8);
+    this.agentCommands = new ChannelLimiter(options.maxChannels ?? 8);
     // Small request/response exchanges (SFTP, SQL through forwarded channels) must not wait on Nagle.
     client.setNoDelay(true);
     client.on('error', (error: SshError) => (this.lastError = error));
@@ -103,9 +120,78 @@ export class SshLink {
     });
   }
 
-  /** A session channel running `command` (already quoted); its slot frees when the channel closes. */
-  async openExec(command: string): Promise<ClientChannel> {
-    const release = await this.sessions.acquire(this.signal);
+  /**
+   * argv running on the server, through the agent when it runs (no shell at all), else in an
+   * exec channel of its own (quoted for the login shell); either way its slot frees when the
+   * channel closes. An argv no shell could be given (empty, NUL) is an INVALID_ARGUMENT error.
+   */
+  async openExec(argv: readonly string[]): Promise<ExecChannel> {
+    const command = commandLine(this, argv);
+    const agent = this.agentAllowed() ? await this.commandAgent() : null;
+    if (!agent?.alive) return this.openChannel(command);
+    const release = await this.agentCommands.acquire(this.signal);
+    const channel = agent.run(argv);
+    channel.once('close', release);
+    return channel;
+  }
+
+  /**
+   * argv in an exec channel of its own, for bulk output (tar): through the agent's one channel
+   * a 1.1 GiB tar took 7.0-7.6 s against 4.5-4.7 s in a channel of its own (the extra hop
+   * through perl, and smaller packets). The channel for the next call with the same argv is
+   * opened as this one is handed out, so that the login shell's start-up (28-60 ms in the lab)
+   * is not waited for; it takes a slot only when one is free.
+   */
+  async openWarmExec(argv: readonly string[]): Promise<ExecChannel> {
+    const command = commandLine(this, argv);
+    const spare = this.spares.get(command);
+    this.spares.delete(command);
+    const warm = spare ? await spare.catch(() => null) : null;
+    this.warmUp(command);
+    if (warm && !warm.closed) return warm.channel;
+    return this.openChannel(command);
+  }
+
+  private warmUp(command: string): void {
+    if (this.options.warmChannels === false || this.signal.aborted || this.spares.has(command)) return;
+    const release = this.sessions.tryAcquire();
+    if (!release) return;
+    const opening = this.startChannel(command, release).then((channel) => {
+      const spare = { channel, closed: false };
+      channel.once('close', () => {
+        spare.closed = true;
+        // Ended before it was taken (the server closed it): the next call opens one as usual.
+        if (this.spares.get(command) === opening) this.spares.delete(command);
+      });
+      return spare;
+    });
+    opening.catch(() => {
+      if (this.spares.get(command) === opening) this.spares.delete(command);
+    });
+    this.spares.set(command, opening);
+  }
+
+  /** The agent holds a session channel for good: with SFTP's, at least one must stay for others. */
+  private agentAllowed(): boolean {
+    return this.options.commandAgent !== false && (this.options.maxChannels ?? 8) >= 3;
+  }
+
+  /** The agent, started on first use; null where it cannot run (then it is not tried again). */
+  private commandAgent(): Promise<CommandAgent | null> {
+    this.agent ??= CommandAgent.start(
+      (command) => this.openChannel(command),
+      this.options.readyTimeoutMs ?? 20_000,
+      this.options.commandAgentPerl,
+    );
+    return this.agent;
+  }
+
+  /** An exec channel running `command`; its slot frees when the channel closes. */
+  private async openChannel(command: string): Promise<ClientChannel> {
+    return this.startChannel(command, await this.sessions.acquire(this.signal));
+  }
+
+  private async startChannel(command: string, release: () => void): Promise<ClientChannel> {
     try {
       const channel = await this.guard(
         new Promise<ClientChannel>((resolve, reject) =>

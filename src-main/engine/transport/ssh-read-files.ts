@@ -1,7 +1,7 @@
 import path from 'node:path';
-import type { ClientChannel } from 'ssh2';
+import type { ExecChannel } from './command-agent';
 import { settleEntry, wholeEntry } from './entry-stream';
-import { channelOutcome, commandLine } from './ssh-exec';
+import { channelOutcome } from './ssh-exec';
 import type { SshLink } from './ssh-link';
 import { splitTar, type ChunkSource } from './tar-split';
 import { TransportError, type FileEntry } from './types';
@@ -79,7 +79,7 @@ class ChannelChunks implements ChunkSource {
   private failure: Error | null = null;
   private wake: (() => void) | null = null;
 
-  constructor(private readonly channel: ClientChannel) {
+  constructor(private readonly channel: ExecChannel) {
     channel.on('data', (chunk: Buffer) => {
       this.queue.push(chunk);
       this.queued += chunk.length;
@@ -122,7 +122,7 @@ export async function* readFilesOverSsh(
   const wanted = relPaths.map((rel) => ({ rel, listed: listEntry(root, rel) }));
   if (wanted.some((w) => w.listed.includes('\0')))
     throw new TransportError(link.name, 'a file name contains a NUL byte', { code: 'INVALID_ARGUMENT' });
-  const channel = await link.openExec(commandLine(link, TAR_ARGV));
+  const channel = await link.openWarmExec(TAR_ARGV);
   const input = Buffer.from(wanted.map((w) => `${w.listed}\0`).join(''));
   const outcome = channelOutcome(link, channel, 'tar', { input });
   outcome.catch(() => undefined); // awaited below; an early failure must not be "unhandled" meanwhile

@@ -1,0 +1,138 @@
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { Duplex } from 'node:stream';
+import type { ClientChannel } from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CommandAgent, type ExecChannel } from '../../../src-main/engine/transport/command-agent';
+import { AGENT_WINDOW_BYTES } from '../../../src-main/engine/transport/command-agent-script';
+
+/**
+ * The agent's protocol, with the agent run by this machine's perl and its "channel" a local
+ * process's pipes, the way sshd would run it (the command line through sh -c): what the SSH tests
+ * cannot see, such as how much a paused command is sent.
+ */
+class ProcessChannel extends Duplex {
+  readonly stderr;
+
+  constructor(private readonly child: ReturnType<typeof spawn>) {
+    super({ allowHalfOpen: true });
+    this.stderr = child.stderr!;
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) child.stdout!.pause();
+    });
+    child.stdout!.on('end', () => this.push(null));
+    child.on('close', () => this.destroy());
+  }
+
+  override _read(): void {
+    this.child.stdout!.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.child.stdin!.write(chunk, callback);
+  }
+
+  close(): void {
+    this.child.stdin!.end();
+  }
+}
+
+let agent: CommandAgent;
+beforeAll(async () => {
+  const started = await CommandAgent.start(
+    async (command) => new ProcessChannel(spawn('sh', ['-c', command])) as unknown as ClientChannel,
+    10_000,
+  );
+  expect(started).not.toBeNull();
+  agent = started!;
+});
+afterAll(() => agent?.close());
+
+async function outcome(
+  channel: ExecChannel,
+  input?: Buffer | string,
+): Promise<{ stdout: Buffer; stderr: string; code: number }> {
+  const stdout: Buffer[] = [];
+  let stderr = '';
+  let code = -1;
+  channel.on('data', (chunk: Buffer) => stdout.push(chunk));
+  channel.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  channel.on('exit', (status: number) => (code = status));
+  await new Promise((resolve) => {
+    channel.once('close', resolve);
+    if (input !== undefined) channel.end(input);
+    else channel.end();
+  });
+  return { stdout: Buffer.concat(stdout), stderr, code };
+}
+
+describe('the command agent', () => {
+  it('runs argv with no shell, passing stdin, stdout, stderr and the exit status', async () => {
+    const hostile = `$(touch /tmp/pwned-agent) 'quoted' "double" ; | * \n`;
+    const echoed = await outcome(agent.run(['printf', '%s', hostile]));
+    expect(echoed).toEqual({ stdout: Buffer.from(hostile), stderr: '', code: 0 });
+    const mixed = await outcome(agent.run(['sh', '-c', 'cat; echo oops >&2; exit 7']), 'in\0put');
+    expect(mixed).toEqual({ stdout: Buffer.from('in\0put'), stderr: 'oops\n', code: 7 });
+  });
+
+  it('says what a shell says of a program it cannot find, with status 127', async () => {
+    expect(await outcome(agent.run(['no-such-program-here', 'x']))).toEqual({
+      stdout: Buffer.alloc(0),
+      stderr: 'no-such-program-here: command not found\n',
+      code: 127,
+    });
+  });
+
+  it('reports a command killed by a signal as 128 + its number', async () => {
+    expect((await outcome(agent.run(['sh', '-c', 'kill -9 $$']))).code).toBe(137);
+  });
+
+  it('sends a paused command no more than its credit, while others go on, and all of it once read', async () => {
+    const bytes = 4 * AGENT_WINDOW_BYTES;
+    const big = agent.run(['head', '-c', String(bytes), '/dev/urandom']);
+    big.pause();
+    big.end();
+    // Meanwhile, a command that is read goes through.
+    for (let i = 0; i < 3; i++) expect((await outcome(agent.run(['echo', String(i)]))).stdout.toString()).toBe(`${i}\n`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(big.readableLength).toBeGreaterThan(0);
+    expect(big.readableLength).toBeLessThanOrEqual(AGENT_WINDOW_BYTES);
+    let received = 0;
+    const done = new Promise((resolve) => big.once('end', resolve));
+    big.on('data', (chunk: Buffer) => (received += chunk.length));
+    big.resume(); // a 'data' listener does not undo an explicit pause()
+    await done;
+    expect(received).toBe(bytes);
+  });
+
+  it('delivers a large output byte-exact', async () => {
+    const expected = execFileSync('seq', ['1', '2000000'], { maxBuffer: 64 << 20 });
+    const got = await outcome(agent.run(['seq', '1', '2000000']));
+    expect(crypto.createHash('sha256').update(got.stdout).digest('hex')).toBe(
+      crypto.createHash('sha256').update(expected).digest('hex'),
+    );
+  });
+
+  it('kills an abandoned command', async () => {
+    const sleeper = agent.run(['sleep', '60.9876']);
+    sleeper.end();
+    await waitFor(() => running('sleep 60.9876'));
+    sleeper.close();
+    await waitFor(() => !running('sleep 60.9876'));
+  });
+});
+
+function running(args: string): boolean {
+  return execFileSync('ps', ['-e', '-o', 'args='], { encoding: 'utf8' })
+    .split('\n')
+    .some((line) => line === args);
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
