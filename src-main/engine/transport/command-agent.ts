@@ -2,6 +2,7 @@ import { Duplex, Readable } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import { AGENT_SCRIPT, AGENT_VERSION, AGENT_WINDOW_BYTES } from './command-agent-script';
 import { quoteArgv } from './shell-quote';
+import { widenWindow } from './ssh-window';
 
 /**
  * What the transport needs of a running command: stdout as the readable side, stdin as the
@@ -21,10 +22,8 @@ const HEADER_BYTES = 9;
  */
 const GRANT_STEP_BYTES = AGENT_WINDOW_BYTES / 2;
 /**
- * The agent channel's receive window. ssh2 keeps every channel's at 2 MiB, topping it up by a
- * packet each MiB received (~1,200 packets a run, 0.5 s of the main thread). The agent's channel
- * is never paused (each command's credit bounds what it may send), so its window can be large
- * and topped up rarely.
+ * The agent channel's receive window (see ssh-window.ts). It is never paused (each command's
+ * credit bounds what it may send), so its window can be large and topped up rarely.
  */
 const CHANNEL_WINDOW_BYTES = 64 << 20;
 
@@ -122,7 +121,7 @@ export class CommandAgent {
   private constructor(private readonly channel: ClientChannel) {
     channel.on('data', (chunk: Buffer) => {
       this.receive(chunk);
-      this.widenWindow();
+      widenWindow(channel, CHANNEL_WINDOW_BYTES);
     });
     channel.stderr.resume();
     channel.on('close', () => this.end());
@@ -189,28 +188,6 @@ export class CommandAgent {
 
   close(): void {
     this.channel.close();
-  }
-
-  /**
-   * Tops the channel's receive window up to CHANNEL_WINDOW_BYTES once half of it is used, before
-   * ssh2 would (at 1 MiB left). This reaches into ssh2's channel state (incoming.window,
-   * outgoing.id, the protocol's channelWindowAdjust), so where that is not there it does nothing
-   * and ssh2 goes on adjusting the window itself.
-   */
-  private widenWindow(): void {
-    const channel = this.channel as unknown as {
-      incoming?: { window?: unknown };
-      outgoing?: { id?: unknown; state?: unknown };
-      _client?: { _protocol?: { channelWindowAdjust?: (id: number, amount: number) => void } };
-    };
-    const protocol = channel._client?._protocol;
-    const window = channel.incoming?.window;
-    const id = channel.outgoing?.id;
-    if (typeof window !== 'number' || typeof id !== 'number' || !protocol?.channelWindowAdjust) return;
-    if (channel.outgoing?.state === 'closed' || window > CHANNEL_WINDOW_BYTES / 2) return;
-    const amount = CHANNEL_WINDOW_BYTES - window;
-    channel.incoming!.window = window + amount;
-    protocol.channelWindowAdjust(id, amount);
   }
 
   private end(): void {

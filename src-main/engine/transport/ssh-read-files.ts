@@ -3,6 +3,7 @@ import type { ExecChannel } from './command-agent';
 import { settleEntry, wholeEntry } from './entry-stream';
 import { channelOutcome } from './ssh-exec';
 import type { SshLink } from './ssh-link';
+import { widenWindow } from './ssh-window';
 import { splitTar, type ChunkSource } from './tar-split';
 import { TransportError, type FileEntry } from './types';
 
@@ -68,6 +69,12 @@ export function tarProblems(code: number, stderr: string): string | null {
 /** Bytes of channel data held before the channel is paused (the SSH window then closes). */
 const HIGH_WATER_BYTES = 4 << 20;
 
+/**
+ * The tar channel's receive window (ssh-window.ts): topped up every 4 MiB rather than every MiB.
+ * A paused channel holds at most this much beyond HIGH_WATER_BYTES.
+ */
+const WINDOW_BYTES = 8 << 20;
+
 /** Files up to this size are handed over whole (FileEntry.data); larger ones as a stream. */
 const WHOLE_BYTES = 1 << 20;
 
@@ -84,6 +91,7 @@ class ChannelChunks implements ChunkSource {
       this.queue.push(chunk);
       this.queued += chunk.length;
       if (this.queued > HIGH_WATER_BYTES) channel.pause();
+      else widenWindow(channel, WINDOW_BYTES);
       this.wake?.();
     });
     channel.on('end', () => {
