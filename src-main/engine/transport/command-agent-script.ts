@@ -32,6 +32,10 @@ export const AGENT_SCRIPT = String.raw`
 use strict; use warnings; use POSIX (); use IO::Handle;
 $SIG{PIPE} = 'IGNORE';
 binmode STDIN; binmode STDOUT;
+# Linux's F_SETPIPE_SZ (1031) to 1 MiB, here and on each command's stdout (where not Linux, or
+# not a pipe, it fails and nothing changes): bigger reads and writes, so fewer, fuller SSH
+# packets; a 1.1 GiB tar through the agent came in 58-61k packets instead of 68k (direct: 46k).
+fcntl(STDOUT, 1031, 1048576);
 my $WINDOW = ${AGENT_WINDOW_BYTES};
 my $CHUNK = 262144;
 my %cmd;
@@ -67,6 +71,16 @@ sub start {
     setpgrp(0, 0);
     $SIG{PIPE} = 'DEFAULT';
     POSIX::dup2(fileno $in_r, 0); POSIX::dup2(fileno $out_w, 1); POSIX::dup2(fileno $err_w, 2);
+    # \`env NAME=value... program args\` (how the transport sets LC_ALL=C) is done here: a process
+    # start is an exec fewer, 3-5 ms of the server's CPU each on the lab's machine.
+    if (@argv > 1 && $argv[0] eq 'env') {
+      my $i = 1;
+      $i++ while $i < @argv && $argv[$i] =~ /^[A-Za-z_][A-Za-z0-9_]*=/;
+      if ($i > 1 && $i < @argv) {
+        for my $pair (@argv[1 .. $i - 1]) { my ($k, $v) = split /=/, $pair, 2; $ENV{$k} = $v }
+        @argv = @argv[$i .. $#argv];
+      }
+    }
     # What a shell says and exits with when it cannot run a program (LocalTransport does the same).
     { no warnings 'exec'; exec { $argv[0] } @argv; }
     my $missing = $!{ENOENT};
@@ -77,6 +91,7 @@ sub start {
   # Non-blocking, all three: a descriptor select found ready may since have been closed (K) and
   # its number reused by a command started in the same pass, which must not block the agent.
   $_->blocking(0) for $in_w, $out_r, $err_r;
+  fcntl($out_r, 1031, 1048576);
   $cmd{$id} = { pid => $pid, in => $in_w, out => $out_r, err => $err_r,
                 pending => '', eof => 0, credit => $WINDOW, killed => 0 };
 }

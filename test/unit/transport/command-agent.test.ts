@@ -76,6 +76,11 @@ describe('the command agent', () => {
     expect(mixed).toEqual({ stdout: Buffer.from('in\0put'), stderr: 'oops\n', code: 7 });
   });
 
+  it('sets the variables of a leading `env NAME=value` itself, as env would', async () => {
+    const got = await outcome(agent.run(['env', 'MV_ONE=1 2', 'MV_TWO=a=b', 'sh', '-c', 'printf "%s|%s" "$MV_ONE" "$MV_TWO"']));
+    expect(got).toEqual({ stdout: Buffer.from('1 2|a=b'), stderr: '', code: 0 });
+  });
+
   it('says what a shell says of a program it cannot find, with status 127', async () => {
     expect(await outcome(agent.run(['no-such-program-here', 'x']))).toEqual({
       stdout: Buffer.alloc(0),
