@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshTransport } from '../../src-main/engine/transport';
 import { startSshd, type RunningSshd } from '../../src-main/lab/sshd';
 import { transportContract } from '../unit/transport/contract';
-import { descendantsOf } from '../unit/transport/process-tree';
+import { waitFor } from '../helpers/wait-for';
+import { commandName, descendantsOf, processesWithArgs } from '../unit/transport/process-tree';
 import { optionsFor } from '../unit/transport/ssh-fixtures';
 
 /**
@@ -29,13 +29,9 @@ afterAll(async () => {
 
 /** The command name of each process below sshd (the agent is "perl"). */
 function commandsBelowSshd(): string[] {
-  return descendantsOf(sshd.pid).flatMap((pid) => {
-    try {
-      return [execFileSync('ps', ['-o', 'comm=', '-p', String(pid)], { encoding: 'utf8' }).trim()];
-    } catch {
-      return [];
-    }
-  });
+  return descendantsOf(sshd.pid)
+    .map(commandName)
+    .filter((name) => name !== '');
 }
 
 /** The name of the process that started the command (through /bin/sh -c, which execs it). */
@@ -91,10 +87,10 @@ describe('with the agent', () => {
     const closing = await SshTransport.connect(optionsFor(sshd, { name: 'closing-mail' }));
     const marker = 'sleep 60.4321'; // a duration nothing else on the machine would sleep
     const running = closing.exec(['sleep', '60.4321']).catch((e: unknown) => e);
-    await waitFor(() => processesNamed(marker) > 0);
+    await waitFor(marker, () => processesWithArgs(marker) > 0, 5_000);
     await closing.close();
     await running;
-    await waitFor(() => processesNamed(marker) === 0);
+    await waitFor(`${marker} to end`, () => processesWithArgs(marker) === 0, 5_000);
   });
 
   it('fails the commands of an agent that dies, and runs later ones in channels of their own', async () => {
@@ -104,7 +100,7 @@ describe('with the agent', () => {
     // The agent serving `dying` is the perl whose child is this sleep.
     const agentOfDying = (): number | undefined =>
       agentPids().find((pid) => descendantsOf(pid).some((child) => commandName(child) === 'sleep'));
-    await waitFor(() => agentOfDying() !== undefined);
+    await waitFor('the agent running the sleep', () => agentOfDying() !== undefined, 5_000);
     const sleeper = descendantsOf(agentOfDying()!);
     process.kill(agentOfDying()!, 'SIGKILL');
     const error = (await pending) as Error;
@@ -117,27 +113,6 @@ describe('with the agent', () => {
   });
 });
 
-function commandName(pid: number): string {
-  try {
-    return execFileSync('ps', ['-o', 'comm=', '-p', String(pid)], { encoding: 'utf8' }).trim();
-  } catch {
-    return '';
-  }
-}
-
 function agentPids(): number[] {
   return descendantsOf(sshd.pid).filter((pid) => commandName(pid) === 'perl');
-}
-
-function processesNamed(argv0: string): number {
-  const out = execFileSync('ps', ['-e', '-o', 'args='], { encoding: 'utf8' });
-  return out.split('\n').filter((line) => line.startsWith(argv0)).length;
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

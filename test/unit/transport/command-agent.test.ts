@@ -1,11 +1,12 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandAgent, type ExecChannel } from '../../../src-main/engine/transport/command-agent';
 import { AGENT_WINDOW_BYTES } from '../../../src-main/engine/transport/command-agent-script';
+import { waitFor } from '../../helpers/wait-for';
+import { processesWithArgs } from './process-tree';
 
 /**
  * The agent's protocol, with the agent run by this machine's perl and its "channel" a local
@@ -122,22 +123,8 @@ describe('the command agent', () => {
   it('kills an abandoned command', async () => {
     const sleeper = agent.run(['sleep', '60.9876']);
     sleeper.end();
-    await waitFor(() => running('sleep 60.9876'));
+    await waitFor('the sleep to start', () => processesWithArgs('sleep 60.9876') > 0, 5_000);
     sleeper.close();
-    await waitFor(() => !running('sleep 60.9876'));
+    await waitFor('the sleep to end', () => processesWithArgs('sleep 60.9876') === 0, 5_000);
   });
 });
-
-function running(args: string): boolean {
-  return execFileSync('ps', ['-e', '-o', 'args='], { encoding: 'utf8' })
-    .split('\n')
-    .some((line) => line === args);
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -28,3 +28,19 @@ export function signalAll(pids: number[], signal: NodeJS.Signals): void {
     }
   }
 }
+
+/** A process's command name as ps shows it ('' once it is gone). */
+export function commandName(pid: number): string {
+  try {
+    return execFileSync('ps', ['-o', 'comm=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+}
+
+/** How many processes have a command line starting with `args`. */
+export function processesWithArgs(args: string): number {
+  return execFileSync('ps', ['-e', '-o', 'args='], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.startsWith(args)).length;
+}
