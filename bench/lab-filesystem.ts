@@ -65,16 +65,15 @@ function journalOf(type: string, source: string): FilesystemInfo['journal'] {
 }
 
 /** One line for a bench's output: `ext4 (/dev/loop0) at /tmp/x, journal: yes`. */
+const JOURNAL_WORDS: Record<FilesystemInfo['journal'], string> = {
+  yes: 'WITH a journal',
+  no: 'WITHOUT a journal',
+  'n/a': 'journal n/a',
+  unknown: 'journal unknown',
+};
+
 export function describeFilesystem(info: FilesystemInfo): string {
-  const journal =
-    info.journal === 'yes'
-      ? 'WITH a journal'
-      : info.journal === 'no'
-        ? 'WITHOUT a journal'
-        : info.journal === 'n/a'
-          ? 'journal n/a'
-          : 'journal unknown';
-  return `${info.type} (${info.source}) mounted at ${info.mountPoint}, ${journal}`;
+  return `${info.type} (${info.source}) mounted at ${info.mountPoint}, ${JOURNAL_WORDS[info.journal]}`;
 }
 
 export interface MountedExt4 {
