@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fsyncDir, tempNameFor, writeFileAtomic } from './durable-fs';
+import { fsyncDir, writeFileAtomic } from './durable-fs';
 import { TargetError } from './errors';
 import { targetPaths } from './layout';
 import {
@@ -77,7 +77,7 @@ export async function acquireLock(
     bootId: currentBootId(),
     processStartTicks: processStartTicks(process.pid),
   };
-  const temp = tempNameFor(lock);
+  const temp = lockTempName(lock);
   await writeFileAtomic(temp, `${JSON.stringify(info)}\n`);
   try {
     for (let attempt = 0; attempt < 50; attempt++) {
@@ -176,17 +176,26 @@ async function sweepLeftovers(lock: string, ourNonce: string): Promise<void> {
   for (const name of await fs.promises.readdir(dir)) {
     if (!name.startsWith(`${base}.`)) continue;
     const claim = /^lock\.([0-9a-f]+)\.claim$/.exec(name);
-    const temp = /^lock\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
-    // A temp file is someone's lock about to be linked; only old ones of vanished pids are garbage
-    // (the pid check says nothing about other hosts sharing the target, hence the age too).
+    const temp = /^lock\.tmp-(\d+)-(?:([0-9a-f]{8})-)?[0-9a-f]+$/.exec(name);
+    // A temp file is someone's lock about to be linked; only those of vanished pids are garbage.
+    // The pid check says something only about this host: a temp of another host (or one named
+    // before temps carried a host tag) must also be old.
     const deadTemp =
       temp &&
       Number(temp[1]) !== process.pid &&
       !pidExists(Number(temp[1])) &&
-      (await olderThan(path.join(dir, name), 60_000));
+      (temp[2] === HOST_TAG || (await olderThan(path.join(dir, name), 60_000)));
     if ((claim && claim[1] !== ourNonce) || deadTemp)
       await fs.promises.rm(path.join(dir, name), { force: true });
   }
+}
+
+/** Tells this host's temp lock files from those of other hosts sharing the target. */
+const HOST_TAG = crypto.createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
+
+/** `lock.tmp-<pid>-<host tag>-<random>`: a killed writer's leftover is swept at the next take. */
+function lockTempName(lock: string): string {
+  return `${lock}.tmp-${process.pid}-${HOST_TAG}-${crypto.randomBytes(4).toString('hex')}`;
 }
 
 async function olderThan(file: string, ms: number): Promise<boolean> {

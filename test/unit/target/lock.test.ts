@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -123,6 +124,20 @@ describe('target lock', () => {
     const lock = await acquireLock(target, { operation: 'full backup' });
     expect(fs.readdirSync(target)).toEqual(['lock']);
     await lock.release();
+  });
+
+  it("sweeps a killed writer's temp lock file of this host at once, and another host's only when old", async () => {
+    // The on-disk name: lock.tmp-<pid>-<first 8 hex of sha256(hostname)>-<random>.
+    const tag = (host: string) => crypto.createHash('sha256').update(host).digest('hex').slice(0, 8);
+    const ours = `lock.tmp-${deadPid()}-${tag(os.hostname())}-0badcafe`;
+    const theirs = `lock.tmp-${deadPid()}-${tag('other-host.example.com')}-0badcafe`;
+    for (const name of [ours, theirs]) fs.writeFileSync(path.join(target, name), '{}');
+    await (await acquireLock(target, { operation: 'full backup' })).release();
+    expect(fs.readdirSync(target)).toEqual([theirs]);
+    const old = new Date(Date.now() - 120_000);
+    fs.utimesSync(path.join(target, theirs), old, old);
+    await (await acquireLock(target, { operation: 'full backup' })).release();
+    expect(fs.readdirSync(target)).toEqual([]);
   });
 
   it('lets exactly one of 50 concurrent takers in this process have a stale lock', async () => {
