@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Client } from 'ldapts';
 import { z } from 'zod';
 import { readAccountStatus, setAccountStatus } from '../ldap/directory';
-import { writeFileAtomic } from '../target/durable-fs';
+import { sweepDeadTemps, writeFileAtomic } from '../target/durable-fs';
 import { targetPaths } from '../target/layout';
 
 /**
@@ -55,6 +55,7 @@ export class MaintenanceJournal {
     const entries = [...this.entries, ...this.expected, ...this.carried];
     if (entries.length === 0) {
       await fs.promises.rm(this.file, { force: true });
+      await sweepDeadTemps(path.dirname(this.file)); // what a killed run left while writing
       return;
     }
     await fs.promises.mkdir(path.dirname(this.file), { recursive: true });

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { forEachLimited, writeFileAtomic } from '../target/durable-fs';
+import { forEachLimited, sweepDeadTemps, writeFileAtomic } from '../target/durable-fs';
 import { compareLabels } from '../target/labels';
 import { targetPaths } from '../target/layout';
 import { readManifest } from '../target/manifest';
@@ -52,7 +52,9 @@ export interface CatalogLoad {
  */
 export async function saveCatalog(target: string, catalog: Catalog): Promise<boolean> {
   try {
-    await fs.promises.mkdir(path.join(targetPaths(target).root, CATALOG_DIR), { recursive: true });
+    const dir = path.join(targetPaths(target).root, CATALOG_DIR);
+    await fs.promises.mkdir(dir, { recursive: true });
+    await sweepDeadTemps(dir); // what a process killed while saving left
     const g = catalog.generation;
     await writeFileAtomic(
       partFile(target, COLUMNS_FILE),

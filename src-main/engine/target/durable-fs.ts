@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /**
@@ -37,9 +38,51 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** A name beside `file` for writing its next version; unique per process and call. */
+/** Tells this host's temp files from those of other hosts sharing a target (NFS, SMB). */
+const HOST_TAG = crypto.createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
+
+/**
+ * A name beside `file` for writing its next version, unique per process and call:
+ * `<file>.tmp-<pid>-<host tag>-<random>`, so that a killed writer's leftover can be recognised.
+ */
 export function tempNameFor(file: string): string {
-  return `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  return `${file}.tmp-${process.pid}-${HOST_TAG}-${crypto.randomBytes(4).toString('hex')}`;
+}
+
+/** The writer of a temp file named by tempNameFor (or before temps carried a host tag). */
+export function tempFileWriter(name: string): { pid: number; thisHost: boolean } | null {
+  const match = /\.tmp-(\d+)-(?:([0-9a-f]{8})-)?[0-9a-f]+$/.exec(name);
+  return match ? { pid: Number(match[1]), thisHost: match[2] === HOST_TAG } : null;
+}
+
+/**
+ * True for a temp file left by a process of this host that no longer runs: garbage. Another
+ * host's temp cannot be judged by its pid; its callers decide by age, if at all.
+ */
+export function isDeadTempOfThisHost(name: string): boolean {
+  const writer = tempFileWriter(name);
+  return writer !== null && writer.thisHost && writer.pid !== process.pid && !pidExists(writer.pid);
+}
+
+export function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes, in `dir`, the temp files that processes of this host were killed writing. */
+export async function sweepDeadTemps(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names)
+    if (isDeadTempOfThisHost(name)) await fs.promises.rm(path.join(dir, name), { force: true });
 }
 
 export interface AtomicWriteOptions {

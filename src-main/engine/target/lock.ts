@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fsyncDir, writeFileAtomic } from './durable-fs';
+import { fsyncDir, pidExists, tempFileWriter, tempNameFor, writeFileAtomic } from './durable-fs';
 import { TargetError } from './errors';
 import { targetPaths } from './layout';
 import {
@@ -77,9 +77,9 @@ export async function acquireLock(
     bootId: currentBootId(),
     processStartTicks: processStartTicks(process.pid),
   };
-  const temp = lockTempName(lock);
-  await writeFileAtomic(temp, `${JSON.stringify(info)}\n`);
+  const temp = tempNameFor(lock);
   try {
+    await writePrivateFile(temp, `${JSON.stringify(info)}\n`);
     for (let attempt = 0; attempt < 50; attempt++) {
       if (await createExclusive(lock, temp)) return await won(lock, info);
       const current = await readLockFile(lock);
@@ -176,26 +176,28 @@ async function sweepLeftovers(lock: string, ourNonce: string): Promise<void> {
   for (const name of await fs.promises.readdir(dir)) {
     if (!name.startsWith(`${base}.`)) continue;
     const claim = /^lock\.([0-9a-f]+)\.claim$/.exec(name);
-    const temp = /^lock\.tmp-(\d+)-(?:([0-9a-f]{8})-)?[0-9a-f]+$/.exec(name);
+    const temp = tempFileWriter(name);
     // A temp file is someone's lock about to be linked; only those of vanished pids are garbage.
-    // The pid check says something only about this host: a temp of another host (or one named
-    // before temps carried a host tag) must also be old.
+    // The pid says something only on this host: another host's temp must also be old.
     const deadTemp =
-      temp &&
-      Number(temp[1]) !== process.pid &&
-      !pidExists(Number(temp[1])) &&
-      (temp[2] === HOST_TAG || (await olderThan(path.join(dir, name), 60_000)));
+      temp !== null &&
+      temp.pid !== process.pid &&
+      !pidExists(temp.pid) &&
+      (temp.thisHost || (await olderThan(path.join(dir, name), 60_000)));
     if ((claim && claim[1] !== ourNonce) || deadTemp)
       await fs.promises.rm(path.join(dir, name), { force: true });
   }
 }
 
-/** Tells this host's temp lock files from those of other hosts sharing the target. */
-const HOST_TAG = crypto.createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
-
-/** `lock.tmp-<pid>-<host tag>-<random>`: a killed writer's leftover is swept at the next take. */
-function lockTempName(lock: string): string {
-  return `${lock}.tmp-${process.pid}-${HOST_TAG}-${crypto.randomBytes(4).toString('hex')}`;
+/** Writes a file no one else reads until it is linked: no temp of its own (nothing to leave). */
+async function writePrivateFile(file: string, data: string): Promise<void> {
+  const handle = await fs.promises.open(file, 'wx');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 async function olderThan(file: string, ms: number): Promise<boolean> {
@@ -203,15 +205,6 @@ async function olderThan(file: string, ms: number): Promise<boolean> {
     return Date.now() - (await fs.promises.stat(file)).mtimeMs > ms;
   } catch {
     return false;
-  }
-}
-
-function pidExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
