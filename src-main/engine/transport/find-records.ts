@@ -17,13 +17,24 @@ export interface FindRecord {
 
 /**
  * "1795426731.9329003070" (find's %T@) in milliseconds, computed as Node computes Stats.mtimeMs
- * from seconds and nanoseconds, so a remote listing compares equal to a local lstat.
+ * from seconds and nanoseconds, so a remote listing compares equal to a local lstat. find prints
+ * tv_sec and then tv_nsec as a fraction, so a time before 1970 reads "-2.2500000000" for
+ * -1.75 s (tv_sec -2, tv_nsec 250,000,000): the fraction is added, whatever the sign.
  */
 export function findTimeToMs(value: string): number {
-  const negative = value.startsWith('-');
-  const [sec = '0', frac = ''] = (negative ? value.slice(1) : value).split('.');
-  const ms = Number(sec) * 1e3 + Number(frac.padEnd(9, '0').slice(0, 9)) / 1e6;
-  return negative ? -ms : ms;
+  const [sec = '0', frac = ''] = value.split('.');
+  return Number(sec) * 1e3 + Number(frac.padEnd(9, '0').slice(0, 9)) / 1e6;
+}
+
+/**
+ * A pax header's mtime ("-1.75", a plain decimal number of seconds) in milliseconds, with
+ * Node's arithmetic: whole seconds rounded down, the nanoseconds above them added.
+ */
+export function paxTimeToMs(value: string): number {
+  if (!value.startsWith('-')) return findTimeToMs(value);
+  const [sec = '0', frac = ''] = value.slice(1).split('.');
+  const nsec = Number(frac.padEnd(9, '0').slice(0, 9));
+  return nsec === 0 ? -Number(sec) * 1e3 : (-Number(sec) - 1) * 1e3 + (1e9 - nsec) / 1e6;
 }
 
 /** Splits find's output into records as it streams in, without holding the whole listing as one buffer. */

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { findTimeToMs } from './find-records';
+import { paxTimeToMs } from './find-records';
 import { slabBuffer } from './slab';
 
 /**
@@ -155,7 +155,7 @@ export async function* splitTar(source: ChunkSource, wholeBytes: number): AsyncG
       longName ??
       (ustarPrefix ? `${ustarPrefix}/${text(header, 0, 100)}` : text(header, 0, 100));
     const paxMtime = pax.get('mtime');
-    const mtimeMs = paxMtime ? findTimeToMs(paxMtime) : numeric(header, 136, 12) * 1000;
+    const mtimeMs = paxMtime ? paxTimeToMs(paxMtime) : numeric(header, 136, 12) * 1000;
     pax = new Map();
     longName = null;
     if (!FILE_TYPES.has(type)) {

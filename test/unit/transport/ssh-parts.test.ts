@@ -8,6 +8,7 @@ import {
   FIND_PRINTF,
   FindRecordParser,
   findTimeToMs,
+  paxTimeToMs,
   onlyMissingErrors,
 } from '../../../src-main/engine/transport/find-records';
 import {
@@ -62,7 +63,12 @@ describe('find output', () => {
   it('converts %T@ exactly as Node computes mtimeMs', () => {
     expect(findTimeToMs('1795426731.9329003070')).toBe(1795426731 * 1e3 + 932900307 / 1e6);
     expect(findTimeToMs('12')).toBe(12_000);
-    expect(findTimeToMs('-1.5000000000')).toBe(-1500);
+    // find prints tv_sec, then tv_nsec as the fraction: -1.75 s is "-2.2500000000" (Node: -1750).
+    expect(findTimeToMs('-2.2500000000')).toBe(-1750);
+    // A pax header's mtime is a plain decimal number.
+    expect(paxTimeToMs('-1.75')).toBe(-1750);
+    expect(paxTimeToMs('-2')).toBe(-2000);
+    expect(paxTimeToMs('1795426731.932900307')).toBe(1795426731 * 1e3 + 932900307 / 1e6);
   });
 
   it('recognises "does not exist" errors only', () => {
