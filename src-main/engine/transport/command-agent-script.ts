@@ -1,4 +1,5 @@
 import { FIND_PRINTF } from './find-records';
+import { TAR_ARGV } from './remote-commands';
 
 /**
  * The server side of the command agent (command-agent.ts): a Perl program, run once per SSH
@@ -16,7 +17,14 @@ import { FIND_PRINTF } from './find-records';
  * that argv exactly) the agent does itself, with no fork and no exec: a find is a process
  * start, 10-15 ms of the server's CPU on the lab's machine (a fork of the agent 2-5 ms: on a
  * virtual machine every page-table change can cost a trap), and a backup lists each account's
- * folders four times. The agent does nothing else meanwhile: ~9 µs a file, 5 ms for 500. Perl's stat rounds mtimes to whole seconds (Time::HiRes's to a
+ * folders four times. The agent does nothing else meanwhile: ~9 µs a file, 5 ms for 500.
+ *
+ * Likewise readFilesOverSsh's tar (TAR_ARGV, remote-commands.ts): the agent reads the listed
+ * files itself and writes the archive GNU tar would (ustar blocks, a pax header with the path
+ * and the nanosecond mtime before each file; the same messages and exit status for a missing,
+ * unreadable, shrunk or changed file), a chunk at a time between its other commands, within the
+ * command's credit. No sshd session, login shell, env and tar per account and kind: 4 process
+ * starts each, plus a pipe hop through the agent. Perl's stat rounds mtimes to whole seconds (Time::HiRes's to a
  * double), so the child calls statx(2) itself for the nanoseconds find prints; where statx is
  * not to be had (an architecture whose syscall number the script does not know, a kernel before
  * 4.11), it execs find after all.
@@ -28,7 +36,8 @@ import { FIND_PRINTF } from './find-records';
  * Frames, both ways: type (1 byte), command id (uint32 BE), payload length (uint32 BE), payload.
  *   to the agent:   S start (payload: argv, NUL-separated), I stdin bytes, C end of stdin,
  *                   A credit (payload: uint32 more stdout bytes the client can take), K kill
- *   from the agent: H hello (id 0, payload: version), O stdout bytes, E stderr bytes,
+ *   from the agent: H hello (id 0, payload: version, then NUL and `native` where it lists and
+ *                   tars itself), O stdout bytes, E stderr bytes,
  *                   X exit (payload: the status as a shell reports it, as decimal text),
  *                   F could not start (payload: why)
  * A command's stdout is sent only while it has credit (WINDOW bytes at start), so one slow
@@ -42,6 +51,9 @@ export const AGENT_VERSION = 'mailvault-agent 2';
 
 /** walkRemote's find, as the agent recognises it (ssh-files.ts). */
 const NATIVE_FIND_FORMAT_HEX = Buffer.from(FIND_PRINTF).toString('hex');
+
+/** readFilesOverSsh's tar after its leading `env LC_ALL=C`, NUL-joined, as the agent recognises it. */
+const NATIVE_TAR_HEX = Buffer.from(TAR_ARGV.slice(TAR_ARGV.indexOf('tar')).join('\0')).toString('hex');
 
 export const AGENT_SCRIPT = String.raw`
 use strict; use warnings; use POSIX (); use IO::Handle;
@@ -57,7 +69,7 @@ my %cmd;
 my $input = '';
 
 sub stop_all {
-  for my $c (values %cmd) { kill 'KILL', -$c->{pid}, $c->{pid} }
+  for my $c (values %cmd) { kill 'KILL', -$c->{pid}, $c->{pid} if $c->{pid} }
   POSIX::_exit(0);
 }
 
@@ -143,6 +155,112 @@ sub native_find {
   return 1;
 }
 
+my $TAR_LINE = pack('H*', '${NATIVE_TAR_HEX}');
+
+# One 512-byte ustar header; its checksum is taken with the checksum field as eight spaces.
+sub tar_block {
+  my ($name, $size, $mtime, $type) = @_;
+  my $h = pack('a100 a8 a8 a8 a12 a12 a8 a1 a100 a6 a2 a32 a32 a8 a8 a155 x12',
+    $name, '0000644', '0000000', '0000000',
+    sprintf('%011o', $size < 8589934592 ? $size : 0), sprintf('%011o', $mtime < 0 ? 0 : $mtime),
+    ' ' x 8, $type, '', 'ustar', '00', '', '', '', '', '');
+  substr($h, 148, 8) = sprintf('%06o', unpack('%32C*', $h)) . "\0 ";
+  return $h;
+}
+
+# "<length> <key>=<value>\n", the length counting its own digits.
+sub pax_record {
+  my ($key, $value) = @_;
+  my $body = " $key=$value\n";
+  my $digits = length(length($body) + 1);
+  $digits = length(length($body) + $digits) while length(length($body) + $digits) != $digits;
+  return (length($body) + $digits) . $body;
+}
+
+sub tar_padding { my ($n) = @_; return "\0" x ((512 - $n % 512) % 512) }
+
+sub tar_complain {
+  my ($c, $path, $what, $status) = @_;
+  my ($name) = grep { $!{$_} } keys %FIND_SAYS;
+  $c->{complaints} .= "tar: $path: $what: " . ($name ? $FIND_SAYS{$name} : "$!") . "\n";
+  $c->{status} = $status if $c->{status} < $status;
+}
+
+# Returns the header blocks for the file opened next, or '' where it is to be skipped.
+sub tar_open {
+  my ($c, $path) = @_;
+  my $buf = "\0" x 256;
+  if (syscall($SYS_STATX, -100, $path, 0, 0x7ff, $buf) != 0) { tar_complain($c, $path, 'Cannot stat', 2); return '' }
+  my ($mode, $size) = unpack('x28 S x10 Q', $buf);
+  my ($sec, $nsec) = unpack('x112 q L', $buf);
+  # Directories and devices carry no file for the reader (it skips their entries): none are sent.
+  return '' unless ($mode & 0170000) == 0100000;
+  my $fh;
+  unless (sysopen $fh, $path, POSIX::O_RDONLY()) { tar_complain($c, $path, 'Cannot open', 2); return '' }
+  (my $name = $path) =~ s{^(?:\.{0,2}/)+}{};
+  my $time = $sec >= 0 || $nsec == 0 ? sprintf('%d.%09d', $sec, $nsec) : sprintf('-%d.%09d', -$sec - 1, 1e9 - $nsec);
+  my $pax = pax_record('path', $name) . pax_record('mtime', $time);
+  $pax .= pax_record('size', $size) if $size >= 8589934592;
+  @$c{qw(fh path left size sec nsec)} = ($fh, $path, $size, $size, $sec, $nsec);
+  return tar_block(substr("PaxHeaders/$name", 0, 100), length $pax, $sec, 'x') . $pax
+    . tar_padding(length $pax) . tar_block(substr($name, 0, 100), $size, $sec, '0');
+}
+
+# The file just read whole: closed, and a change while it was read reported as GNU tar does.
+sub tar_close {
+  my ($c) = @_;
+  close $c->{fh};
+  $c->{fh} = undef;
+  my $buf = "\0" x 256;
+  return if syscall($SYS_STATX, -100, $c->{path}, 0, 0x7ff, $buf) != 0;
+  my ($size) = unpack('x40 Q', $buf);
+  my ($sec, $nsec) = unpack('x112 q L', $buf);
+  return if $size == $c->{size} && $sec == $c->{sec} && $nsec == $c->{nsec};
+  $c->{complaints} .= "tar: $c->{path}: file changed as we read it\n";
+  $c->{status} = 1 if $c->{status} < 1;
+}
+
+# The next piece of a native tar's archive, within its credit; its end, exit status and all.
+sub pump_tar {
+  my ($id, $c) = @_;
+  return unless $c->{eof} && $c->{credit} > 0;
+  $c->{files} //= [grep { length } split /\0/, delete $c->{list}];
+  my $budget = $c->{credit} < $CHUNK ? $c->{credit} : $CHUNK;
+  my $out = '';
+  while (length $out < $budget && !$c->{ended}) {
+    if ($c->{fh}) {
+      my $want = $budget - length $out;
+      $want = $c->{left} if $c->{left} < $want;
+      my $got = sysread $c->{fh}, $out, $want, length $out;
+      next if !defined $got && $!{EINTR};
+      if (!$got) {
+        # Shorter than when it was opened: padded to the size its header gave, as tar does.
+        $c->{complaints} .= "tar: $c->{path}: File shrank by $c->{left} bytes; padding with zeros\n";
+        $c->{status} = 2;
+        $got = $c->{left};
+        $out .= "\0" x $got;
+      }
+      $c->{left} -= $got;
+      next if $c->{left} > 0;
+      $out .= tar_padding($c->{size});
+      tar_close($c);
+    } elsif ($c->{next} < @{$c->{files}}) {
+      $out .= tar_open($c, $c->{files}[$c->{next}++]);
+      if ($c->{fh} && $c->{left} == 0) { tar_close($c) }
+    } else {
+      # Two zero blocks end the archive; tar fills its last 10240-byte record with zeros.
+      my $total = $c->{sent} + length($out) + 1024;
+      $out .= "\0" x (1024 + (10240 - $total % 10240) % 10240);
+      $c->{ended} = 1;
+    }
+  }
+  if (length $out) { $c->{credit} -= length $out; $c->{sent} += length $out; put('O', $id, $out) }
+  return unless $c->{ended};
+  put('E', $id, $c->{complaints}) if length $c->{complaints};
+  put('X', $id, $c->{status});
+  delete $cmd{$id};
+}
+
 sub start {
   my ($id, $payload) = @_;
   my @argv = split /\0/, $payload, -1;
@@ -155,6 +273,11 @@ sub start {
     if ($i > 1 && $i < @argv) { @set = @argv[1 .. $i - 1]; @argv = @argv[$i .. $#argv] }
   }
   return if native_find($id, @argv);
+  if ($SYS_STATX && join("\0", @argv) eq $TAR_LINE) {
+    $cmd{$id} = { native => 1, list => '', eof => 0, credit => $WINDOW, files => undef, next => 0,
+                  fh => undef, sent => 0, ended => 0, complaints => '', status => 0 };
+    return;
+  }
   my ($in_r, $in_w, $out_r, $out_w, $err_r, $err_w);
   unless (pipe($in_r, $in_w) && pipe($out_r, $out_w) && pipe($err_r, $err_w)) {
     put('F', $id, "pipe: $!"); return;
@@ -187,6 +310,12 @@ sub request {
   my $c = $cmd{$id};
   if ($type eq 'S') { start($id, $payload) }
   elsif (!$c) { }
+  elsif ($c->{native}) {
+    if ($type eq 'I') { $c->{list} .= $payload if defined $c->{list} }
+    elsif ($type eq 'C') { $c->{eof} = 1 }
+    elsif ($type eq 'A') { $c->{credit} += unpack('N', $payload) }
+    elsif ($type eq 'K') { close $c->{fh} if $c->{fh}; delete $cmd{$id} }
+  }
   elsif ($type eq 'I') { $c->{pending} .= $payload if $c->{in} }
   elsif ($type eq 'C') { $c->{eof} = 1 }
   elsif ($type eq 'A') { $c->{credit} += unpack('N', $payload) }
@@ -234,11 +363,13 @@ sub pump {
   delete $cmd{$id};
 }
 
-put('H', 0, '${AGENT_VERSION}');
+# The version, and whether find's listing and tar's archive are done here (statx is to be had).
+put('H', 0, '${AGENT_VERSION}' . ($SYS_STATX ? "\0native" : ''));
 while (1) {
-  my ($rin, $win, $reaping) = ('', '', 0);
+  my ($rin, $win, $reaping, $busy) = ('', '', 0, 0);
   vec($rin, fileno STDIN, 1) = 1;
   for my $c (values %cmd) {
+    if ($c->{native}) { $busy = 1 if $c->{eof} && $c->{credit} > 0; next }
     vec($rin, fileno $c->{out}, 1) = 1 if $c->{out} && $c->{credit} > 0;
     vec($rin, fileno $c->{err}, 1) = 1 if $c->{err};
     vec($win, fileno $c->{in}, 1) = 1 if $c->{in} && length $c->{pending};
@@ -246,13 +377,17 @@ while (1) {
   }
   # A command whose output has ended has usually exited too: look again soon rather than wait
   # for a SIGCHLD that select would not report.
-  my $n = select(my $rout = $rin, my $wout = $win, undef, $reaping ? 0.002 : undef);
+  # A native tar with work to do and credit goes on at once, after a look at the others.
+  my $n = select(my $rout = $rin, my $wout = $win, undef, $busy ? 0 : $reaping ? 0.002 : undef);
   if ($n < 0) { next if $!{EINTR}; stop_all() }
   if (vec($rout, fileno STDIN, 1)) {
     my $got = sysread STDIN, $input, 1048576, length $input;
     if (!$got) { next if !defined $got && $!{EINTR}; stop_all() }
     take_requests();
   }
-  for my $id (keys %cmd) { pump($id, $cmd{$id}, $rout, $wout) if $cmd{$id} }
+  for my $id (keys %cmd) {
+    my $c = $cmd{$id} or next;
+    if ($c->{native}) { pump_tar($id, $c) } else { pump($id, $c, $rout, $wout) }
+  }
 }
 `;

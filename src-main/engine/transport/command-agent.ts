@@ -117,6 +117,8 @@ export class CommandAgent {
   private remaining = -1;
   private small: Buffer[] = [];
   private onHello: ((version: string) => void) | undefined;
+  /** True where the agent lists (walkRemote's find) and archives (TAR_ARGV) by itself. */
+  native = false;
 
   private constructor(private readonly channel: ClientChannel) {
     channel.on('data', (chunk: Buffer) => {
@@ -151,7 +153,9 @@ export class CommandAgent {
       });
     });
     agent.onHello = undefined;
-    if (version === AGENT_VERSION) return agent;
+    const [said, ...abilities] = (version ?? '').split('\0');
+    agent.native = abilities.includes('native');
+    if (said === AGENT_VERSION) return agent;
     channel.close();
     return null;
   }

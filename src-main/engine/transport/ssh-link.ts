@@ -129,6 +129,21 @@ export class SshLink {
     const command = commandLine(this, argv);
     const agent = this.agentAllowed() ? await this.commandAgent() : null;
     if (!agent?.alive) return this.openChannel(command);
+    return this.runThroughAgent(agent, argv);
+  }
+
+  /**
+   * argv with bulk output (TAR_ARGV): through the agent where it writes the archive itself
+   * (command-agent-script.ts: no process at all on the server), else in an exec channel of its
+   * own opened ahead (openWarmExec), not through the agent's relay.
+   */
+  async openBulkExec(argv: readonly string[]): Promise<ExecChannel> {
+    const agent = this.agentAllowed() ? await this.commandAgent() : null;
+    if (agent?.alive && agent.native) return this.runThroughAgent(agent, argv);
+    return this.openWarmExec(argv);
+  }
+
+  private async runThroughAgent(agent: CommandAgent, argv: readonly string[]): Promise<ExecChannel> {
     const release = await this.agentCommands.acquire(this.signal);
     const channel = agent.run(argv);
     channel.once('close', release);

@@ -4,35 +4,11 @@ import { settleEntry, wholeEntry } from './entry-stream';
 import { channelOutcome } from './ssh-exec';
 import type { SshLink } from './ssh-link';
 import { widenWindow } from './ssh-window';
+import { TAR_ARGV } from './remote-commands';
 import { splitTar, type ChunkSource } from './tar-split';
 import { TransportError, type FileEntry } from './types';
 
-/**
- * Many files through one exec channel: the server's GNU tar reads the NUL-separated list from
- * stdin and streams one archive back, which tar-stream splits into entries as it arrives. One
- * channel and no per-file round trip: over a WAN link SFTP's open/read/close per blob is what
- * makes a message store backup slow. The stream is split by splitTar (tar-split.ts): small
- * files come whole, as `data`.
- *
- * --format=posix puts the nanosecond mtime in a pax header (ustar only has whole seconds) and
- * long names in pax headers too. --hard-dereference is essential: Zimbra hard-links one blob
- * into many mailboxes, and without it tar sends every later link as an empty "link" entry.
- * --dereference follows symbolic links, as opening the file locally does.
- */
-export const TAR_ARGV = [
-  'env',
-  'LC_ALL=C',
-  'tar',
-  '-cf',
-  '-',
-  '--format=posix',
-  '--hard-dereference',
-  '--dereference',
-  '--no-recursion',
-  '--null',
-  '-T',
-  '-',
-];
+export { TAR_ARGV };
 
 /**
  * Paths go in the list whole (root joined as path.join does locally) rather than after -C: a
@@ -130,7 +106,7 @@ export async function* readFilesOverSsh(
   const wanted = relPaths.map((rel) => ({ rel, listed: listEntry(root, rel) }));
   if (wanted.some((w) => w.listed.includes('\0')))
     throw new TransportError(link.name, 'a file name contains a NUL byte', { code: 'INVALID_ARGUMENT' });
-  const channel = await link.openWarmExec(TAR_ARGV);
+  const channel = await link.openBulkExec(TAR_ARGV);
   const input = Buffer.from(wanted.map((w) => `${w.listed}\0`).join(''));
   const outcome = channelOutcome(link, channel, 'tar', { input });
   outcome.catch(() => undefined); // awaited below; an early failure must not be "unhandled" meanwhile

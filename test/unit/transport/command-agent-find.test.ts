@@ -1,44 +1,17 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Duplex } from 'node:stream';
-import type { ClientChannel } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CommandAgent, type ExecChannel } from '../../../src-main/engine/transport/command-agent';
+import type { CommandAgent } from '../../../src-main/engine/transport/command-agent';
 import { FIND_PRINTF, FindRecordParser } from '../../../src-main/engine/transport/find-records';
+import { outcome, startLocalAgent } from './local-agent';
 
 /**
  * walkRemote's find, which the agent answers itself (command-agent-script.ts): the same records
  * as GNU find's, for the trees a mail store has and the odd ones it might. A `find` placed first
  * in the agent's PATH prints "exec'd": seeing it means the agent started a process after all.
  */
-class ProcessChannel extends Duplex {
-  readonly stderr;
-
-  constructor(private readonly child: ReturnType<typeof spawn>) {
-    super({ allowHalfOpen: true });
-    this.stderr = child.stderr!;
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (!this.push(chunk)) child.stdout!.pause();
-    });
-    child.stdout!.on('end', () => this.push(null));
-    child.on('close', () => this.destroy());
-  }
-
-  override _read(): void {
-    this.child.stdout!.resume();
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.child.stdin!.write(chunk, callback);
-  }
-
-  close(): void {
-    this.child.stdin!.end();
-  }
-}
-
 let dir: string;
 let agent: CommandAgent;
 const realFind = execFileSync('sh', ['-c', 'command -v find']).toString().trim();
@@ -49,10 +22,7 @@ beforeAll(async () => {
   fs.mkdirSync(bin);
   fs.writeFileSync(path.join(bin, 'find'), '#!/bin/sh\necho "exec\'d"\n', { mode: 0o755 });
   const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
-  const started = await CommandAgent.start(
-    async (command) => new ProcessChannel(spawn('sh', ['-c', command], { env })) as unknown as ClientChannel,
-    10_000,
-  );
+  const started = await startLocalAgent(env);
   expect(started).not.toBeNull();
   agent = started!;
 });
@@ -61,20 +31,6 @@ afterAll(() => {
   agent?.close();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
-
-async function outcome(channel: ExecChannel): Promise<{ stdout: Buffer; stderr: string; code: number }> {
-  const stdout: Buffer[] = [];
-  let stderr = '';
-  let code = -1;
-  channel.on('data', (chunk: Buffer) => stdout.push(chunk));
-  channel.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  channel.on('exit', (status: number) => (code = status));
-  await new Promise((resolve) => {
-    channel.once('close', resolve);
-    channel.end();
-  });
-  return { stdout: Buffer.concat(stdout), stderr, code };
-}
 
 const walkArgv = (root: string) => [
   'find',

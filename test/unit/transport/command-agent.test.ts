@@ -1,72 +1,20 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import { Duplex } from 'node:stream';
-import type { ClientChannel } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CommandAgent, type ExecChannel } from '../../../src-main/engine/transport/command-agent';
+import type { CommandAgent } from '../../../src-main/engine/transport/command-agent';
 import { AGENT_WINDOW_BYTES } from '../../../src-main/engine/transport/command-agent-script';
 import { waitFor } from '../../helpers/wait-for';
+import { outcome, startLocalAgent } from './local-agent';
 import { processesWithArgs } from './process-tree';
 
-/**
- * The agent's protocol, with the agent run by this machine's perl and its "channel" a local
- * process's pipes, the way sshd would run it (the command line through sh -c): what the SSH tests
- * cannot see, such as how much a paused command is sent.
- */
-class ProcessChannel extends Duplex {
-  readonly stderr;
-
-  constructor(private readonly child: ReturnType<typeof spawn>) {
-    super({ allowHalfOpen: true });
-    this.stderr = child.stderr!;
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (!this.push(chunk)) child.stdout!.pause();
-    });
-    child.stdout!.on('end', () => this.push(null));
-    child.on('close', () => this.destroy());
-  }
-
-  override _read(): void {
-    this.child.stdout!.resume();
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.child.stdin!.write(chunk, callback);
-  }
-
-  close(): void {
-    this.child.stdin!.end();
-  }
-}
-
+/** The agent's protocol, with the agent run by this machine's perl (local-agent.ts). */
 let agent: CommandAgent;
 beforeAll(async () => {
-  const started = await CommandAgent.start(
-    async (command) => new ProcessChannel(spawn('sh', ['-c', command])) as unknown as ClientChannel,
-    10_000,
-  );
+  const started = await startLocalAgent();
   expect(started).not.toBeNull();
   agent = started!;
 });
 afterAll(() => agent?.close());
-
-async function outcome(
-  channel: ExecChannel,
-  input?: Buffer | string,
-): Promise<{ stdout: Buffer; stderr: string; code: number }> {
-  const stdout: Buffer[] = [];
-  let stderr = '';
-  let code = -1;
-  channel.on('data', (chunk: Buffer) => stdout.push(chunk));
-  channel.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  channel.on('exit', (status: number) => (code = status));
-  await new Promise((resolve) => {
-    channel.once('close', resolve);
-    if (input !== undefined) channel.end(input);
-    else channel.end();
-  });
-  return { stdout: Buffer.concat(stdout), stderr, code };
-}
 
 describe('the command agent', () => {
   it('runs argv with no shell, passing stdin, stdout, stderr and the exit status', async () => {
@@ -78,7 +26,9 @@ describe('the command agent', () => {
   });
 
   it('sets the variables of a leading `env NAME=value` itself, as env would', async () => {
-    const got = await outcome(agent.run(['env', 'MV_ONE=1 2', 'MV_TWO=a=b', 'sh', '-c', 'printf "%s|%s" "$MV_ONE" "$MV_TWO"']));
+    const got = await outcome(
+      agent.run(['env', 'MV_ONE=1 2', 'MV_TWO=a=b', 'sh', '-c', 'printf "%s|%s" "$MV_ONE" "$MV_TWO"']),
+    );
     expect(got).toEqual({ stdout: Buffer.from('1 2|a=b'), stderr: '', code: 0 });
   });
 
@@ -100,7 +50,8 @@ describe('the command agent', () => {
     big.pause();
     big.end();
     // Meanwhile, a command that is read goes through.
-    for (let i = 0; i < 3; i++) expect((await outcome(agent.run(['echo', String(i)]))).stdout.toString()).toBe(`${i}\n`);
+    for (let i = 0; i < 3; i++)
+      expect((await outcome(agent.run(['echo', String(i)]))).stdout.toString()).toBe(`${i}\n`);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(big.readableLength).toBeGreaterThan(0);
     expect(big.readableLength).toBeLessThanOrEqual(AGENT_WINDOW_BYTES);
