@@ -54,6 +54,23 @@ class Cursor {
     return out;
   }
 
+  /**
+   * The next `bytes` bytes as a view of the chunk they lie in, with no copy; null where they
+   * run on into the next chunk (or the stream ends first), with nothing consumed.
+   */
+  async view(bytes: number): Promise<Buffer | null> {
+    if (this.at >= this.chunk.length) {
+      const next = await this.source.next();
+      if (!next) return null;
+      this.chunk = next;
+      this.at = 0;
+    }
+    if (this.chunk.length - this.at < bytes) return null;
+    const out = this.chunk.subarray(this.at, this.at + bytes);
+    this.at += bytes;
+    return out;
+  }
+
   /** Exactly into.length bytes into `into`; false if the stream ended first. */
   async fill(into: Buffer): Promise<boolean> {
     let filled = 0;
@@ -164,8 +181,16 @@ export async function* splitTar(source: ChunkSource, wholeBytes: number): AsyncG
       continue;
     }
     if (size <= wholeBytes) {
-      const data = slabBuffer(size);
-      if (!(await cursor.fill(data)) || !(await cursor.skip(padding(size))))
+      // A file inside one chunk is handed over as a view of it (the chunks are the link's own
+      // decrypted packets, never reused); only one that straddles chunks is copied, into a slab.
+      // Each copy is a page-faulted MiB of new memory per MiB of mail and, counted as external
+      // memory, brings V8's next full collection closer: ~90 of them in a 100 × 500 backup.
+      let data = await cursor.view(size);
+      if (!data) {
+        data = slabBuffer(size);
+        if (!(await cursor.fill(data))) throw new TarFormatError(`the tar stream ended inside ${name}`);
+      }
+      if (!(await cursor.skip(padding(size))))
         throw new TarFormatError(`the tar stream ended inside ${name}`);
       yield { name, size, mtimeMs, data };
       continue;
