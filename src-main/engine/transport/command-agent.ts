@@ -117,6 +117,9 @@ export class CommandAgent {
   private remaining = -1;
   private small: Buffer[] = [];
   private onHello: ((version: string) => void) | undefined;
+  /** Frames sent in this turn of the event loop, written together (see send). */
+  private readonly outbox: Buffer[] = [];
+  private readonly outboxCallbacks: Array<(error?: Error | null) => void> = [];
   /** True where the agent lists (walkRemote's find) and archives (TAR_ARGV) by itself. */
   native = false;
 
@@ -173,6 +176,11 @@ export class CommandAgent {
     return started;
   }
 
+  /**
+   * Queues a frame; the frames queued in one turn of the event loop go out as one channel write.
+   * A command's start, its stdin and its end are then one SSH packet and one socket write, not
+   * three: a loopback socket write cost 0.26 ms of the main thread in the lab's backup.
+   */
   send(type: string, id: number, payload?: Buffer, callback?: (error?: Error | null) => void): void {
     if (this.ended) {
       callback?.();
@@ -183,7 +191,22 @@ export class CommandAgent {
     frame.writeUInt32BE(id, 1);
     frame.writeUInt32BE(payload?.length ?? 0, 5);
     payload?.copy(frame, HEADER_BYTES);
-    this.channel.write(frame, callback);
+    this.outbox.push(frame);
+    if (callback) this.outboxCallbacks.push(callback);
+    if (this.outbox.length === 1) setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    const frames = this.outbox.splice(0);
+    const callbacks = this.outboxCallbacks.splice(0);
+    if (frames.length === 0) return;
+    if (this.ended) {
+      for (const callback of callbacks) callback();
+      return;
+    }
+    this.channel.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames), (error) => {
+      for (const callback of callbacks) callback(error);
+    });
   }
 
   forget(id: number): void {
