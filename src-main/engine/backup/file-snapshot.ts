@@ -126,7 +126,13 @@ export class FileSnapshot {
     files: RemoteFileInfo[] | string[],
     into: (
       name: string,
-      entry: { content: NodeJS.ReadableStream; size: number; mtimeMs: number; data?: Buffer },
+      entry: {
+        content: NodeJS.ReadableStream;
+        size: number;
+        mtimeMs: number;
+        data?: Buffer;
+        parts?: readonly Buffer[];
+      },
     ) => Promise<void>,
   ): Promise<void> {
     if (files.length === 0) return;
@@ -169,9 +175,11 @@ export class FileSnapshot {
           // A buffer entry costs archiver far less than a stream one: sizes and CRC go in the
           // local header (no data descriptor) and no stream is set up per entry. Blobs are
           // mostly small; only large files are streamed.
-          const whole =
-            entry.data ?? (entry.size <= WHOLE_ENTRY_BYTES ? await readWhole(entry.content) : null);
-          if (whole) await writer.addBuffer(name, whole, { mtime });
+          // Pieces as they came (over SSH) go into the thread's batch as they are, never joined.
+          if (entry.parts && writer instanceof ThreadedZipWriter)
+            await writer.addParts(name, entry.parts, { mtime });
+          else if (entry.data || entry.size <= WHOLE_ENTRY_BYTES)
+            await writer.addBuffer(name, entry.data ?? (await readWhole(entry.content)), { mtime });
           else await writer.addStream(name, entry.content as never, { mtime });
           this.copied.set(name, { ...seenOf(info), size: entry.size, mtimeMs: entry.mtimeMs });
         });

@@ -260,11 +260,23 @@ export class ThreadedZipWriter {
       );
       return;
     }
-    if (this.batch && this.batchUsed + bytes.length > this.batch.length) await this.sendBatch();
-    this.batch ??= takeBatch();
-    bytes.copy(this.batch, this.batchUsed);
-    this.batchEntries.push({ ...entry, start: this.batchUsed, end: this.batchUsed + bytes.length });
-    this.batchUsed += bytes.length;
+    await this.addParts(name, [bytes], options);
+  }
+
+  /**
+   * An entry given in pieces (as the SSH transport received it: FileEntry.parts), copied into
+   * the batch piece by piece, never joined first. Up to BATCH_BYTES in all.
+   */
+  async addParts(name: string, parts: readonly Buffer[], options: ArchiveEntryOptions = {}): Promise<void> {
+    let size = 0;
+    for (const part of parts) size += part.length;
+    if (size > BATCH_BYTES) return this.addBuffer(name, Buffer.concat(parts), options);
+    const entry = { name, mtimeMs: (options.mtime ?? new Date()).getTime(), mode: options.mode ?? 0o644 };
+    if (this.batch && this.batchUsed + size > this.batch.length) await this.sendBatch();
+    const batch = (this.batch ??= takeBatch());
+    const start = this.batchUsed;
+    for (const part of parts) this.batchUsed += part.copy(batch, this.batchUsed);
+    this.batchEntries.push({ ...entry, start, end: this.batchUsed });
     if (this.failure) throw this.failure;
   }
 

@@ -69,7 +69,7 @@ export class LocalTransport implements Transport {
       const full = fullPaths[index]!;
       if (file.kind === 'skip') continue;
       if (file.kind === 'small') {
-        yield wholeEntry(rel, file.mtimeMs, file.data);
+        yield wholeEntry(rel, file.mtimeMs, [file.data]);
         continue;
       }
       const entry = await this.openLarge(full);

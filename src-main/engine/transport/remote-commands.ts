@@ -4,7 +4,7 @@
  * stdin and streams one archive back, which is split into entries as it arrives. One
  * channel and no per-file round trip: over a WAN link SFTP's open/read/close per blob is what
  * makes a message store backup slow. The stream is split by splitTar (tar-split.ts): small
- * files come whole, as `data`.
+ * files come whole, as `data` (and `parts`).
  *
  * --format=posix puts the nanosecond mtime in a pax header (ustar only has whole seconds) and
  * long names in pax headers too. --hard-dereference is essential: Zimbra hard-links one blob

@@ -126,7 +126,7 @@ export async function* readFilesOverSsh(
       next = index + 1;
       const rel = wanted[index]!.rel;
       if (file.content) yield { path: rel, size: file.size, mtimeMs: file.mtimeMs, content: file.content };
-      else yield wholeEntry(rel, file.mtimeMs, file.data!);
+      else yield wholeEntry(rel, file.mtimeMs, file.parts!);
       // splitTar reads on only once this entry's stream is through (or was given up).
       if (file.content) await settleEntry(file.content);
     }

@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
 import { paxTimeToMs } from './find-records';
-import { slabBuffer } from './slab';
 
 /**
  * The regular files of a tar stream (GNU tar's --format=posix output, ustar with pax headers),
@@ -8,9 +7,9 @@ import { slabBuffer } from './slab';
  * of ~20 KiB blobs, and tar-stream made each one a streamx stream, which ssh-read-files wrapped
  * in a Node Readable and the backup read back into one buffer: measured on bench/full-backup.ts
  * (100 × 500 over SSH), that per-entry stream machinery and its garbage were the largest share
- * of the main thread after decryption. Here a small file's bytes are copied once, from the
- * channel's chunks into a slab (see slab.ts), and handed over whole; only files over
- * `wholeBytes` become a stream.
+ * of the main thread after decryption. Here a small file's bytes are not copied at all: it is
+ * handed over whole as views of the channel's chunks (`parts`); only files over `wholeBytes`
+ * become a stream.
  */
 
 /** Where the tar bytes come from: the next chunk, or null at the end. */
@@ -23,8 +22,8 @@ export interface TarFile {
   name: string;
   size: number;
   mtimeMs: number;
-  /** The whole content, for a file up to `wholeBytes`. */
-  data?: Buffer;
+  /** The whole content, for a file up to `wholeBytes`: views of the chunks it lies in. */
+  parts?: Buffer[];
   /** Otherwise the content as a stream, to be read (or destroyed) before the next file. */
   content?: Readable;
 }
@@ -69,6 +68,18 @@ class Cursor {
     const out = this.chunk.subarray(this.at, this.at + bytes);
     this.at += bytes;
     return out;
+  }
+
+  /** The next `bytes` bytes as views of the chunks they span (no copy); null if the stream ends first. */
+  async views(bytes: number): Promise<Buffer[] | null> {
+    const parts: Buffer[] = [];
+    for (let left = bytes; left > 0;) {
+      const part = await this.some(left);
+      if (!part) return null;
+      parts.push(part);
+      left -= part.length;
+    }
+    return parts;
   }
 
   /** Exactly into.length bytes into `into`; false if the stream ended first. */
@@ -181,18 +192,15 @@ export async function* splitTar(source: ChunkSource, wholeBytes: number): AsyncG
       continue;
     }
     if (size <= wholeBytes) {
-      // A file inside one chunk is handed over as a view of it (the chunks are the link's own
-      // decrypted packets, never reused); only one that straddles chunks is copied, into a slab.
-      // Each copy is a page-faulted MiB of new memory per MiB of mail and, counted as external
-      // memory, brings V8's next full collection closer: ~90 of them in a 100 × 500 backup.
-      let data = await cursor.view(size);
-      if (!data) {
-        data = slabBuffer(size);
-        if (!(await cursor.fill(data))) throw new TarFormatError(`the tar stream ended inside ${name}`);
-      }
-      if (!(await cursor.skip(padding(size))))
+      // Handed over as views of the chunks it lies in (the link's own decrypted packets, never
+      // reused), not copied: each copy was a page-faulted MiB of new memory per MiB of mail and,
+      // counted as external memory, brought V8's next full collection closer (92 of them in a
+      // 100 × 500 backup over SSH when every small file was copied into a slab).
+      const data = await cursor.view(size);
+      const parts = data ? [data] : await cursor.views(size);
+      if (!parts || !(await cursor.skip(padding(size))))
         throw new TarFormatError(`the tar stream ended inside ${name}`);
-      yield { name, size, mtimeMs, data };
+      yield { name, size, mtimeMs, parts };
       continue;
     }
     const left = { bytes: size };

@@ -44,6 +44,12 @@ export interface FileEntry {
    * reads small files ahead): a consumer may take them instead of reading the stream.
    */
   data?: Buffer;
+  /**
+   * The same bytes as `data`, in the pieces the transport received them in (a file that spans
+   * two SSH packets): a consumer that copies them anyway takes these, and `data` (joined on
+   * first use) is never made.
+   */
+  parts?: readonly Buffer[];
 }
 
 export interface ReadFilesOptions {

@@ -98,11 +98,25 @@ describe('archives built on the archive thread', () => {
     const build = async (writer: {
       addBuffer: (n: string, d: Buffer, o: { mtime: Date }) => Promise<void>;
       addStream: (n: string, s: Readable, o: { mtime: Date }) => Promise<void>;
+      addParts?: (n: string, p: Buffer[], o: { mtime: Date }) => Promise<void>;
     }) => {
-      for (const file of small.slice(0, 100)) await writer.addBuffer(file.name, file.data, { mtime: file.mtime });
+      // The threaded writer gets every other blob in pieces, as a file spanning SSH packets comes.
+      for (const [i, file] of small.slice(0, 100).entries()) {
+        const cuts = [0, 1 + (i % 7), 5_000 + i, file.data.length];
+        if (writer.addParts && i % 2 === 1)
+          await writer.addParts(
+            file.name,
+            cuts.slice(1).map((end, j) => file.data.subarray(cuts[j], end)),
+            {
+              mtime: file.mtime,
+            },
+          );
+        else await writer.addBuffer(file.name, file.data, { mtime: file.mtime });
+      }
       await writer.addBuffer('big.bin', big, { mtime: new Date(1_700_000_500_000) });
       await writer.addStream('segment.cfs', Readable.from(streamed), { mtime: new Date(1_700_000_600_000) });
-      for (const file of small.slice(100)) await writer.addBuffer(file.name, file.data, { mtime: file.mtime });
+      for (const file of small.slice(100))
+        await writer.addBuffer(file.name, file.data, { mtime: file.mtime });
     };
     const writer = await threaded('t');
     await build(writer);

@@ -58,7 +58,7 @@ async function entries(archive: Buffer) {
   const source: ChunkSource = { next: async () => (given ? null : ((given = true), archive)) };
   const seen: Array<{ name: string; size: number; mtimeMs: number; sha256: string }> = [];
   for await (const file of splitTar(source, 1 << 20)) {
-    const bytes = file.data ?? (await readAll(file.content!));
+    const bytes = file.parts ? Buffer.concat(file.parts) : await readAll(file.content!);
     const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
     seen.push({ name: file.name, size: file.size, mtimeMs: file.mtimeMs, sha256 });
   }
