@@ -8,7 +8,7 @@
  *     redo replayed onto them.
  *
  *   node --import tsx bench/restore.ts [--messages 2000] [--ops 6000] [--settle 3] [--rounds 1] [--no-replay] [--profile DIR]
- *     [--dir DIR | --journaled-ext4 [MiB]]
+ *     [--dir DIR | --journaled-ext4 [MiB]] [--fresh-process [--child-node-flags "A|B"] [--alternate-windows]]
  *
  * Where the lab lives (its MariaDB, zimbra_home with the blob files, the backup target and the
  * copied redo logs): by default a fresh folder in the system's temp directory, as before. --dir DIR
@@ -24,20 +24,34 @@
  * replay round alone (DIR/replay-<round>.cpuprofile, for
  * Chrome's DevTools or speedscope), rather than node's --cpu-prof, whose one profile of the whole
  * process is mostly the lab being populated.
+ * --fresh-process: each round's replay runs in a new node process (this script, --replay-child),
+ * as a real `zmplayredo` does: V8's code, the heap, the pool's connections and the blob thread
+ * all cold, which only the first in-process round is. It prints the child's CPU by thread (main,
+ * libuv's pool, V8's platform threads, the blob thread) with their page faults, and its main
+ * thread's GC pauses. --child-node-flags "A|B|...": node flags of the children, round i taking
+ * entry (i - 1) mod n (an empty entry: none), to compare V8 flags a round apart on the same data.
+ * --alternate-windows: even rounds read with a new window a MiB and keep every body until its
+ * run commits, as before replay/read-windows.ts (with --fresh-process).
  * --no-replay: stop after part 1 (the one-mailbox restore), for iterating on the restore alone.
  * --settle: seconds of pause between the restore of the eight and their replay, with MariaDB's CPU
  * over the pause reported (the background work, mostly InnoDB purging the rows the restore
  * deleted, that would otherwise be counted as replay's). --rounds: the restore and replay are
  * done again that many times on the same data (run-to-run noise on a shared machine).
  */
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
+import v8 from 'node:v8';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { runFullBackup } from '../src-main/engine/backup/full-backup';
-import { selectLogs, serverRedoLogs } from '../src-main/engine/replay/log-files';
+import type { ReplayMailbox } from '../src-main/engine/replay/apply-ops';
+import { selectLogs, serverRedoLogs, type RedoLogFile } from '../src-main/engine/replay/log-files';
 import { playRedo } from '../src-main/engine/replay/player';
+import { windowCounts } from '../src-main/engine/replay/read-windows';
 import { serverReplayBase } from '../src-main/engine/replay/server-replay';
 import { runRestore } from '../src-main/engine/restore/run-restore';
 import { openServerAccess } from '../src-main/engine/server/server-access';
@@ -65,10 +79,17 @@ const baseDir = dirAt >= 0 ? args[dirAt + 1] : undefined;
 const ext4At = args.indexOf('--journaled-ext4');
 const ext4Arg = ext4At >= 0 ? args[ext4At + 1] : undefined;
 const ext4Mib = ext4At < 0 ? null : ext4Arg !== undefined && /^\d+$/.test(ext4Arg) ? Number(ext4Arg) : 8192;
+const freshProcess = args.includes('--fresh-process');
+const alternateWindows = args.includes('--alternate-windows');
+const childFlagsAt = args.indexOf('--child-node-flags');
+/** Node flags of each round's child, round i taking entry (i - 1) mod n: "A|B" alternates A and B. */
+const childFlags = childFlagsAt >= 0 ? args[childFlagsAt + 1]!.split('|').map((f) => f.trim()) : [''];
+const replayChildAt = args.indexOf('--replay-child');
 
 const step = (what: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${what}`);
 
 async function main(): Promise<void> {
+  if (replayChildAt >= 0) return replayChild(args[replayChildAt + 1]!);
   if (dirAt >= 0 && (!baseDir || baseDir.startsWith('--'))) fail('--dir needs a directory');
   if (baseDir !== undefined && ext4Mib !== null) fail('--dir and --journaled-ext4 go one at a time');
   let ext4: MountedExt4 | null = null;
@@ -94,6 +115,9 @@ function fail(message: string): never {
 }
 
 async function bench(parent: string): Promise<void> {
+  // Threads there from the start, and libuv's pool (for the in-process rounds' CPU by thread).
+  const benchThreads = new Set(threadSamples().keys());
+  const benchPool = await libuvPoolThreads();
   const dir = fs.mkdtempSync(path.join(parent, 'mv-bench-restore-'));
   const labFs = describeFilesystem(filesystemOf(dir));
   console.log(`lab filesystem: ${labFs} (lab in ${dir})`);
@@ -205,6 +229,27 @@ async function bench(parent: string): Promise<void> {
       const settleCpu = cpuSeconds(mariadb);
       await new Promise((resolve) => setTimeout(resolve, settleSeconds * 1000));
       const settleDb = cpuSeconds(mariadb) - settleCpu;
+      if (freshProcess) {
+        const flags = childFlags[(round - 1) % childFlags.length]!;
+        step(
+          `replaying (round ${round}) in a fresh process${flags ? ` (node ${flags})` : ''}${alternateWindows ? (round % 2 === 0 ? ': a new read window a MiB, bodies kept to the commit' : ': read windows reused') : ''}`,
+        );
+        const spec: ChildSpec = {
+          hostname: server.hostname,
+          zimbraHome: server.zimbraHome,
+          logs,
+          mailboxes: [...mailboxes.values()],
+          mariadb,
+          blobsInProcess: alternate && round % 2 === 0,
+          reuseReadWindows: !(alternateWindows && round % 2 === 0),
+        };
+        const specFile = path.join(dir, 'replay-child.json');
+        fs.writeFileSync(specFile, JSON.stringify(spec));
+        const load = os.loadavg()[0]!;
+        const result = runReplayChild(flags, specFile);
+        printChildRound(result, load, settleDb);
+        continue;
+      }
       step(
         `replaying (round ${round})${alternate ? (round % 2 === 0 ? ': blobs from the main thread' : ': blobs by the blob thread') : ''}`,
       );
@@ -212,6 +257,7 @@ async function bench(parent: string): Promise<void> {
       const statusBefore = await serverStatus(access.db);
       const dbCpu = cpuSeconds(mariadb);
       const mainBefore = threadCpu(process.pid);
+      const threadsBefore = threadSamples();
       const cpu = process.cpuUsage();
       const load = os.loadavg()[0]!;
       const startedAt = process.uptime();
@@ -223,6 +269,7 @@ async function bench(parent: string): Promise<void> {
       if (profiler) await stopProfile(profiler, path.join(profileDir!, `replay-${round}.cpuprofile`));
       const nodeCpu = process.cpuUsage(cpu);
       const mainAfter = threadCpu(process.pid);
+      const threadsAfter = threadSamples();
       const nodeSeconds = (nodeCpu.user + nodeCpu.system) / 1e6;
       const main = { user: mainAfter.user - mainBefore.user, system: mainAfter.system - mainBefore.system };
       const others = {
@@ -242,6 +289,13 @@ async function bench(parent: string): Promise<void> {
       console.log(
         `  node's CPU by thread: main ${main.user.toFixed(2)} s user + ${main.system.toFixed(2)} s system, the others (blob thread, libuv's pool, V8's compiler and GC helpers) ${others.user.toFixed(2)} s user + ${others.system.toFixed(2)} s system`,
       );
+      const split = Object.entries(threadSplit(threadsBefore, threadsAfter, benchPool, benchThreads))
+        .map(
+          ([role, t]) =>
+            `${role}${t.count > 1 ? ` (${t.count})` : ''} ${t.user.toFixed(2)} + ${t.system.toFixed(2)} s, ${t.minflt} faults`,
+        )
+        .join('; ');
+      console.log(`  by role (user + system): ${split}`);
       console.log(
         `  mariadbd CPU in the ${settleSeconds} s pause before replay: ${settleDb.toFixed(2)} s; statements sent ${delta('Questions')} (${delta('Com_select')} SELECT, ${delta('Com_insert')} INSERT, ${delta('Com_update')} UPDATE, ${delta('Com_delete')} DELETE, ${delta('Com_commit')} COMMIT), ${(delta('Bytes_received') / 1048576).toFixed(1)} MiB received by MariaDB; replay at ${startedAt.toFixed(2)}-${process.uptime().toFixed(2)} s of the process`,
       );
@@ -251,6 +305,241 @@ async function bench(parent: string): Promise<void> {
     await lab.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** What a fresh process needs to replay the bench's logs onto the eight (--fresh-process). */
+interface ChildSpec {
+  hostname: string;
+  zimbraHome: string;
+  logs: RedoLogFile[];
+  mailboxes: ReplayMailbox[];
+  mariadb: number | null;
+  blobsInProcess: boolean;
+  reuseReadWindows: boolean;
+}
+
+/** A thread's CPU seconds and minor page faults so far (/proc/self/task/<tid>/stat). */
+interface ThreadSample {
+  user: number;
+  system: number;
+  minflt: number;
+}
+
+/** What the child measured of its one replay. */
+interface ChildResult {
+  applied: number;
+  transactions: number;
+  retriedCarefully: number;
+  alreadyPresent: number;
+  errors: number;
+  replayMs: number;
+  /** Seconds from the child's start (node, tsx, imports) to the replay's start. */
+  startedAt: number;
+  node: { user: number; system: number };
+  db: number;
+  /** CPU and faults by role: main, blobThread, libuv (the pool), v8 (its platform threads: compilers, GC helpers) and the rest. */
+  threads: Record<string, ThreadSample & { count: number }>;
+  gc: Record<string, { count: number; ms: number }>;
+  heapBefore: number;
+  heapAfter: number;
+  /** The redo reader's windows: new ones and reused ones (replay/read-windows.ts). */
+  windows: { allocated: number; reused: number };
+}
+
+/**
+ * Runs one replay in a new node process (`--replay-child`), as a real `zmplayredo` does: its
+ * first replay, with V8's code, the heap, the pool's connections and the blob thread all cold.
+ */
+function runReplayChild(flags: string, specFile: string): ChildResult {
+  const nodeArgs = [
+    ...flags.split(/\s+/).filter(Boolean),
+    '--import',
+    'tsx',
+    process.argv[1]!,
+    '--replay-child',
+    specFile,
+  ];
+  const out = spawnSync(process.execPath, nodeArgs, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = out.stdout.split('\n').find((l) => l.startsWith('replay-child '));
+  if (out.status !== 0 || !line)
+    throw new Error(`the replay child failed (status ${out.status}): ${out.stdout}`);
+  return JSON.parse(line.slice('replay-child '.length)) as ChildResult;
+}
+
+function printChildRound(r: ChildResult, load: number, settleDb: number): void {
+  const opsPerSecond = r.applied / (r.replayMs / 1000);
+  const nodeSeconds = r.node.user + r.node.system;
+  console.log(
+    `  ${r.applied} committed ops applied in ${r.transactions} transactions (${r.retriedCarefully} applied again one op at a time, ${r.alreadyPresent} already present, errors ${r.errors}) in ${r.replayMs.toFixed(0)} ms: ${opsPerSecond.toFixed(0)} ops/s (target >= 5000) ${opsPerSecond >= 5000 ? 'met' : 'NOT met'}; a fresh process, replay from ${r.startedAt.toFixed(2)} s of it`,
+  );
+  console.log(
+    `  CPU during replay: node ${nodeSeconds.toFixed(2)} s (${r.node.user.toFixed(2)} user + ${r.node.system.toFixed(2)} system), mariadbd ${r.db.toFixed(2)} s: ${(r.applied / (nodeSeconds + r.db)).toFixed(0)} ops per CPU second; load average ${load.toFixed(1)} at start, ${os.loadavg()[0]!.toFixed(1)} at end; mariadbd in the pause before ${settleDb.toFixed(2)} s`,
+  );
+  const threads = Object.entries(r.threads)
+    .map(
+      ([role, t]) =>
+        `${role}${t.count > 1 ? ` (${t.count})` : ''} ${t.user.toFixed(2)} + ${t.system.toFixed(2)} s, ${t.minflt} faults`,
+    )
+    .join('; ');
+  console.log(`  node's CPU by thread (user + system): ${threads}`);
+  const gc = Object.entries(r.gc)
+    .map(([kind, g]) => `${kind} ${g.count} (${g.ms.toFixed(0)} ms)`)
+    .join(', ');
+  console.log(
+    `  main thread's GC pauses: ${gc || 'none'}; heap used ${(r.heapBefore / 1048576).toFixed(0)} MiB before, ${(r.heapAfter / 1048576).toFixed(0)} MiB after; read windows ${r.windows?.allocated ?? '?'} new, ${r.windows?.reused ?? '?'} reused`,
+  );
+}
+
+/** Every thread of this process now, by thread id. */
+function threadSamples(): Map<number, ThreadSample> {
+  const out = new Map<number, ThreadSample>();
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    try {
+      const f = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      out.set(Number(tid), { user: Number(f[11]) / 100, system: Number(f[12]) / 100, minflt: Number(f[7]) });
+    } catch {
+      // Ended since the listing.
+    }
+  }
+  return out;
+}
+
+/**
+ * The threads of libuv's pool: those that take CPU while the pool hashes (pbkdf2 runs there), the
+ * pool started by it if it was not yet.
+ */
+async function libuvPoolThreads(): Promise<Set<number>> {
+  const before = threadSamples();
+  await Promise.all(
+    Array.from(
+      { length: 16 },
+      () =>
+        new Promise((resolve, reject) =>
+          crypto.pbkdf2('x', 'y', 100_000, 32, 'sha256', (e, k) => (e ? reject(e) : resolve(k))),
+        ),
+    ),
+  );
+  const after = threadSamples();
+  // The pool's threads (UV_THREADPOOL_SIZE, 4 unless set) are those that hashed the most; V8's
+  // threads compile a little meanwhile.
+  const size = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  const gained = [...after]
+    .filter(([tid]) => tid !== process.pid)
+    .map(([tid, a]) => {
+      const b = before.get(tid) ?? { user: 0, system: 0, minflt: 0 };
+      return { tid, cpu: a.user + a.system - b.user - b.system };
+    })
+    .sort((x, y) => y.cpu - x.cpu);
+  return new Set(gained.slice(0, size).map((g) => g.tid));
+}
+
+/**
+ * Each thread's CPU and faults between two samples, summed by role: main, libuv's pool (`pool`),
+ * threads there from the start (`atStart`: V8's platform threads, its compilers and GC helpers,
+ * and the like) and threads started since (the blob thread, and others' worker threads).
+ */
+function threadSplit(
+  before: Map<number, ThreadSample>,
+  after: Map<number, ThreadSample>,
+  pool: Set<number>,
+  atStart: Set<number>,
+): ChildResult['threads'] {
+  const threads: ChildResult['threads'] = {};
+  for (const [tid, a] of after) {
+    const b = before.get(tid) ?? { user: 0, system: 0, minflt: 0 };
+    const role =
+      tid === process.pid
+        ? 'main'
+        : pool.has(tid)
+          ? 'libuv pool'
+          : atStart.has(tid)
+            ? 'V8 platform and others at start'
+            : before.has(tid)
+              ? 'started since (blob thread, other workers)'
+              : 'new in the replay (blob thread)';
+    const r = (threads[role] ??= { user: 0, system: 0, minflt: 0, count: 0 });
+    r.user += a.user - b.user;
+    r.system += a.system - b.system;
+    r.minflt += a.minflt - b.minflt;
+    r.count++;
+  }
+  for (const r of Object.values(threads)) {
+    r.user = Math.round(r.user * 100) / 100;
+    r.system = Math.round(r.system * 100) / 100;
+  }
+  return threads;
+}
+
+/** The --replay-child process: one replay of the bench's logs, measured, reported as one JSON line. */
+async function replayChild(specFile: string): Promise<void> {
+  const spec = JSON.parse(fs.readFileSync(specFile, 'utf8')) as ChildSpec;
+  const platformThreads = new Set(threadSamples().keys());
+  const pool = await libuvPoolThreads();
+  const access = await openServerAccess(new LocalTransport({ name: spec.hostname }), {
+    zimbraHome: spec.zimbraHome,
+    local: true,
+    dbConnections: 9,
+  });
+  const base = await serverReplayBase(access);
+  const mailboxes = new Map(spec.mailboxes.map((m) => [m.sourceId, m]));
+  const gc: ChildResult['gc'] = {};
+  const kinds: Record<number, string> = {
+    [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+    [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+    [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+    [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
+  };
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = kinds[(e as unknown as { detail: { kind: number } }).detail.kind] ?? 'other';
+      const g = (gc[kind] ??= { count: 0, ms: 0 });
+      g.count++;
+      g.ms += e.duration;
+    }
+  });
+  const heapBefore = v8.getHeapStatistics().used_heap_size;
+  const db = cpuSeconds(spec.mariadb);
+  const before = threadSamples();
+  const cpu = process.cpuUsage();
+  const startedAt = process.uptime();
+  observer.observe({ entryTypes: ['gc'] });
+  const t = performance.now();
+  const report = await playRedo({
+    ...base,
+    logs: spec.logs,
+    mailboxes,
+    threads: 8,
+    blobsInProcess: spec.blobsInProcess,
+    reuseReadWindows: spec.reuseReadWindows,
+  });
+  const replayMs = performance.now() - t;
+  const used = process.cpuUsage(cpu);
+  const after = threadSamples();
+  const dbSeconds = cpuSeconds(spec.mariadb) - db;
+  await new Promise((resolve) => setImmediate(resolve));
+  observer.disconnect();
+  const threads = threadSplit(before, after, pool, platformThreads);
+  const result: ChildResult = {
+    applied: report.applied,
+    transactions: report.transactions,
+    retriedCarefully: report.retriedCarefully,
+    alreadyPresent: report.alreadyPresent,
+    errors: report.errors.length,
+    replayMs,
+    startedAt,
+    node: { user: used.user / 1e6, system: used.system / 1e6 },
+    db: dbSeconds,
+    threads,
+    gc,
+    heapBefore,
+    heapAfter: v8.getHeapStatistics().used_heap_size,
+    windows: { ...windowCounts },
+  };
+  console.log(`replay-child ${JSON.stringify(result)}`);
+  await access.close();
 }
 
 /** A sampling CPU profile of this process from now (the main thread's JavaScript, GC and native calls). */

@@ -15,6 +15,12 @@ export type RedoLogEvent =
 export interface ReadRedoLogOptions {
   /** Load trailing bodies (inline messages, incoming blobs) and unknown ops' bytes into memory. */
   withBodies?: boolean;
+  /**
+   * Memory for each read window (`length` bytes, at most a window's size but for a record longer
+   * than that); a new buffer each when absent. Replay passes windows it reuses once nothing it
+   * was handed still views them (replay/read-windows.ts).
+   */
+  window?: (length: number) => Buffer;
 }
 
 const WINDOW = 1024 * 1024;
@@ -27,12 +33,13 @@ const BATCH_EVENTS = 64;
 
 /** A read-ahead window over the file, so small records cost no system call each. */
 class FileWindow {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private start = 0;
 
   constructor(
     private readonly fh: fs.FileHandle,
     readonly size: number,
+    private readonly allocate: (length: number) => Buffer = Buffer.allocUnsafe,
   ) {}
 
   /** Whether [pos, pos + need) (clipped at the end of the file) is in the window: no read needed. */
@@ -47,7 +54,7 @@ class FileWindow {
   async load(pos: number, need: number): Promise<void> {
     if (this.holds(pos, need)) return;
     const length = Math.min(Math.max(need, WINDOW), this.size - pos);
-    const buf = Buffer.allocUnsafe(length);
+    const buf = this.allocate(length);
     const { bytesRead } = await this.fh.read(buf, 0, length, pos);
     this.buf = buf.subarray(0, bytesRead);
     this.start = pos;
@@ -126,7 +133,7 @@ export async function* readRedoLogBatches(
   const fh = await fs.open(path, 'r');
   try {
     const size = (await fh.stat()).size;
-    const file = new FileWindow(fh, size);
+    const file = new FileWindow(fh, size, options.window);
     const head = await file.bytes(0, FILE_HEADER_SIZE);
     let batch: RedoLogEvent[] = [{ kind: 'header', header: decodeFileHeader(head) }];
     let pos = FILE_HEADER_SIZE;

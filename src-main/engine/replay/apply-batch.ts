@@ -13,6 +13,7 @@ import { blobWriter, type BlobWriter } from './blob-writes';
 import { applyBulk, BULK_OPS, type BulkRun } from './bulk-apply';
 import type { PlayOptions } from './player';
 import type { IncomingBlobs } from './player-queue';
+import type { ReadWindows } from './read-windows';
 import { ReplayStoppedError, type ReplayReport } from './replay-report';
 
 /** An op failed in a run applied without savepoints: the run is applied again, carefully. */
@@ -82,6 +83,8 @@ export class BatchApplier {
     private readonly options: PlayOptions,
     private readonly report: ReplayReport,
     private readonly incoming: IncomingBlobs,
+    /** Where the ops' bodies are let go of once written, and read back for a careful retry. */
+    private readonly bodies: Pick<ReadWindows, 'release' | 'reload'> | null = null,
   ) {
     this.blobWrites = blobWriter(options.files, { thread: !options.blobsInProcess });
   }
@@ -179,9 +182,17 @@ export class BatchApplier {
   /** Applies ops of an open quick run in its transaction; a failure leaves the run broken (retried carefully). */
   async addQuickly(run: QuickRun, ops: RedoOp[]): Promise<void> {
     if (run.broken) return;
+    const from = run.writing.length;
     await this.applyQuickly(run, ops).catch(() => {
       run.broken = true;
     });
+    // Checked and handed to their writes: the bodies are let go of once written (the reader's
+    // window is then reused); a careful retry reads them back (commitQuickly).
+    const { bodies } = this;
+    if (bodies)
+      void Promise.allSettled(run.writing.slice(from)).then(() => {
+        for (const op of ops) bodies.release(op);
+      });
   }
 
   /** Ends an open quick run: committed with its checkpoints, or rolled back and applied again carefully. */
@@ -203,6 +214,7 @@ export class BatchApplier {
       await Promise.allSettled(run.writing);
       if (!(error instanceof RetryCarefully)) throw error;
       this.report.retriedCarefully++;
+      await this.bodies?.reload(ops);
       return this.applyBatch(c, sourceId, ops);
     }
     this.committed(ctx, tally);
@@ -280,8 +292,11 @@ export class BatchApplier {
   private async applyQuickly(run: QuickRun, ops: RedoOp[]): Promise<void> {
     const { ctx, tally } = run;
     const { counters } = ctx;
-    const write = (path: string, data: Buffer) => {
-      const queued = this.blobWrites.write(path, data);
+    const write = (path: string, data: Buffer, digest?: string) => {
+      const queued = this.blobWrites.write(path, data, digest);
+      // Looked at when the run commits; a write failing before then (a body that does not match
+      // its digest fails at once) is not an unhandled rejection meanwhile.
+      queued.done.catch(() => undefined);
       run.writing.push(queued.done);
       return queued;
     };

@@ -12,9 +12,13 @@ import { pendingWrite, type PendingWrite, type QueuedWrite } from './blob-writes
  * the SQL. A 2,000-file test at the same time: 1.9-2.5 s of system CPU through the pool (four
  * threads in a few folders), 1.2-1.6 s from one thread with the sync calls. Creating a file
  * costs this machine's ext4 0.1-0.2 ms of kernel CPU, and each call woke a pool thread that then
- * competed with the main thread for the two cores. Here the main thread copies each body once
- * (a body is a view of the redo reader's 1 MiB window: posting the view would copy the whole
- * window) and posts a message per turn; the thread does the calls one after another.
+ * competed with the main thread for the two cores. Here the main thread posts a message per
+ * turn; the thread does the calls one after another. A body is a view of the redo reader's
+ * window: replay's windows are shared memory (read-windows.ts), sent as they are and written
+ * from; any other body is copied once into the batch's buffer (posting a view of an ordinary
+ * buffer would copy the whole of it). Not copying the bodies spares the main thread the copy and
+ * the page faults of the batches' buffers, new to a fresh process: bench/restore.ts
+ * --fresh-process, 9,000-10,000 faults on the main thread against 15,000-17,000 with the copies.
  *
  * The batch's buffer comes back with the thread's answer and carries a later batch: a fresh
  * buffer of a few MiB per batch cost its page faults and zeroing each time (the bench's 89 MiB of
@@ -27,6 +31,7 @@ import { pendingWrite, type PendingWrite, type QueuedWrite } from './blob-writes
  */
 const THREAD_SOURCE = `
 const { parentPort } = require('node:worker_threads');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 // Folders made already: a mailbox's blobs share one, and mkdir -p costs system calls each time.
@@ -46,19 +51,26 @@ function writeOne(file, bytes) {
     fs.writeFileSync(file, bytes);
   }
 }
-parentPort.on('message', ({ seq, files, buffer }) => {
-  const data = new Uint8Array(buffer);
+parentPort.on('message', ({ seq, files, buffer, shared }) => {
+  const data = buffer ? new Uint8Array(buffer) : null;
   const failed = [];
   for (let i = 0; i < files.length; i++) {
     const f = files[i];
+    // A view of a shared read window (replay/read-windows.ts), or the batch's own bytes.
+    const bytes = f.shared !== undefined ? new Uint8Array(shared[f.shared], f.start, f.end - f.start) : data.subarray(f.start, f.end);
+    // Zimbra's blob digest (server/blob-digest.ts), checked here rather than on the main thread.
+    if (f.digest !== undefined && crypto.createHash('sha256').update(bytes).digest('base64').replaceAll('/', ',') !== f.digest) {
+      failed.push({ index: i, message: 'the logged body does not match digest ' + f.digest, code: 'EDIGEST' });
+      continue;
+    }
     try {
-      writeOne(f.path, data.subarray(f.start, f.end));
+      writeOne(f.path, bytes);
     } catch (error) {
       failed.push({ index: i, message: String((error && error.message) || error), code: error && error.code });
     }
   }
   // The buffer goes back, for the next batch.
-  parentPort.postMessage({ seq, failed, buffer }, [buffer]);
+  parentPort.postMessage({ seq, failed, buffer }, buffer ? [buffer] : []);
 });
 `;
 
@@ -76,7 +88,11 @@ const bufferSize = (bytes: number) => Math.max(1 << 20, 2 ** Math.ceil(Math.log2
 
 const EMPTY = Buffer.alloc(0);
 
-/** The blob thread; unusable once it failed (the caller then writes through ServerFiles). */
+/**
+ * The blob thread; unusable once it failed (the caller then writes through ServerFiles). A body
+ * in shared memory (a SharedArrayBuffer) is not copied: it must not change until its write
+ * settles.
+ */
 export class BlobThread {
   private readonly worker: Worker;
   private readonly posted = new Map<number, PendingWrite[]>();
@@ -107,8 +123,8 @@ export class BlobThread {
   }
 
   /** Queues a file; the files queued in this turn of the event loop go to the thread together. */
-  write(file: string, data: Buffer): QueuedWrite {
-    const { pending, handle } = pendingWrite(file, data);
+  write(file: string, data: Buffer, digest?: string): QueuedWrite {
+    const { pending, handle } = pendingWrite(file, data, digest);
     if (this.broken) {
       pending.state = 'started'; // failed: no longer droppable
       pending.reject(this.broken);
@@ -131,14 +147,32 @@ export class BlobThread {
       for (const q of batch) q.reject(this.broken);
       return;
     }
-    // One buffer for the batch, moved to the thread rather than copied again.
-    const bytes = new Uint8Array(this.takeBuffer(batch.reduce((n, q) => n + q.data.length, 0)));
-    const files: Array<{ path: string; start: number; end: number }> = [];
+    // A body in shared memory (the reader's windows: read-windows.ts) is written from it as it
+    // is; the others are copied into one buffer for the batch, moved to the thread rather than
+    // copied again.
+    const isShared = (q: PendingWrite) => q.data.buffer instanceof SharedArrayBuffer;
+    const copied = batch.reduce((n, q) => (isShared(q) ? n : n + q.data.length), 0);
+    const bytes = copied > 0 ? new Uint8Array(this.takeBuffer(copied)) : null;
+    const shared: SharedArrayBuffer[] = [];
+    const sharedAt = new Map<SharedArrayBuffer, number>();
+    const files: Array<{ path: string; start: number; end: number; digest?: string; shared?: number }> = [];
     let at = 0;
     for (const q of batch) {
-      bytes.set(q.data, at);
-      files.push({ path: q.file, start: at, end: at + q.data.length });
-      at += q.data.length;
+      if (isShared(q)) {
+        const sab = q.data.buffer as SharedArrayBuffer;
+        let index = sharedAt.get(sab);
+        if (index === undefined) {
+          index = shared.length;
+          shared.push(sab);
+          sharedAt.set(sab, index);
+        }
+        const start = q.data.byteOffset;
+        files.push({ path: q.file, start, end: start + q.data.length, digest: q.digest, shared: index });
+      } else {
+        bytes!.set(q.data, at);
+        files.push({ path: q.file, start: at, end: at + q.data.length, digest: q.digest });
+        at += q.data.length;
+      }
       q.state = 'started';
       // The window the body was a view of is not kept for the write.
       q.data = EMPTY;
@@ -146,7 +180,10 @@ export class BlobThread {
     const seq = this.nextSeq++;
     this.posted.set(seq, batch);
     this.worker.ref();
-    this.worker.postMessage({ seq, files, buffer: bytes.buffer }, [bytes.buffer]);
+    this.worker.postMessage(
+      { seq, files, buffer: bytes?.buffer, shared },
+      bytes ? [bytes.buffer as ArrayBuffer] : [],
+    );
   }
 
   /** The smallest spare buffer of at least `bytes` bytes, or a new one. */

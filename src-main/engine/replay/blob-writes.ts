@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { blobDigest } from '../server/blob-digest';
 import { blobThread } from './blob-thread';
 import type { ServerFiles } from './server-files';
 
@@ -14,6 +15,8 @@ export interface QueuedWrite {
 export interface PendingWrite {
   file: string;
   data: Buffer;
+  /** The digest the bytes must have (checked where they are written): not written otherwise. */
+  digest?: string;
   state: 'queued' | 'started' | 'dropped';
   resolve(): void;
   reject(error: unknown): void;
@@ -22,13 +25,25 @@ export interface PendingWrite {
 const EMPTY = Buffer.alloc(0);
 
 /** A write to queue, and the caller's handle on it: dropped only while it is still queued. */
-export function pendingWrite(file: string, data: Buffer): { pending: PendingWrite; handle: QueuedWrite } {
+export function pendingWrite(
+  file: string,
+  data: Buffer,
+  digest?: string,
+): { pending: PendingWrite; handle: QueuedWrite } {
   let pending!: PendingWrite;
   const done = new Promise<void>((resolve, reject) => {
-    pending = { file, data, state: 'queued', resolve, reject };
+    pending = { file, data, digest, state: 'queued', resolve, reject };
   });
   const drop = () => {
     if (pending.state !== 'queued') return pending.state === 'dropped';
+    if (pending.digest !== undefined && blobDigest(pending.data) !== pending.digest) {
+      // Never checked where it would have been written: a body that does not match fails its
+      // write all the same, and the run is applied again carefully (which reports the op).
+      pending.state = 'started';
+      pending.data = EMPTY;
+      pending.reject(digestMismatch(file, pending.digest));
+      return true;
+    }
     pending.state = 'dropped';
     // The bytes are not kept: the body is a view of the reader's window.
     pending.data = EMPTY;
@@ -36,6 +51,15 @@ export function pendingWrite(file: string, data: Buffer): { pending: PendingWrit
     return true;
   };
   return { pending, handle: { done, drop } };
+}
+
+/** The error of a write whose bytes do not have the digest logged with them. */
+export function digestMismatch(file: string, digest: string): NodeJS.ErrnoException {
+  const error = new Error(
+    `${file}: the logged body does not match digest ${digest}`,
+  ) as NodeJS.ErrnoException;
+  error.code = 'EDIGEST';
+  return error;
 }
 
 /**
@@ -71,8 +95,13 @@ export class BlobWrites {
     this.limit = files.local ? LOCAL : REMOTE;
   }
 
-  write(file: string, data: Buffer): QueuedWrite {
-    const { pending, handle } = pendingWrite(file, data);
+  write(file: string, data: Buffer, digest?: string): QueuedWrite {
+    const { pending, handle } = pendingWrite(file, data, digest);
+    if (digest !== undefined && blobDigest(data) !== digest) {
+      pending.state = 'started';
+      pending.reject(digestMismatch(file, digest));
+      return handle;
+    }
     const folder = path.dirname(file);
     const queue = this.waiting.get(folder);
     if (queue) queue.push(pending);
@@ -114,7 +143,11 @@ export class BlobWrites {
 }
 
 export interface BlobWriter {
-  write(file: string, data: Buffer): QueuedWrite;
+  /**
+   * Queues a blob file; with `digest`, the bytes are checked against it where they are written
+   * (on the blob thread: off the main thread) and a mismatch fails the write, never writing them.
+   */
+  write(file: string, data: Buffer, digest?: string): QueuedWrite;
 }
 
 /**
@@ -129,5 +162,5 @@ export function blobWriter(
   const inProcess = new BlobWrites(files);
   const thread = files.local && options.thread !== false ? blobThread() : null;
   if (!thread) return inProcess;
-  return { write: (file, data) => (thread.usable ? thread : inProcess).write(file, data) };
+  return { write: (file, data, digest) => (thread.usable ? thread : inProcess).write(file, data, digest) };
 }

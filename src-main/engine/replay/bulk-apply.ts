@@ -11,6 +11,7 @@ import { blobPath } from '../server/volumes';
 import { createFolder, createTag, renameFolder } from './apply-folders';
 import {
   bumpFolder,
+  loggedBody,
   messageBody,
   noteItemId,
   ReplayOpError,
@@ -60,7 +61,7 @@ export class BulkRun {
 
   constructor(
     private readonly ctx: ApplyContext,
-    private readonly write: (path: string, data: Buffer) => QueuedWrite,
+    private readonly write: (path: string, data: Buffer, digest?: string) => QueuedWrite,
   ) {
     this.s = new BulkState(ctx);
   }
@@ -119,8 +120,15 @@ export class BulkRun {
     const { ctx } = this;
     const existing = this.s.items.get(op.msgId);
     if (existing?.gone) return false;
-    const raw = messageBody(ctx, op);
-    if (existing) return true; // its effect is present
+    if (existing) {
+      // Its effect is present; its body is checked all the same, as the careful path does.
+      messageBody(ctx, op);
+      return true;
+    }
+    // Checked by the blob writer where the bytes are written (the blob thread: off the main
+    // thread); a mismatch fails the write, and the run is applied again carefully, which reports
+    // the op as before.
+    const raw = loggedBody(ctx, op);
     const changeId = op.header.changeId;
     const unread = op.flags & UNREAD_BIT ? 1 : 0;
     const tags = op.tags ?? [];
@@ -155,7 +163,7 @@ export class BulkRun {
     noteItemId(ctx, op.msgId);
     this.blobs.set(
       op.msgId,
-      this.write(blobPath(ctx.messageVolume, ctx.box.mailboxId, op.msgId, changeId), raw),
+      this.write(blobPath(ctx.messageVolume, ctx.box.mailboxId, op.msgId, changeId), raw, op.digest),
     );
     return true;
   }
@@ -291,7 +299,7 @@ export async function applyBulk(
   ctx: ApplyContext,
   open: BulkRun | null,
   ops: RedoOp[],
-  write: (path: string, data: Buffer) => QueuedWrite,
+  write: (path: string, data: Buffer, digest?: string) => QueuedWrite,
 ): Promise<BulkRun> {
   let run = open ?? new BulkRun(ctx, write);
   await run.s.load(ops);

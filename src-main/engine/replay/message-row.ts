@@ -52,7 +52,7 @@ const MESSAGE_TYPE = 5;
 export const insertMessages = (table: string, values: '?' | '(?)') =>
   `INSERT INTO ${table} (${MESSAGE_COLUMNS.join(', ')}) VALUES ${values}`;
 
-/** The row of the message a CreateMessage stores, from its verified body (messageBody). */
+/** The row of the message a CreateMessage stores, from its body (checked against its digest before the run commits). */
 export function messageRow(ctx: ApplyContext, op: CreateMessageOp, raw: Buffer): unknown[] {
   const changeId = op.header.changeId;
   const parsed = parseMessage(raw);

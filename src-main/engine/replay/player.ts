@@ -7,6 +7,7 @@ import { APPLIED_OPS, type ReplayMailbox } from './apply-ops';
 import { sweepOrphanBlobs } from './blob-sweep';
 import type { RedoLogFile } from './log-files';
 import { IncomingBlobs, Player, PlayerGroup, type PlayerHost } from './player-queue';
+import { ReadWindows } from './read-windows';
 import { emptyReport, type ReplayReport } from './replay-report';
 import type { ServerFiles } from './server-files';
 
@@ -50,6 +51,11 @@ export interface PlayOptions {
    * (blob-thread.ts): for comparing the two in one process (bench/restore.ts --alternate).
    */
   blobsInProcess?: boolean;
+  /**
+   * false: a new read window a MiB and every body kept until its run commits, as before
+   * read-windows.ts (bench/restore.ts --alternate-windows compares the two).
+   */
+  reuseReadWindows?: boolean;
   accountEmail?(accountId: string): Promise<string | undefined>;
 }
 
@@ -57,11 +63,14 @@ class Replay implements PlayerHost {
   readonly report: ReplayReport;
   failed: unknown = null;
   readonly incoming = new IncomingBlobs();
+  /** The reader's windows, reused as the bodies in them are written (read-windows.ts). */
+  private readonly windows = new ReadWindows();
   private readonly batches: BatchApplier;
 
   constructor(readonly options: PlayOptions) {
     this.report = emptyReport(options.logs);
-    this.batches = new BatchApplier(options, this.report, this.incoming);
+    const reuse = options.reuseReadWindows !== false;
+    this.batches = new BatchApplier(options, this.report, this.incoming, reuse ? this.windows : null);
   }
 
   get db(): Pool {
@@ -88,9 +97,14 @@ class Replay implements PlayerHost {
     );
     const pending = new Map<string, RedoOp>();
     const { toTime } = this.options;
+    const { windows } = this;
     try {
       for (const log of this.options.logs) {
-        reading: for await (const batch of readRedoLogBatches(log.path, { withBodies: true }))
+        const source = windows.source(log.path);
+        reading: for await (const batch of readRedoLogBatches(log.path, {
+          withBodies: true,
+          window: this.options.reuseReadWindows === false ? undefined : windows.allocate,
+        })) {
           for (const event of batch) {
             if (this.failed) break reading;
             if (event.kind === 'header') {
@@ -112,14 +126,23 @@ class Replay implements PlayerHost {
               continue;
             }
             const { op } = event;
+            // Its body (a view of the reader's window) holds the window until let go of.
+            windows.track(op, source);
             this.report.records++;
             if (op.op === 'Checkpoint') continue;
             if (op.op === 'AbortTxn') {
-              if (pending.delete(txnKey(op.header.txnId))) this.report.aborted++;
+              const aborted = pending.get(txnKey(op.header.txnId));
+              if (aborted) {
+                pending.delete(txnKey(op.header.txnId));
+                windows.release(aborted);
+                this.report.aborted++;
+              }
               continue;
             }
             if (op.op !== 'CommitTxn') {
               // A start marker; rollover may log the same open transaction again in the next file.
+              const before = pending.get(txnKey(op.header.txnId));
+              if (before && before !== op) windows.release(before);
               pending.set(txnKey(op.header.txnId), op);
               continue;
             }
@@ -134,12 +157,16 @@ class Replay implements PlayerHost {
             const queueFull = this.dispatch(started, op.header.timestamp, players);
             if (queueFull) await queueFull;
           }
+          // Every event read so far is tracked: the windows the reader moved past may be reused.
+          windows.batchDone();
+        }
         if (this.failed) break;
       }
       this.report.uncommitted = pending.size;
     } finally {
       for (const p of players) p.close();
       await Promise.all(players.map((p) => p.done));
+      await windows.close();
       this.report.durationMs = Date.now() - started;
     }
     if (this.failed) throw this.failed;
@@ -166,31 +193,39 @@ class Replay implements PlayerHost {
   }
 
   private dispatch(op: RedoOp, commitMs: number, players: Player[]): Promise<void> | undefined {
+    const queued = this.queue(op, commitMs, players);
+    // Not queued for a player: its body is not needed (an incoming blob's was copied).
+    if (queued === false) this.windows.release(op);
+    return typeof queued === 'boolean' ? undefined : queued;
+  }
+
+  /** The op queued for its player (a promise when its queue is full), or false when it is not applied. */
+  private queue(op: RedoOp, commitMs: number, players: Player[]): Promise<void> | true | false {
     const { fromTime, toTime } = this.options;
     if (
       (toTime !== undefined && commitMs > toTime) ||
       (fromTime !== undefined && op.header.timestamp < fromTime)
     ) {
       this.report.outOfRange++;
-      return;
+      return false;
     }
     if (op.op === 'StoreIncomingBlob') {
       if (op.path && op.body.data) this.incoming.add(op.path, op.body.data);
-      return;
+      return false;
     }
     const name = op.op === 'Unknown' ? op.name : op.op;
     if (!APPLIED_OPS.has(name)) {
       this.report.unknownOps[name] = (this.report.unknownOps[name] ?? 0) + 1;
-      return;
+      return false;
     }
     const source = op.header.mailboxId;
     const mapped = this.options.mailboxes;
     if (mapped && !mapped.has(source)) {
       this.report.otherMailboxes++;
-      return;
+      return false;
     }
     const target = mapped?.get(source)?.mailboxId ?? source;
-    return players[target % players.length]!.push({ box: source, op });
+    return players[target % players.length]!.push({ box: source, op }) ?? true;
   }
 }
 

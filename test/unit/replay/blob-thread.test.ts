@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BlobThread } from '../../../src-main/engine/replay/blob-thread';
+import { blobDigest } from '../../../src-main/engine/server/blob-digest';
 
 /**
  * The blob thread writes each file handed to it (its folder made as needed, made again when
@@ -71,6 +72,52 @@ describe('BlobThread', () => {
     await expect(bad.done).rejects.toMatchObject({ code: 'ENOTDIR' });
     await good.done;
     expect(fs.readFileSync(path.join(root, 'ok/1-1.msg'), 'utf8')).toBe('y');
+  });
+
+  it('checks a body against its digest where it writes it: a mismatch fails the write and writes nothing', async () => {
+    const root = tmp();
+    const thread = new BlobThread();
+    const window = Buffer.from('xxHELLOyyWORLDzz');
+    const hello = window.subarray(2, 7);
+    const good = thread.write(path.join(root, 'good.msg'), hello, blobDigest(hello));
+    const bad = thread.write(path.join(root, 'bad.msg'), window.subarray(9, 14), blobDigest(hello));
+    const unchecked = thread.write(path.join(root, 'unchecked.msg'), Buffer.from('any'));
+    await good.done;
+    await unchecked.done;
+    await expect(bad.done).rejects.toMatchObject({ code: 'EDIGEST' });
+    expect(fs.readdirSync(root).sort()).toEqual(['good.msg', 'unchecked.msg']);
+    expect(fs.readFileSync(path.join(root, 'good.msg'), 'utf8')).toBe('HELLO');
+  });
+
+  it('fails a dropped write whose body does not match its digest (it was never checked)', async () => {
+    const root = tmp();
+    const thread = new BlobThread();
+    const body = Buffer.from('body');
+    const matching = thread.write(path.join(root, 'a.msg'), body, blobDigest(body));
+    const mismatching = thread.write(path.join(root, 'b.msg'), body, blobDigest(Buffer.from('other')));
+    expect(matching.drop()).toBe(true);
+    expect(mismatching.drop()).toBe(true);
+    await matching.done;
+    await expect(mismatching.done).rejects.toMatchObject({ code: 'EDIGEST' });
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  it('writes views of shared memory (the reader windows) from it, beside copied bodies in one batch', async () => {
+    const root = tmp();
+    const thread = new BlobThread();
+    const window = Buffer.from(new SharedArrayBuffer(64), 0, 64);
+    window.write('..SHARED-ONE..SHARED-TWO..', 0, 'latin1');
+    const one = window.subarray(2, 12);
+    const a = thread.write(path.join(root, 'a.msg'), one, blobDigest(one));
+    const b = thread.write(path.join(root, 'b.msg'), window.subarray(14, 24));
+    const c = thread.write(path.join(root, 'c.msg'), Buffer.from('copied'));
+    const d = thread.write(path.join(root, 'd.msg'), window.subarray(14, 24), blobDigest(one));
+    await Promise.all([a.done, b.done, c.done]);
+    await expect(d.done).rejects.toMatchObject({ code: 'EDIGEST' });
+    expect(fs.readFileSync(path.join(root, 'a.msg'), 'utf8')).toBe('SHARED-ONE');
+    expect(fs.readFileSync(path.join(root, 'b.msg'), 'utf8')).toBe('SHARED-TWO');
+    expect(fs.readFileSync(path.join(root, 'c.msg'), 'utf8')).toBe('copied');
+    expect(fs.existsSync(path.join(root, 'd.msg'))).toBe(false);
   });
 
   it('drops a write not sent yet, never one sent', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BlobWrites } from '../../../src-main/engine/replay/blob-writes';
+import { blobDigest } from '../../../src-main/engine/server/blob-digest';
 import type { ServerFiles } from '../../../src-main/engine/replay/server-files';
 
 /**
@@ -115,5 +116,17 @@ describe('BlobWrites', () => {
     const writes = new BlobWrites(fake.files);
     for (let i = 0; i < 20; i++) writes.write(`f${i}`, Buffer.alloc(1));
     expect(fake.started.length).toBe(8);
+  });
+
+  it('fails a write whose body does not match its digest at once, without writing it', async () => {
+    const fake = recordingFiles(true);
+    const writes = new BlobWrites(fake.files);
+    const body = Buffer.from('body');
+    const bad = writes.write('bad', body, blobDigest(Buffer.from('other')));
+    const good = writes.write('good', body, blobDigest(body));
+    await expect(bad.done).rejects.toMatchObject({ code: 'EDIGEST' });
+    expect(fake.started).toEqual(['good']);
+    fake.finish.get('good')!.resolve();
+    await good.done;
   });
 });
