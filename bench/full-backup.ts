@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { completeSessions } from '../src-main/engine/target/session-list';
+import { WORKER_NODE_FLAGS } from '../src-main/jobs/worker-flags';
 import { startLab } from '../src-main/lab/lab';
 import { MailboxSimulator } from '../src-main/lab/simulator/simulator';
 
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
     );
     const cli = (extra: string[], entry: string[] = cliEntry) =>
       timed(process.execPath, [
+        ...WORKER_NODE_FLAGS, // as bin/mailvault runs it
         ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
         ...entry,
         'zmbackup',

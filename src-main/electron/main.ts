@@ -7,6 +7,7 @@ import { createConsole, type Console } from '../api/create-console';
 import { createEventHub } from '../api/events';
 import { startSandboxServers } from '../api/sandbox-servers';
 import { CONSOLE_CSP_HEADER } from '../host/csp';
+import { WORKER_NODE_FLAGS } from '../jobs/worker-flags';
 import { bindIpcCalls, forwardEvents, isFromPage } from './ipc-binding';
 import { notifyJobEnds } from './job-notifications';
 import { safeStorageSecrets } from './safe-storage-secrets';
@@ -35,6 +36,7 @@ const sandbox =
 /** Backups run in a child process: the built worker (out/main/backup-worker.js), Electron as Node. */
 const launchWorker = () =>
   fork(path.join(here, 'backup-worker.js'), [], {
+    execArgv: [...WORKER_NODE_FLAGS],
     env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

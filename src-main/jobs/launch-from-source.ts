@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { LaunchWorker } from './job-runner';
+import { WORKER_NODE_FLAGS } from './worker-flags';
 
 /**
  * Starts the backup worker from the TypeScript sources through tsx (the web console of
@@ -11,7 +12,7 @@ export function launchWorkerFromSource(env: NodeJS.ProcessEnv = process.env): La
   const tsx = import.meta.resolve('tsx/esm');
   return () =>
     fork(worker, [], {
-      execArgv: ['--import', tsx, '--no-warnings=ExperimentalWarning'],
+      execArgv: [...WORKER_NODE_FLAGS, '--import', tsx, '--no-warnings=ExperimentalWarning'],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env,
     });
