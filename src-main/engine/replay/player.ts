@@ -100,7 +100,8 @@ class Replay implements PlayerHost {
     const { windows } = this;
     try {
       for (const log of this.options.logs) {
-        const source = windows.source(log.path);
+        // Zimbra's live log is redo.log; a rollover renames it into the archive.
+        const source = windows.source(log.path, log.name === 'redo.log');
         reading: for await (const batch of readRedoLogBatches(log.path, {
           withBodies: true,
           window: this.options.reuseReadWindows === false ? undefined : windows.allocate,

@@ -97,12 +97,17 @@ export class ReadWindows {
     return Buffer.from(buffer, 0, length);
   };
 
-  /** A log about to be read: bodies read from it can be read back from it. */
-  source(path: string): LogSource {
-    // Opened now, before a rollover may rename a live log.
-    const handle = fs.open(path, 'r');
-    handle.catch(() => undefined);
-    const source: LogSource = { path, handle };
+  /**
+   * A log about to be read: bodies read from it can be read back from it. The live log is opened
+   * now, before a rollover may rename it; an archived one only if a body is read back (a replay
+   * may read hundreds of logs: a descriptor each for the whole replay could run out).
+   */
+  source(path: string, live = false): LogSource {
+    const source: LogSource = { path, handle: null };
+    if (live) {
+      source.handle = fs.open(path, 'r');
+      source.handle.catch(() => undefined);
+    }
     this.sources.push(source);
     return source;
   }

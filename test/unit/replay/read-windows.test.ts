@@ -127,4 +127,24 @@ describe('replay read windows', () => {
     expect(bodyOfOp(ops[1]!)!.equals(bodyOf(1, sizes[1]!))).toBe(true);
     await windows.close();
   });
+
+  it('reads bodies back from the live log even once a rollover renamed it', async () => {
+    const { file, sizes } = await writeLog(20);
+    const windows = new ReadWindows();
+    const source = windows.source(file, true);
+    const ops: RedoOp[] = [];
+    for await (const batch of readRedoLogBatches(file, { withBodies: true, window: windows.allocate })) {
+      for (const event of batch)
+        if (event.kind === 'op') {
+          windows.track(event.op, source);
+          ops.push(event.op);
+        }
+      windows.batchDone();
+    }
+    for (const op of ops) windows.release(op);
+    fs.renameSync(file, path.join(dir, 'redo-archived.log'));
+    await windows.reload(ops);
+    ops.forEach((op, n) => expect(bodyOfOp(op)!.equals(bodyOf(n, sizes[n]!))).toBe(true));
+    await windows.close();
+  });
 });
