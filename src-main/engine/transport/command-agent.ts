@@ -117,6 +117,7 @@ export class CommandAgent {
   private remaining = -1;
   private small: Buffer[] = [];
   private onHello: ((version: string) => void) | undefined;
+  private closing = false;
   /** Frames sent in this turn of the event loop, written together (see send). */
   private readonly outbox: Buffer[] = [];
   private readonly outboxCallbacks: Array<(error?: Error | null) => void> = [];
@@ -164,7 +165,7 @@ export class CommandAgent {
   }
 
   get alive(): boolean {
-    return !this.ended;
+    return !this.ended && !this.closing;
   }
 
   /** Starts argv on the server (found in the agent's PATH, as a shell would; no shell runs). */
@@ -182,7 +183,7 @@ export class CommandAgent {
    * three: a loopback socket write cost 0.26 ms of the main thread in the lab's backup.
    */
   send(type: string, id: number, payload?: Buffer, callback?: (error?: Error | null) => void): void {
-    if (this.ended) {
+    if (this.ended || this.closing) {
       callback?.();
       return;
     }
@@ -200,7 +201,7 @@ export class CommandAgent {
     const frames = this.outbox.splice(0);
     const callbacks = this.outboxCallbacks.splice(0);
     if (frames.length === 0) return;
-    if (this.ended) {
+    if (this.ended || this.closing) {
       for (const callback of callbacks) callback();
       return;
     }
@@ -214,6 +215,9 @@ export class CommandAgent {
   }
 
   close(): void {
+    // What is queued (a kill, say) goes first; nothing is written once the channel is closing.
+    this.flush();
+    this.closing = true;
     this.channel.close();
   }
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandAgent } from '../../../src-main/engine/transport/command-agent';
 import { AGENT_WINDOW_BYTES } from '../../../src-main/engine/transport/command-agent-script';
 import { waitFor } from '../../helpers/wait-for';
-import { outcome, startLocalAgent } from './local-agent';
+import { outcome, type ProcessChannel, startLocalAgent } from './local-agent';
 import { processesWithArgs } from './process-tree';
 
 /** The agent's protocol, with the agent run by this machine's perl (local-agent.ts). */
@@ -77,5 +77,16 @@ describe('the command agent', () => {
     await waitFor('the sleep to start', () => processesWithArgs('sleep 60.9876') > 0, 5_000);
     sleeper.close();
     await waitFor('the sleep to end', () => processesWithArgs('sleep 60.9876') === 0, 5_000);
+  });
+
+  it('writes nothing once closed, not even what was queued just before (that goes first)', async () => {
+    const channels: ProcessChannel[] = [];
+    const own = (await startLocalAgent(process.env, channels))!;
+    const command = own.run(['sleep', '5']);
+    command.end(); // queued with its start, for the next turn of the event loop
+    own.close();
+    expect(own.alive).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(channels[0]!.writeErrors).toEqual([]);
   });
 });

@@ -7,12 +7,15 @@ import { CommandAgent, type ExecChannel } from '../../../src-main/engine/transpo
  * The command agent run by this machine's perl, its "channel" a local process's pipes, the way
  * sshd would run it (the command line through sh -c): what the SSH tests cannot see.
  */
-class ProcessChannel extends Duplex {
+export class ProcessChannel extends Duplex {
   readonly stderr;
+  /** Failed writes to the agent's stdin (after its end, say): a test expects none. */
+  readonly writeErrors: Error[] = [];
 
   constructor(private readonly child: ReturnType<typeof spawn>) {
     super({ allowHalfOpen: true });
     this.stderr = child.stderr!;
+    child.stdin!.on('error', (error: Error) => this.writeErrors.push(error));
     child.stdout!.on('data', (chunk: Buffer) => {
       if (!this.push(chunk)) child.stdout!.pause();
     });
@@ -25,7 +28,7 @@ class ProcessChannel extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.child.stdin!.write(chunk, callback);
+    this.child.stdin!.write(chunk, () => callback());
   }
 
   close(): void {
@@ -33,12 +36,19 @@ class ProcessChannel extends Duplex {
   }
 }
 
-/** An agent on this machine; null if it did not start. `env` is the agent's environment. */
-export function startLocalAgent(env: NodeJS.ProcessEnv = process.env): Promise<CommandAgent | null> {
-  return CommandAgent.start(
-    async (command) => new ProcessChannel(spawn('sh', ['-c', command], { env })) as unknown as ClientChannel,
-    10_000,
-  );
+/**
+ * An agent on this machine; null if it did not start. `env` is the agent's environment;
+ * `channels` gets the channel it runs in.
+ */
+export function startLocalAgent(
+  env: NodeJS.ProcessEnv = process.env,
+  channels: ProcessChannel[] = [],
+): Promise<CommandAgent | null> {
+  return CommandAgent.start(async (command) => {
+    const channel = new ProcessChannel(spawn('sh', ['-c', command], { env }));
+    channels.push(channel);
+    return channel as unknown as ClientChannel;
+  }, 10_000);
 }
 
 /** Everything a command said, and its exit status, once it has closed. */
