@@ -54,23 +54,9 @@ class Cursor {
   }
 
   /**
-   * The next `bytes` bytes as a view of the chunk they lie in, with no copy; null where they
-   * run on into the next chunk (or the stream ends first), with nothing consumed.
+   * The next `bytes` bytes as views of the chunks they span, with no copy (one view where they
+   * lie inside one chunk); null if the stream ends first.
    */
-  async view(bytes: number): Promise<Buffer | null> {
-    if (this.at >= this.chunk.length) {
-      const next = await this.source.next();
-      if (!next) return null;
-      this.chunk = next;
-      this.at = 0;
-    }
-    if (this.chunk.length - this.at < bytes) return null;
-    const out = this.chunk.subarray(this.at, this.at + bytes);
-    this.at += bytes;
-    return out;
-  }
-
-  /** The next `bytes` bytes as views of the chunks they span (no copy); null if the stream ends first. */
   async views(bytes: number): Promise<Buffer[] | null> {
     const parts: Buffer[] = [];
     for (let left = bytes; left > 0;) {
@@ -196,8 +182,7 @@ export async function* splitTar(source: ChunkSource, wholeBytes: number): AsyncG
       // reused), not copied: each copy was a page-faulted MiB of new memory per MiB of mail and,
       // counted as external memory, brought V8's next full collection closer (92 of them in a
       // 100 × 500 backup over SSH when every small file was copied into a slab).
-      const data = await cursor.view(size);
-      const parts = data ? [data] : await cursor.views(size);
+      const parts = await cursor.views(size);
       if (!parts || !(await cursor.skip(padding(size))))
         throw new TarFormatError(`the tar stream ended inside ${name}`);
       yield { name, size, mtimeMs, parts };
